@@ -1,0 +1,57 @@
+/** A message as a subscriber or a request handler receives it. */
+export interface BusMessage {
+  readonly subject: string
+  readonly data: Uint8Array
+  /** Header lookup (case-sensitive names as published); undefined when absent. */
+  header(name: string): string | undefined
+}
+
+export interface PublishOptions {
+  /**
+   * Message id for de-duplication: a second publish with the same id within
+   * the dedupe window is reported as a duplicate and not stored again.
+   */
+  msgId?: string
+  headers?: Record<string, string>
+}
+
+export interface PublishResult {
+  /** True when the event was stored (JetStream subjects) or accepted (core subjects). */
+  stored: boolean
+  /** True when `msgId` was seen before within the dedupe window. */
+  duplicate: boolean
+}
+
+export interface SubscribeOptions {
+  /** Members of one queue group share the messages: each goes to one of them. */
+  queue?: string
+}
+
+export interface RequestOptions {
+  timeoutMs?: number
+  headers?: Record<string, string>
+}
+
+export interface BusSubscription {
+  unsubscribe(): Promise<void>
+}
+
+export type MessageHandler = (message: BusMessage) => void | Promise<void>
+/** Answers a request; the returned bytes are the reply. */
+export type RequestHandler = (message: BusMessage) => Uint8Array | Promise<Uint8Array>
+
+/**
+ * The port every service talks to. Subject patterns follow NATS: `*` matches
+ * one token, `>` one or more trailing tokens.
+ */
+export interface EventBus {
+  publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>
+  subscribe(pattern: string, handler: MessageHandler, options?: SubscribeOptions): Promise<BusSubscription>
+  request(subject: string, data: Uint8Array, options?: RequestOptions): Promise<BusMessage>
+  serve(subject: string, handler: RequestHandler, options?: SubscribeOptions): Promise<BusSubscription>
+  /** Resolves when the bus is reachable; rejects otherwise (for /readyz). */
+  ping(): Promise<void>
+  /** Stops taking new messages, lets handlers in flight finish, then closes. */
+  drain(): Promise<void>
+  close(): Promise<void>
+}

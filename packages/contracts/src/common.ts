@@ -1,0 +1,50 @@
+import { Type, type Static } from 'typebox'
+
+/** A UUID as a string (any version; message ids are v7). */
+export const Uuid = Type.String({ format: 'uuid' })
+
+/** ISO 8601 UTC timestamp with milliseconds, for example `2026-11-26T20:15:00.123Z`. */
+export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-26T20:15:00.123Z'] })
+
+/** Per-room event sequence number: starts at 1, grows by exactly 1 per event. */
+export const Seq = Type.Integer({ minimum: 0 })
+
+export const ValidationIssue = Type.Object({
+  path: Type.String({ description: 'JSON pointer into the request part (body, query, params) that failed' }),
+  message: Type.String()
+})
+export type ValidationIssue = Static<typeof ValidationIssue>
+
+/** RFC 9457 problem details, with the stable `code` that clients branch on. */
+export const ProblemDetails = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'stable snake_case error code' }),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(ValidationIssue)),
+    not_found: Type.Optional(Type.Array(Type.String())),
+    allowed: Type.Optional(Type.Array(Type.String()))
+  },
+  { additionalProperties: true, $id: 'ProblemDetails' }
+)
+export type ProblemDetails = Static<typeof ProblemDetails>
+
+/** Defaults of the limits of api.md's Conventions; each is configurable. */
+export const limits = {
+  bodyBytes: 64 * 1024,
+  messageTextChars: 4000,
+  roomNameChars: 100,
+  displayNameChars: 64,
+  displayNamesPerRequest: 1000,
+  avatarBytes: 5 * 1024 * 1024,
+  passwordMinChars: 8,
+  passwordMaxChars: 256,
+  pageSizeDefault: 50,
+  pageSizeMax: 200,
+  userSearchDefault: 20,
+  userSearchMax: 100,
+  refreshTokenChars: 512
+} as const

@@ -1,0 +1,119 @@
+import { Type, type Static } from 'typebox'
+import { Seq, Uuid } from './common.js'
+import { User } from './identity.js'
+import { Message, ReactionCounts } from './messages.js'
+import { Room } from './rooms.js'
+
+// Server-to-client frames. The event frames (those with a `seq`) are also the
+// exact NATS payloads: the gateway forwards their bytes without parsing them.
+
+export const MessageCreatedFrame = Type.Object({
+  type: Type.Literal('message.created'), room_id: Uuid, seq: Seq, message: Message
+})
+export const MessageUpdatedFrame = Type.Object({
+  type: Type.Literal('message.updated'), room_id: Uuid, seq: Seq, message: Message
+})
+export const MessageDeletedFrame = Type.Object({
+  type: Type.Literal('message.deleted'), room_id: Uuid, seq: Seq, message_id: Uuid
+})
+export const ReactionUpdatedFrame = Type.Object({
+  type: Type.Literal('reaction.updated'),
+  room_id: Uuid,
+  seq: Seq,
+  message_id: Uuid,
+  user: User,
+  reaction: Type.Union([Type.String(), Type.Null()]),
+  reactions: ReactionCounts
+})
+export const ParticipantsAddedFrame = Type.Object({
+  type: Type.Literal('participants.added'), room_id: Uuid, seq: Seq, users: Type.Array(User)
+})
+export const ParticipantsRemovedFrame = Type.Object({
+  type: Type.Literal('participants.removed'), room_id: Uuid, seq: Seq, users: Type.Array(User)
+})
+export const RoomUpdatedFrame = Type.Object({
+  type: Type.Literal('room.updated'), room_id: Uuid, seq: Seq, room: Room
+})
+
+/** Every stored room event, as sent to sockets and published on the bus. */
+export const RoomEventFrame = Type.Union([
+  MessageCreatedFrame,
+  MessageUpdatedFrame,
+  MessageDeletedFrame,
+  ReactionUpdatedFrame,
+  ParticipantsAddedFrame,
+  ParticipantsRemovedFrame,
+  RoomUpdatedFrame
+])
+export type RoomEventFrame = Static<typeof RoomEventFrame>
+export type RoomEventType = RoomEventFrame['type']
+
+export const roomEventTypes = [
+  'message.created',
+  'message.updated',
+  'message.deleted',
+  'reaction.updated',
+  'participants.added',
+  'participants.removed',
+  'room.updated'
+] as const satisfies readonly RoomEventType[]
+
+/** Ephemeral: never stored, carries no `seq` key at all. */
+export const TypingFrame = Type.Object({ type: Type.Literal('typing'), room_id: Uuid, user: User })
+export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), room_id: Uuid, last_seq: Seq })
+export const ResyncRequiredFrame = Type.Object({ type: Type.Literal('resync_required'), room_id: Uuid })
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'), ref: Type.Union([Type.String(), Type.Null()]), message: Message
+})
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'), ref: Type.Union([Type.String(), Type.Null()]), code: Type.String(), detail: Type.String()
+})
+export const PongFrame = Type.Object({ type: Type.Literal('pong'), ref: Type.Union([Type.String(), Type.Null()]) })
+
+export const ServerFrame = Type.Union([
+  ...RoomEventFrame.anyOf,
+  TypingFrame,
+  SubscribedFrame,
+  ResyncRequiredFrame,
+  AckFrame,
+  ErrorFrame,
+  PongFrame
+])
+export type ServerFrame = Static<typeof ServerFrame>
+
+// Client-to-server frames.
+
+const Ref = Type.String({ maxLength: 128 })
+
+export const ClientMessageFrame = Type.Object({
+  type: Type.Literal('message'),
+  text: Type.String(),
+  client_msg_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  ref: Type.Optional(Ref),
+  room_id: Type.Optional(Uuid)
+})
+export const ClientTypingFrame = Type.Object({ type: Type.Literal('typing'), room_id: Type.Optional(Uuid) })
+export const ClientSubscribeFrame = Type.Object({
+  type: Type.Literal('subscribe'), room_id: Uuid, after_seq: Type.Optional(Seq)
+})
+export const ClientUnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), room_id: Uuid })
+export const ClientPingFrame = Type.Object({ type: Type.Literal('ping'), ref: Type.Optional(Ref) })
+
+export const ClientFrame = Type.Union([
+  ClientMessageFrame,
+  ClientTypingFrame,
+  ClientSubscribeFrame,
+  ClientUnsubscribeFrame,
+  ClientPingFrame
+])
+export type ClientFrame = Static<typeof ClientFrame>
+
+/** WebSocket close codes of api.md. */
+export const closeCodes = {
+  goingAway: 1001,
+  unauthenticated: 4401,
+  notAParticipant: 4403,
+  noSuchRoom: 4404,
+  tooSlow: 4408,
+  rateLimited: 4429
+} as const

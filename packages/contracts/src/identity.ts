@@ -1,0 +1,72 @@
+import { Type, type Static } from 'typebox'
+import { Timestamp, Uuid, limits } from './common.js'
+
+export const DisplayName = Type.String({ minLength: 1, maxLength: limits.displayNameChars })
+
+export const User = Type.Object(
+  { id: Uuid, display_name: Type.String(), created_at: Timestamp },
+  { $id: 'User' }
+)
+export type User = Static<typeof User>
+
+export const Session = Type.Object(
+  {
+    user: User,
+    access_token: Type.String(),
+    refresh_token: Type.String(),
+    token_type: Type.Literal('Bearer'),
+    expires_in: Type.Integer({ description: 'seconds until the access token expires (exp - iat)' })
+  },
+  { $id: 'Session' }
+)
+export type Session = Static<typeof Session>
+
+export const Credentials = Type.Object(
+  {
+    display_name: DisplayName,
+    password: Type.String({ minLength: limits.passwordMinChars, maxLength: limits.passwordMaxChars })
+  },
+  { additionalProperties: false }
+)
+export type Credentials = Static<typeof Credentials>
+
+export const RefreshTokenBody = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: limits.refreshTokenChars }) },
+  { additionalProperties: false }
+)
+export type RefreshTokenBody = Static<typeof RefreshTokenBody>
+
+export const UserSearchQuery = Type.Object(
+  {
+    search: Type.Optional(Type.String({ maxLength: limits.displayNameChars })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.userSearchMax, default: limits.userSearchDefault }))
+  },
+  { additionalProperties: false }
+)
+export type UserSearchQuery = Static<typeof UserSearchQuery>
+
+export const Jwk = Type.Object(
+  {
+    kty: Type.String(),
+    kid: Type.String(),
+    alg: Type.String(),
+    use: Type.Literal('sig'),
+    crv: Type.Optional(Type.String()),
+    x: Type.Optional(Type.String()),
+    y: Type.Optional(Type.String())
+  },
+  { additionalProperties: true }
+)
+export type Jwk = Static<typeof Jwk>
+
+export const Jwks = Type.Object({ keys: Type.Array(Jwk) }, { $id: 'Jwks' })
+export type Jwks = Static<typeof Jwks>
+
+/** Claims of an access token. */
+export interface AccessTokenClaims {
+  sub: string
+  name: string
+  iat: number
+  exp: number
+  jti: string
+}

@@ -1,0 +1,30 @@
+import type { RoomEventType } from './frames.js'
+
+/** The JetStream stream that keeps the stored room event types. */
+export const CHAT_EVENTS_STREAM = 'CHAT_EVENTS'
+
+/** Subjects of CHAT_EVENTS: every stored event type, never typing notices. */
+export const chatEventsStreamSubjects = [
+  'chat.room.*.message.>',
+  'chat.room.*.reaction.>',
+  'chat.room.*.participants.>',
+  'chat.room.*.room.>'
+] as const
+
+/**
+ * Builders for every NATS subject the services use.
+ *
+ * @example
+ * subjects.roomEvent(roomId, 'message.created') // chat.room.<roomId>.message.created
+ * subjects.roomAll(roomId)                       // chat.room.<roomId>.>
+ */
+export const subjects = {
+  roomEvent: (roomId: string, type: RoomEventType): string => `chat.room.${roomId}.${type}`,
+  roomTyping: (roomId: string): string => `chat.room.${roomId}.typing`,
+  roomAll: (roomId: string): string => `chat.room.${roomId}.>`,
+  allRooms: (): string => 'chat.room.>',
+  messagesSend: (): string => 'svc.messages.send'
+} as const
+
+/** Queue groups: one member of a group answers each request. */
+export const queueGroups = { messages: 'messages' } as const

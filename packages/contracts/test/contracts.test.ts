@@ -1,0 +1,70 @@
+import t from 'tap'
+import { Compile } from 'typebox/compile'
+import {
+  ClientFrame,
+  RoomEventFrame,
+  ServerFrame,
+  TypingFrame,
+  envelopeFromHeaders,
+  envelopeToHeaders,
+  roomEventId,
+  subjects,
+  chatEventsStreamSubjects,
+  roomEventTypes
+} from '../src/index.js'
+
+const roomId = '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f'
+const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e60', display_name: 'Ada', created_at: '2026-11-26T20:15:00.123Z' }
+const message = {
+  id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e61', room_id: roomId, seq: 3, sender: user, text: 'hi',
+  client_msg_id: null, created_at: '2026-11-26T20:15:00.123Z', edited_at: null, deleted: false,
+  reactions: { like: 2 }, my_reaction: null
+}
+
+t.test('room event frames validate and reject', async (t) => {
+  const check = Compile(RoomEventFrame)
+  t.ok(check.Check({ type: 'message.created', room_id: roomId, seq: 3, message }))
+  t.ok(check.Check({ type: 'message.deleted', room_id: roomId, seq: 4, message_id: message.id }))
+  t.ok(check.Check({ type: 'reaction.updated', room_id: roomId, seq: 5, message_id: message.id, user, reaction: null, reactions: {} }))
+  t.notOk(check.Check({ type: 'message.created', room_id: roomId, seq: -1, message }), 'negative seq')
+  t.notOk(check.Check({ type: 'typing', room_id: roomId, user }), 'typing is not a stored event')
+  t.notOk(check.Check({ type: 'message.created', room_id: 'nope', seq: 1, message }), 'room id must be a uuid')
+})
+
+t.test('typing carries no seq and is a server frame', async (t) => {
+  t.notOk('seq' in TypingFrame.properties)
+  t.ok(Compile(ServerFrame).Check({ type: 'typing', room_id: roomId, user }))
+})
+
+t.test('client frames', async (t) => {
+  const check = Compile(ClientFrame)
+  t.ok(check.Check({ type: 'message', text: 'hello', ref: 'r1' }))
+  t.ok(check.Check({ type: 'subscribe', room_id: roomId, after_seq: 0 }))
+  t.notOk(check.Check({ type: 'subscribe' }), 'subscribe needs a room')
+  t.notOk(check.Check({ type: 'explode' }))
+})
+
+t.test('envelope round trip through headers', async (t) => {
+  const envelope = { event_id: roomEventId(roomId, 7), room_id: roomId, seq: 7, type: 'message.created', time: '2026-11-26T20:15:00.123Z', request_id: 'req-1' }
+  const headers = envelopeToHeaders(envelope)
+  t.same(envelopeFromHeaders((name) => headers[name]), envelope)
+  t.equal(envelopeFromHeaders(() => undefined), undefined)
+  t.equal(envelopeFromHeaders((name) => (name === 'Chat-Seq' ? 'x' : headers[name])), undefined, 'bad seq')
+})
+
+t.test('subjects', async (t) => {
+  t.equal(subjects.roomEvent(roomId, 'message.created'), `chat.room.${roomId}.message.created`)
+  t.equal(subjects.roomTyping(roomId), `chat.room.${roomId}.typing`)
+  t.equal(subjects.roomAll(roomId), `chat.room.${roomId}.>`)
+  // every stored type falls under one stream subject; typing under none
+  const matches = (subject: string) => chatEventsStreamSubjects.some((pattern) => {
+    const p = pattern.split('.'); const s = subject.split('.')
+    for (let i = 0; i < p.length; i++) {
+      if (p[i] === '>') return s.length > i
+      if (p[i] !== '*' && p[i] !== s[i]) return false
+    }
+    return p.length === s.length
+  })
+  for (const type of roomEventTypes) t.ok(matches(subjects.roomEvent(roomId, type)), type)
+  t.notOk(matches(subjects.roomTyping(roomId)))
+})

@@ -1,0 +1,110 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+// int8 columns are read as JS numbers by both drivers (see connection.ts):
+// seq counters stay far below 2^53.
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export interface UsersTable {
+  id: Generated<string>
+  display_name: string
+  /** NFC-normalized, lower-cased display name: the key that is unique and searched. */
+  display_name_key: string
+  password_hash: string
+  created_at: CreatedAt
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>
+  user_id: string
+  /** Every token issued from one login shares a family; re-use of a rotated token revokes the family. */
+  family_id: string
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  token_hash: string
+  expires_at: Timestamp
+  created_at: CreatedAt
+  /** Set when the token was exchanged for a new one. */
+  rotated_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface RoomsTable {
+  id: Generated<string>
+  name: string
+  created_by: string
+  created_at: CreatedAt
+  last_seq: ColumnType<number, number | undefined, number>
+  last_activity_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface RoomParticipantsTable {
+  room_id: string
+  user_id: string
+  role: 'owner' | 'member'
+  joined_at: CreatedAt
+  last_read_seq: ColumnType<number, number | undefined, number>
+}
+
+export interface RoomAvatarsTable {
+  room_id: string
+  bytes: Uint8Array
+  content_type: string
+  width: number
+  height: number
+  size: number
+  etag: string
+  updated_at: Timestamp
+}
+
+export interface MessagesTable {
+  /** UUIDv7, made by the application. */
+  id: string
+  room_id: string
+  seq: number
+  sender_id: string
+  text: string
+  client_msg_id: string | null
+  created_at: CreatedAt
+  edited_at: NullableTimestamp
+  deleted_at: NullableTimestamp
+}
+
+export interface ReactionsTable {
+  message_id: string
+  user_id: string
+  reaction: string
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface RoomEventsTable {
+  room_id: string
+  seq: number
+  type: string
+  /** The exact frame that sockets receive and the bus carries. */
+  payload: ColumnType<unknown, string, never>
+  created_at: CreatedAt
+  /** Null until the event reached the bus: the outbox marker the relay reads. */
+  published_at: NullableTimestamp
+}
+
+export interface Database {
+  users: UsersTable
+  refresh_tokens: RefreshTokensTable
+  rooms: RoomsTable
+  room_participants: RoomParticipantsTable
+  room_avatars: RoomAvatarsTable
+  messages: MessagesTable
+  reactions: ReactionsTable
+  room_events: RoomEventsTable
+}
+
+export type UserRow = Selectable<UsersTable>
+export type NewUser = Insertable<UsersTable>
+export type RefreshTokenRow = Selectable<RefreshTokensTable>
+export type RoomRow = Selectable<RoomsTable>
+export type RoomUpdate = Updateable<RoomsTable>
+export type MessageRow = Selectable<MessagesTable>
+export type RoomEventRow = Selectable<RoomEventsTable>
