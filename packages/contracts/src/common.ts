@@ -28,7 +28,7 @@ export const ProblemDetails = Type.Object(
     not_found: Type.Optional(Type.Array(Type.String())),
     allowed: Type.Optional(Type.Array(Type.String()))
   },
-  { additionalProperties: true, $id: 'ProblemDetails' }
+  { additionalProperties: true }
 )
 export type ProblemDetails = Static<typeof ProblemDetails>
 

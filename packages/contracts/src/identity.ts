@@ -4,8 +4,7 @@ import { Timestamp, Uuid, limits } from './common.js'
 export const DisplayName = Type.String({ minLength: 1, maxLength: limits.displayNameChars })
 
 export const User = Type.Object(
-  { id: Uuid, display_name: Type.String(), created_at: Timestamp },
-  { $id: 'User' }
+  { id: Uuid, display_name: Type.String(), created_at: Timestamp }
 )
 export type User = Static<typeof User>
 
@@ -16,8 +15,7 @@ export const Session = Type.Object(
     refresh_token: Type.String(),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'seconds until the access token expires (exp - iat)' })
-  },
-  { $id: 'Session' }
+  }
 )
 export type Session = Static<typeof Session>
 
@@ -59,7 +57,7 @@ export const Jwk = Type.Object(
 )
 export type Jwk = Static<typeof Jwk>
 
-export const Jwks = Type.Object({ keys: Type.Array(Jwk) }, { $id: 'Jwks' })
+export const Jwks = Type.Object({ keys: Type.Array(Jwk) })
 export type Jwks = Static<typeof Jwks>
 
 /** Claims of an access token. */

@@ -1,0 +1,71 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { installErrorHandling } from './errors.js'
+import { genRequestId, loggerOptions } from './logging.js'
+import { authPlugin } from './auth-plugin.js'
+import { healthPlugin, type ReadinessCheck } from './health.js'
+import { metricsPlugin } from './metrics.js'
+import { openapiPlugin } from './openapi.js'
+import { userRateLimitPlugin } from './rate-limit.js'
+import type { TokenVerifier } from './tokens.js'
+
+export interface ServiceAppOptions {
+  title: string
+  description?: string
+  verifier: TokenVerifier
+  readiness: Record<string, ReadinessCheck>
+  bodyLimitBytes: number
+  userRps: number
+  trustProxy?: boolean
+  /** A log level, or `false` for no logs (tests), or a ready pino instance. */
+  logger?: string | false | FastifyServerOptions['loggerInstance']
+  /** Extra Fastify options (for example a custom HTTP server). */
+  fastify?: Partial<FastifyServerOptions>
+}
+
+export type ServiceApp = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyInstance['log'],
+  TypeBoxTypeProvider
+>
+
+/**
+ * The Fastify instance every service and the standalone process start from:
+ * request ids, problem-details errors, TypeBox validation, auth, limits,
+ * health, metrics and OpenAPI. Services register their plugin on it.
+ */
+export async function createServiceApp(options: ServiceAppOptions): Promise<ServiceApp> {
+  const logging =
+    options.logger === false
+      ? { logger: false }
+      : typeof options.logger === 'string' || options.logger === undefined
+        ? { logger: loggerOptions(options.logger ?? 'info') }
+        : { loggerInstance: options.logger }
+  const app = Fastify({
+    ...logging,
+    genReqId: genRequestId,
+    requestIdLogLabel: 'request_id',
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy ?? false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ...options.fastify
+  })
+    .setValidatorCompiler(TypeBoxValidatorCompiler)
+    .withTypeProvider<TypeBoxTypeProvider>()
+
+  // JSON only: Fastify's default text/plain parser would turn a wrong
+  // Content-Type into a confusing validation error instead of a 415.
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  installErrorHandling(app)
+  await app.register(openapiPlugin, { title: options.title, description: options.description })
+  await app.register(metricsPlugin)
+  await app.register(authPlugin, { verifier: options.verifier })
+  await app.register(userRateLimitPlugin, { rps: options.userRps })
+  await app.register(healthPlugin, { checks: options.readiness })
+  return app as unknown as ServiceApp
+}

@@ -1,0 +1,65 @@
+import { Type, type Static, type TObject, type TProperties } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { Value } from 'typebox/value'
+
+/** A configuration value that is missing or wrong; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  readonly code = 'config_invalid'
+  constructor(readonly variable: string, reason: string) {
+    super(`Invalid configuration: ${variable} ${reason}`)
+  }
+}
+
+/**
+ * Reads the variables named by the schema's properties from `env`, converts
+ * numbers and booleans, applies defaults and validates. Empty strings count
+ * as unset.
+ *
+ * @example
+ * const config = loadConfig(Type.Object({ PORT: Type.Integer({ default: 8080 }) }))
+ */
+export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv = process.env): Static<S> {
+  const raw: Record<string, unknown> = {}
+  for (const name of Object.keys(schema.properties)) {
+    const value = env[name]
+    if (value !== undefined && value !== '') raw[name] = value
+  }
+  const converted = Value.Convert(schema, Value.Default(schema, raw))
+  const check = Compile(schema)
+  if (check.Check(converted)) return converted as Static<S>
+  const [first] = check.Errors(converted)
+  const issue = first as { instancePath: string; message: string; params?: { requiredProperties?: string[] } } | undefined
+  const variable =
+    issue?.params?.requiredProperties?.[0] ?? (issue?.instancePath.replace(/^\//, '') || 'configuration')
+  const reason = issue?.params?.requiredProperties ? 'is required' : `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(raw[variable])})`
+  throw new ConfigError(variable, reason)
+}
+
+/** Config pieces every service composes into its own schema. */
+export const commonConfig = {
+  HOST: Type.String({ default: '127.0.0.1', description: 'address to listen on' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' }
+  ),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024, description: 'largest JSON body accepted' }),
+  RATE_LIMIT_USER_RPS: Type.Integer({ minimum: 0, default: 50, description: 'requests per second per user and service, bursts of twice that; 0 turns it off' }),
+  RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 0, default: 10, description: 'failed logins per display name per minute (registrations per address: 3x); 0 turns it off' }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For (behind the nginx gateway)' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 })
+} satisfies TProperties
+
+export const databaseConfig = {
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL' }),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 })
+} satisfies TProperties
+
+export const natsConfig = {
+  NATS_URL: Type.String({ pattern: '^(nats|tls|ws|wss)://', default: 'nats://127.0.0.1:4222' })
+} satisfies TProperties
+
+/** How a service that does not sign tokens finds the public keys that verify them. */
+export const tokenVerifyConfig = {
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ description: 'PEM (SPKI) public key that verifies access tokens' })),
+  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS document with the verifying keys (used when JWT_PUBLIC_KEY is unset)' }))
+} satisfies TProperties

@@ -1,0 +1,35 @@
+import fp from 'fastify-plugin'
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This process's Prometheus registry: services add their own metrics to it. */
+    metrics: Registry
+  }
+}
+
+/** `/metrics` in Prometheus text format, with request latency per route. */
+export const metricsPlugin = fp<{ registry?: Registry }>(
+  async (app, options) => {
+    const registry = options.registry ?? new Registry()
+    collectDefaultMetrics({ register: registry })
+    const requestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry]
+    })
+    app.decorate('metrics', registry)
+    app.addHook('onResponse', async (request, reply) => {
+      // The route pattern, never the raw URL: ids in paths would explode the label set.
+      const route = request.routeOptions.url ?? 'unmatched'
+      requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    })
+    app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) => {
+      reply.type(registry.contentType)
+      return registry.metrics()
+    })
+  },
+  { name: '@chat/metrics' }
+)

@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import { AppError } from './errors.js'
+
+/** The client's address; `injectWS` and some proxies leave `request.ip` unset. */
+export function clientAddress(request: FastifyRequest): string {
+  return request.ip || request.socket?.remoteAddress || 'unknown'
+}
+
+/** The service a path belongs to (`/chatrooms/..` → `chatrooms`): limits are per user and service. */
+function serviceArea(url: string): string {
+  return url.split('/', 2)[1]?.split('?', 1)[0] ?? ''
+}
+
+/**
+ * Per-user limit: `rps` requests per second with bursts of `2 * rps`,
+ * enforced as `2 * rps` requests per two-second window. It runs after
+ * authentication so the key is the verified user, never a claim from an
+ * unverified token; anonymous requests are keyed by address.
+ */
+export const userRateLimitPlugin = fp<{ rps: number }>(
+  async (app, { rps }) => {
+    if (rps <= 0) return
+    const burst = rps * 2
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'preHandler',
+      max: burst,
+      timeWindow: Math.round((burst / rps) * 1000),
+      keyGenerator: (request) =>
+        `${request.user ? `user:${request.user.id}` : `addr:${clientAddress(request)}`}:${serviceArea(request.url)}`,
+      errorResponseBuilder: (_request, context) =>
+        new AppError(429, 'rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, {}, { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) })
+    })
+  },
+  { name: '@chat/rate-limit' }
+)

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto'
+import { createSigner, createVerifier, TokenError } from 'fast-jwt'
+import { Compile } from 'typebox/compile'
+import { Type } from 'typebox'
+import type { AccessTokenClaims, Jwks } from '@chat/contracts'
+import { verifyingAlgorithms, verifyingKeyFromJwk, type SigningKey, type VerifyingKey } from './keys.js'
+
+/** Who is asking, as proven by a verified access token. */
+export interface AuthUser {
+  id: string
+  displayName: string
+}
+
+export class InvalidTokenError extends Error {
+  readonly code = 'unauthenticated'
+  constructor(readonly reason: 'missing' | 'expired' | 'invalid', message: string) {
+    super(message)
+  }
+}
+
+/** Finds the public key for a token's `kid`. */
+export type KeyResolver = (kid: string | undefined) => Promise<VerifyingKey>
+
+const ClaimsCheck = Compile(
+  Type.Object({
+    sub: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    iat: Type.Integer(),
+    exp: Type.Integer(),
+    jti: Type.String()
+  })
+)
+
+/** Resolves keys from a fixed list: one key matches any kid, several are picked by kid. */
+export function staticKeyResolver(keys: readonly VerifyingKey[]): KeyResolver {
+  return async (kid) => {
+    const key = keys.length === 1 ? keys[0] : keys.find((candidate) => candidate.kid === kid)
+    if (!key) throw new InvalidTokenError('invalid', 'The token was signed by an unknown key')
+    return key
+  }
+}
+
+/**
+ * Resolves keys from a JWKS URL; fetched on first use and again when an
+ * unknown kid shows up (key rotation), at most once per `minRefetchMs`.
+ */
+export function jwksKeyResolver(url: string, options: { minRefetchMs?: number; fetchImpl?: typeof fetch } = {}): KeyResolver {
+  const minRefetchMs = options.minRefetchMs ?? 30_000
+  const fetchImpl = options.fetchImpl ?? fetch
+  let keys = new Map<string, VerifyingKey>()
+  let fetchedAt = 0
+  let inFlight: Promise<void> | undefined
+  const refresh = async (): Promise<void> => {
+    const response = await fetchImpl(url, { signal: AbortSignal.timeout(5_000) })
+    if (!response.ok) throw new Error(`JWKS fetch from ${url} answered ${response.status}`)
+    const document = (await response.json()) as Jwks
+    const next = new Map<string, VerifyingKey>()
+    for (const jwk of document.keys ?? []) {
+      try {
+        next.set(jwk.kid, verifyingKeyFromJwk(jwk))
+      } catch {
+        // A key of a type we do not verify with is skipped, not fatal.
+      }
+    }
+    keys = next
+    fetchedAt = Date.now()
+  }
+  return async (kid) => {
+    const known = kid ? keys.get(kid) : keys.size === 1 ? [...keys.values()][0] : undefined
+    if (known) return known
+    if (Date.now() - fetchedAt >= minRefetchMs) {
+      inFlight ??= refresh().finally(() => { inFlight = undefined })
+      await inFlight
+    }
+    const found = kid ? keys.get(kid) : keys.size === 1 ? [...keys.values()][0] : undefined
+    if (!found) throw new InvalidTokenError('invalid', 'The token was signed by an unknown key')
+    return found
+  }
+}
+
+export interface TokenVerifier {
+  verify(token: string | undefined): Promise<AuthUser>
+}
+
+/**
+ * Verifies access tokens: EdDSA or ES256 only (so `alg: none` and HMAC
+ * tokens fail), a valid signature, unexpired, with the claims of api.md.
+ */
+export function createTokenVerifier(resolveKey: KeyResolver, options: { clockToleranceMs?: number } = {}): TokenVerifier {
+  const verifier = createVerifier({
+    algorithms: [...verifyingAlgorithms],
+    requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+    clockTolerance: options.clockToleranceMs ?? 5_000,
+    cache: 1000,
+    key: async (decoded: { header: { kid?: string; alg?: string } }) => {
+      const key = await resolveKey(decoded.header.kid)
+      if (decoded.header.alg !== key.alg) throw new InvalidTokenError('invalid', 'The token algorithm does not match its key')
+      return key.publicKeyPem
+    }
+  })
+  return {
+    async verify(token) {
+      if (!token) throw new InvalidTokenError('missing', 'A bearer access token is required')
+      let claims: unknown
+      try {
+        claims = await verifier(token)
+      } catch (error) {
+        if (error instanceof InvalidTokenError) throw error
+        if (error instanceof TokenError && error.code === TokenError.codes.expired) {
+          throw new InvalidTokenError('expired', 'The access token has expired')
+        }
+        throw new InvalidTokenError('invalid', 'The access token is invalid')
+      }
+      if (!ClaimsCheck.Check(claims)) throw new InvalidTokenError('invalid', 'The access token lacks required claims')
+      return { id: claims.sub, displayName: claims.name }
+    }
+  }
+}
+
+export interface IssuedToken {
+  token: string
+  expiresIn: number
+}
+
+export interface TokenSigner {
+  readonly key: SigningKey
+  sign(user: AuthUser): IssuedToken
+}
+
+/** Signs access tokens (identity service only: it alone holds the private key). */
+export function createTokenSigner(key: SigningKey, ttlSeconds: number): TokenSigner {
+  const signer = createSigner({ key: key.privateKeyPem, algorithm: key.alg, kid: key.kid, expiresIn: ttlSeconds * 1000 })
+  return {
+    key,
+    sign(user) {
+      const claims: Omit<AccessTokenClaims, 'iat' | 'exp'> = { sub: user.id, name: user.displayName, jti: randomUUID() }
+      return { token: signer(claims), expiresIn: ttlSeconds }
+    }
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if any. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+  return match?.[1]
+}

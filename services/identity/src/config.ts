@@ -1,0 +1,16 @@
+import { Type, type Static } from 'typebox'
+import { commonConfig, databaseConfig } from '@chat/service-kit'
+
+export const identityTokenConfig = {
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900, description: 'lifetime of access tokens' }),
+  REFRESH_TOKEN_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'lifetime of refresh tokens' })
+}
+
+export const IdentityConfig = Type.Object({
+  ...commonConfig,
+  ...databaseConfig,
+  ...identityTokenConfig,
+  PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3001 }),
+  JWT_PRIVATE_KEY: Type.String({ minLength: 1, description: 'PKCS#8 PEM private key (Ed25519 or P-256) that signs access tokens' })
+})
+export type IdentityConfig = Static<typeof IdentityConfig>

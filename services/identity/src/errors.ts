@@ -1,0 +1,13 @@
+import { AppError } from '@chat/service-kit'
+
+export const identityErrors = {
+  displayNameTaken: () => new AppError(409, 'display_name_taken', 'That display name is taken'),
+  invalidDisplayName: (reason: string) =>
+    new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/display_name', message: reason }] }),
+  invalidCredentials: () => new AppError(401, 'invalid_credentials', 'Wrong display name or password'),
+  invalidRefreshToken: () => new AppError(401, 'invalid_refresh_token', 'The refresh token is invalid, expired or revoked'),
+  refreshTokenReused: () =>
+    new AppError(401, 'refresh_token_reused', 'This refresh token was already used; every session of its family is revoked'),
+  tooManyAttempts: (retryAfterSeconds: number) =>
+    new AppError(429, 'rate_limited', `Too many attempts; retry in ${retryAfterSeconds} s`, {}, { 'retry-after': String(retryAfterSeconds) })
+} as const

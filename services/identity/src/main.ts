@@ -1,0 +1,35 @@
+import { createDb } from '@chat/db'
+import { ConfigError, closeOnSignals, createTokenSigner, loadConfig, signingKeyFromPem } from '@chat/service-kit'
+import { buildApp } from './app.js'
+import { IdentityConfig } from './config.js'
+
+function readConfig(): IdentityConfig {
+  try {
+    return loadConfig(IdentityConfig)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+const config = readConfig()
+// Orchestrators often flatten PEM newlines to "\n" in variables.
+const signingKey = signingKeyFromPem(config.JWT_PRIVATE_KEY.replaceAll('\\n', '\n'))
+const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
+const app = await buildApp(
+  { db: database.db, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS) },
+  {
+    refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+    userRps: config.RATE_LIMIT_USER_RPS,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    logger: config.LOG_LEVEL
+  }
+)
+app.addHook('onClose', async () => { await database.destroy() })
+closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS })
+await app.listen({ port: config.PORT, host: config.HOST })

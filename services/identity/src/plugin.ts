@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Kysely } from 'kysely'
+import type { Database } from '@chat/db'
+import type { TokenSigner, VerifyingKey } from '@chat/service-kit'
+import { authRoutes } from './auth.routes.js'
+import { usersRoutes } from './users.routes.js'
+
+export interface IdentityPluginOptions {
+  db: Kysely<Database>
+  signer: TokenSigner
+  /** Keys published in the JWKS; defaults to the signing key's public half (add old keys while rotating). */
+  publicKeys?: readonly VerifyingKey[]
+  refreshTokenTtlDays: number
+  authPerMinute: number
+}
+
+/** The identity service: accounts, sessions, tokens and the JWKS. Needs `app.authenticate` (service-kit). */
+export const identityPlugin: FastifyPluginAsyncTypebox<IdentityPluginOptions> = async (app, options) => {
+  const publicKeys = options.publicKeys ?? [options.signer.key]
+  await app.register(authRoutes, {
+    db: options.db,
+    signer: options.signer,
+    refreshTokenTtlDays: options.refreshTokenTtlDays,
+    authPerMinute: options.authPerMinute
+  })
+  await app.register(usersRoutes, { db: options.db, publicKeys })
+}

@@ -1,0 +1,39 @@
+import { sql, type Kysely } from 'kysely'
+import { displayNameKey, type User } from '@chat/contracts'
+import type { Database, UserRow } from '@chat/db'
+
+type Db = Kysely<Database>
+
+export function toUser(row: Pick<UserRow, 'id' | 'display_name' | 'created_at'>): User {
+  return { id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() }
+}
+
+/** Inserts a user; undefined when the display name is taken (case-insensitively, after NFC). */
+export async function insertUser(db: Db, displayName: string, passwordHash: string): Promise<UserRow | undefined> {
+  return db
+    .insertInto('users')
+    .values({ display_name: displayName, display_name_key: displayNameKey(displayName), password_hash: passwordHash })
+    .onConflict((conflict) => conflict.column('display_name_key').doNothing())
+    .returningAll()
+    .executeTakeFirst()
+}
+
+export async function findUserByDisplayName(db: Db, displayName: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('display_name_key', '=', displayNameKey(displayName)).executeTakeFirst()
+}
+
+export async function findUserById(db: Db, userId: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
+}
+
+/** `%`, `_` and `\` in a search are literal characters, not patterns. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`)
+}
+
+/** Users whose display name starts with `prefix`, case-insensitively, in code point order of the key (the same on every database collation). */
+export async function searchUsers(db: Db, prefix: string, limit: number): Promise<UserRow[]> {
+  let query = db.selectFrom('users').selectAll().orderBy(sql`display_name_key collate "C"`).orderBy('id').limit(limit)
+  if (prefix !== '') query = query.where('display_name_key', 'like', `${escapeLike(displayNameKey(prefix))}%`)
+  return query.execute()
+}
