@@ -16,7 +16,11 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
-  /** True when the event was stored (JetStream subjects) or accepted (core subjects). */
+  /**
+   * True when the subject belongs to the event stream (JetStream): the event is
+   * stored, or was already stored when `duplicate` is true. False for core
+   * subjects (for example typing notices), which are fire-and-forget.
+   */
   stored: boolean
   /** True when `msgId` was seen before within the dedupe window. */
   duplicate: boolean
@@ -28,6 +32,7 @@ export interface SubscribeOptions {
 }
 
 export interface RequestOptions {
+  /** Defaults to {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
   timeoutMs?: number
   headers?: Record<string, string>
 }
@@ -55,3 +60,24 @@ export interface EventBus {
   drain(): Promise<void>
   close(): Promise<void>
 }
+
+/**
+ * Callback for a handler that threw (or a request handler that rejected). The
+ * bus keeps delivering; a failed request handler sends no reply, so the
+ * requester gets a RequestTimeoutError.
+ */
+export type HandlerErrorListener = (error: unknown, context: HandlerErrorContext) => void
+
+export interface HandlerErrorContext {
+  readonly kind: 'subscribe' | 'serve'
+  /** The pattern given to subscribe() or serve(). */
+  readonly pattern: string
+  /** The subject of the message that failed. */
+  readonly subject: string
+}
+
+/** Header carrying `msgId` on stream subjects (the JetStream de-duplication header). */
+export const MSG_ID_HEADER = 'Nats-Msg-Id'
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
+/** Same as the CHAT_EVENTS stream's `duplicate_window`. */
+export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000

@@ -1,0 +1,51 @@
+import { sql, type Kysely } from 'kysely'
+import type { EventBus } from '@chat/bus'
+import type { Database } from '@chat/db'
+import { identityPlugin } from '@chat/identity'
+import {
+  createServiceApp,
+  createTokenVerifier,
+  staticKeyResolver,
+  type ServiceApp,
+  type ServiceAppOptions,
+  type TokenSigner
+} from '@chat/service-kit'
+
+export interface StandaloneDeps {
+  db: Kysely<Database>
+  bus: EventBus
+  signer: TokenSigner
+}
+
+export interface StandaloneOptions {
+  refreshTokenTtlDays?: number
+  authPerMinute?: number
+  userRps?: number
+  bodyLimitBytes?: number
+  trustProxy?: boolean
+  logger?: ServiceAppOptions['logger']
+}
+
+/** Every service plugin on one Fastify instance: the whole API on one port. */
+export async function buildStandaloneApp(deps: StandaloneDeps, options: StandaloneOptions = {}): Promise<ServiceApp> {
+  const app = await createServiceApp({
+    title: 'Chat API',
+    description: 'Rooms, messages, reactions and realtime delivery. Standalone process: every service on one port.',
+    verifier: createTokenVerifier(staticKeyResolver([deps.signer.key])),
+    readiness: {
+      database: async () => { await sql`select 1`.execute(deps.db) },
+      bus: () => deps.bus.ping()
+    },
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    userRps: options.userRps ?? 50,
+    trustProxy: options.trustProxy,
+    logger: options.logger
+  })
+  await app.register(identityPlugin, {
+    db: deps.db,
+    signer: deps.signer,
+    refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
+    authPerMinute: options.authPerMinute ?? 10
+  })
+  return app
+}

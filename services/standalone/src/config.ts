@@ -1,0 +1,11 @@
+import { Type, type Static } from 'typebox'
+import { commonConfig } from '@chat/service-kit'
+import { identityTokenConfig } from '@chat/identity'
+
+export const StandaloneConfig = Type.Object({
+  ...commonConfig,
+  ...identityTokenConfig,
+  PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080 }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'folder of the embedded database and the signing key' })
+})
+export type StandaloneConfig = Static<typeof StandaloneConfig>

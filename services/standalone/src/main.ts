@@ -1,0 +1,47 @@
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { createInProcessBus } from '@chat/bus'
+import { createDb, migrateToLatest } from '@chat/db'
+import { ConfigError, closeOnSignals, createTokenSigner, loadConfig } from '@chat/service-kit'
+import { buildStandaloneApp } from './app.js'
+import { StandaloneConfig } from './config.js'
+import { loadOrCreateSigningKey } from './signing-key.js'
+
+function readConfig(): StandaloneConfig {
+  try {
+    return loadConfig(StandaloneConfig)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+const config = readConfig()
+const dataDir = resolve(config.DATA_DIR)
+await mkdir(dataDir, { recursive: true })
+const { key, created } = await loadOrCreateSigningKey(join(dataDir, 'signing-key.pem'))
+const database = await createDb(join(dataDir, 'pglite'))
+await migrateToLatest(database.db)
+const bus = createInProcessBus()
+const app = await buildStandaloneApp(
+  { db: database.db, bus, signer: createTokenSigner(key, config.ACCESS_TOKEN_TTL_SECONDS) },
+  {
+    refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+    userRps: config.RATE_LIMIT_USER_RPS,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    logger: config.LOG_LEVEL
+  }
+)
+app.addHook('onClose', async () => {
+  await bus.drain()
+  await database.destroy()
+})
+closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS })
+app.log.info({ dataDir, signingKey: created ? 'created' : 'loaded', kid: key.kid }, 'standalone data folder ready')
+const address = await app.listen({ port: config.PORT, host: config.HOST })
+app.log.info(`Chat API ready at ${address} (OpenAPI docs at ${address}/docs)`)
