@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { installErrorHandling } from './errors.js'
@@ -24,9 +25,9 @@ export interface ServiceAppOptions {
 }
 
 export type ServiceApp = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
+  Server,
+  IncomingMessage,
+  ServerResponse,
   FastifyInstance['log'],
   TypeBoxTypeProvider
 >

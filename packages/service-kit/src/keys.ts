@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto'
 import type { Jwk, Jwks } from '@chat/contracts'
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
@@ -55,7 +55,7 @@ export function verifyingKeyFromPem(publicKeyPem: string): VerifyingKey {
 }
 
 export function verifyingKeyFromJwk(jwk: Jwk): VerifyingKey {
-  const publicKey = createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' })
+  const publicKey = createPublicKey({ key: jwk as unknown as JsonWebKey, format: 'jwk' })
   return { kid: jwk.kid, alg: algorithmOf(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
 }
 

@@ -1,0 +1,60 @@
+import t from 'tap'
+import { Type } from 'typebox'
+import { AppError, createServiceApp, createTokenVerifier, generateSigningKey, staticKeyResolver, validationIssues } from '../src/index.js'
+
+async function app(t: { teardown(fn: () => unknown): void }) {
+  const instance = await createServiceApp({
+    title: 'test',
+    verifier: createTokenVerifier(staticKeyResolver([generateSigningKey()])),
+    readiness: {},
+    bodyLimitBytes: 1024,
+    userRps: 0,
+    logger: false
+  })
+  instance.get('/boom', async () => { throw new Error('password=hunter2 at db.internal:5432') })
+  instance.get('/coded', async () => { throw new AppError(409, 'room_full', 'The room is full', { capacity: 5 }, { 'retry-after': '3' }) })
+  instance.post('/echo', { schema: { body: Type.Object({ text: Type.String({ minLength: 1 }) }, { additionalProperties: false }) } }, async (request) => request.body)
+  t.teardown(() => instance.close())
+  return instance
+}
+
+t.test('unexpected errors answer 500 without internals', async (t) => {
+  const instance = await app(t)
+  const response = await instance.inject('/boom')
+  t.equal(response.statusCode, 500)
+  t.equal(response.json().code, 'internal_error')
+  t.notMatch(response.body, /hunter2|db\.internal/)
+  t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+})
+
+t.test('coded errors carry their code, members and headers', async (t) => {
+  const instance = await app(t)
+  const response = await instance.inject('/coded')
+  t.equal(response.statusCode, 409)
+  t.match(response.json(), { type: 'https://chat.example/problems/room-full', title: 'Conflict', status: 409, detail: 'The room is full', code: 'room_full', capacity: 5 })
+  t.equal(response.headers['retry-after'], '3')
+})
+
+t.test('validation errors list each field', async (t) => {
+  const instance = await app(t)
+  const response = await instance.inject({ method: 'POST', url: '/echo', payload: { text: '', extra: 1 } })
+  t.equal(response.statusCode, 400)
+  t.same(response.json().errors.map((issue: { path: string }) => issue.path).sort(), ['/extra', '/text'])
+  const tooLarge = await instance.inject({ method: 'POST', url: '/echo', payload: { text: 'x'.repeat(2000) } })
+  t.equal(tooLarge.statusCode, 413, 'the configured body limit applies')
+})
+
+t.test('validationIssues maps required and additional members to their paths', async (t) => {
+  t.same(validationIssues([
+    { keyword: 'required', instancePath: '', params: { requiredProperties: ['a', 'b'] }, message: 'x' },
+    { keyword: 'boolean', instancePath: '/c', message: 'schema is false' },
+    { keyword: 'additionalProperties', instancePath: '', params: { additionalProperties: ['c'] } },
+    { keyword: 'minimum', instancePath: '/n', message: 'must be >= 1' },
+    { keyword: 'minimum', instancePath: '/n', message: 'must be >= 1' }
+  ]), [
+    { path: '/a', message: 'is required' },
+    { path: '/b', message: 'is required' },
+    { path: '/c', message: 'is not allowed' },
+    { path: '/n', message: 'must be >= 1' }
+  ])
+})

@@ -1,0 +1,99 @@
+import { generateKeyPairSync } from 'node:crypto'
+import t from 'tap'
+import { createSigner } from 'fast-jwt'
+import {
+  InvalidTokenError,
+  bearerToken,
+  createTokenSigner,
+  createTokenVerifier,
+  generateSigningKey,
+  jwksKeyResolver,
+  signingKeyFromPem,
+  staticKeyResolver,
+  toJwks,
+  verifyingKeyFromPem
+} from '../src/index.js'
+
+const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f', displayName: 'Ada' }
+
+function es256Pem(): string {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+}
+
+async function reason(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+    return 'accepted'
+  } catch (error) {
+    return error instanceof InvalidTokenError ? error.reason : `unexpected ${String(error)}`
+  }
+}
+
+t.test('EdDSA and ES256 tokens verify with their public key', async (t) => {
+  for (const key of [generateSigningKey(), signingKeyFromPem(es256Pem())]) {
+    const signer = createTokenSigner(key, 60)
+    const issued = signer.sign(user)
+    t.equal(issued.expiresIn, 60)
+    const verifier = createTokenVerifier(staticKeyResolver([verifyingKeyFromPem(key.publicKeyPem)]))
+    t.same(await verifier.verify(issued.token), user, key.alg)
+  }
+})
+
+t.test('keys of other types are refused', async (t) => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  t.throws(() => signingKeyFromPem(rsa), /unsupported key type rsa/)
+})
+
+t.test('refusals say why', async (t) => {
+  const key = generateSigningKey()
+  const verifier = createTokenVerifier(staticKeyResolver([key]))
+  t.equal(await reason(verifier.verify(undefined)), 'missing')
+  t.equal(await reason(verifier.verify('a.b.c')), 'invalid')
+  const expired = createSigner({ key: key.privateKeyPem, algorithm: 'EdDSA', clockTimestamp: Date.now() - 600_000, expiresIn: 60_000 })({ sub: user.id, name: 'Ada', jti: 'x' })
+  t.equal(await reason(verifier.verify(expired)), 'expired')
+  const noName = createSigner({ key: key.privateKeyPem, algorithm: 'EdDSA', expiresIn: 60_000 })({ sub: user.id, jti: 'x' })
+  t.equal(await reason(verifier.verify(noName)), 'invalid', 'claims of api.md are required')
+  const notUuid = createSigner({ key: key.privateKeyPem, algorithm: 'EdDSA', expiresIn: 60_000 })({ sub: 'admin', name: 'x', jti: 'x' })
+  t.equal(await reason(verifier.verify(notUuid)), 'invalid')
+  const es = signingKeyFromPem(es256Pem())
+  const twoKeys = createTokenVerifier(staticKeyResolver([key, es]))
+  const unknownKid = createSigner({ key: generateSigningKey().privateKeyPem, algorithm: 'EdDSA', kid: 'nope', expiresIn: 60_000 })({ sub: user.id, name: 'x', jti: 'x' })
+  t.equal(await reason(twoKeys.verify(unknownKid)), 'invalid')
+  t.same(await twoKeys.verify(createTokenSigner(es, 60).sign(user).token), user, 'several keys are picked by kid')
+})
+
+t.test('JWKS resolver follows key rotation, refetching at most once per interval', async (t) => {
+  const oldKey = generateSigningKey()
+  const newKey = generateSigningKey()
+  let published = [oldKey]
+  let fetches = 0
+  const fetchImpl = (async () => {
+    fetches += 1
+    return new Response(JSON.stringify(toJwks(published)), { status: 200 })
+  }) as typeof fetch
+  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, minRefetchMs: 0 }))
+  t.same(await verifier.verify(createTokenSigner(oldKey, 60).sign(user).token), user)
+  t.same(await verifier.verify(createTokenSigner(oldKey, 60).sign(user).token), user)
+  t.equal(fetches, 1, 'cached')
+  published = [oldKey, newKey]
+  t.same(await verifier.verify(createTokenSigner(newKey, 60).sign(user).token), user, 'an unknown kid triggers a refetch')
+  t.equal(fetches, 2)
+
+  let slowFetches = 0
+  const throttled = createTokenVerifier(jwksKeyResolver('http://identity/jwks', {
+    fetchImpl: (async () => { slowFetches += 1; return new Response(JSON.stringify(toJwks([oldKey])), { status: 200 }) }) as typeof fetch,
+    minRefetchMs: 60_000
+  }))
+  const stranger = createTokenSigner(generateSigningKey(), 60).sign(user).token
+  t.equal(await reason(throttled.verify(stranger)), 'invalid')
+  t.equal(await reason(throttled.verify(stranger)), 'invalid')
+  t.equal(slowFetches, 1, 'unknown kids cannot make it hammer the JWKS endpoint')
+})
+
+t.test('bearer header parsing', async (t) => {
+  t.equal(bearerToken('Bearer abc.def.ghi'), 'abc.def.ghi')
+  t.equal(bearerToken('bearer   abc'), 'abc')
+  t.equal(bearerToken('Basic abc'), undefined)
+  t.equal(bearerToken('Bearer a b'), undefined)
+  t.equal(bearerToken(undefined), undefined)
+})
