@@ -1,0 +1,106 @@
+import { sql, type Kysely } from 'kysely'
+import type { EventBus } from '@chat/bus'
+import { envelopeToHeaders, roomEventId, subjects, type RoomEventType } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import type { StoredRoomEvent } from './append.js'
+
+/** The subset of a pino logger used here. */
+export interface EventsLogger {
+  warn(object: Record<string, unknown>, message: string): void
+  error(object: Record<string, unknown>, message: string): void
+  debug?(object: Record<string, unknown>, message: string): void
+}
+
+/** Publishes one stored event with its envelope in the headers and `<room_id>:<seq>` as message id. */
+export async function publishStoredEvent(
+  bus: EventBus,
+  event: Pick<StoredRoomEvent, 'roomId' | 'seq' | 'type' | 'payload' | 'createdAt'>,
+  requestId?: string
+): Promise<void> {
+  const eventId = roomEventId(event.roomId, event.seq)
+  await bus.publish(subjects.roomEvent(event.roomId, event.type as RoomEventType), event.payload, {
+    msgId: eventId,
+    headers: envelopeToHeaders({
+      event_id: eventId,
+      room_id: event.roomId,
+      seq: event.seq,
+      type: event.type,
+      time: event.createdAt.toISOString(),
+      ...(requestId ? { request_id: requestId } : {})
+    })
+  })
+}
+
+/** Sets `published_at` on the given events, in one statement. */
+export async function markPublished(db: Kysely<Database>, events: ReadonlyArray<{ roomId: string; seq: number }>): Promise<void> {
+  if (events.length === 0) return
+  const keys = sql.join(events.map((event) => sql`(${event.roomId}::uuid, ${event.seq}::bigint)`))
+  await db
+    .updateTable('room_events')
+    .set({ published_at: new Date() })
+    .where(sql<boolean>`(room_id, seq) in (${keys})`)
+    .where('published_at', 'is', null)
+    .execute()
+}
+
+export interface RoomEventPublisher {
+  /**
+   * Publishes committed events in order, after the transaction that wrote
+   * them. Never throws: an event that fails to publish stays unpublished in
+   * the outbox and the relay sends it.
+   */
+  publish(events: readonly StoredRoomEvent[], requestId?: string): Promise<void>
+  /** Writes the pending `published_at` marks. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Publishes events right after commit. The `published_at` marks are written
+ * in batches (every `flushMs`), not one statement per event: a mark that is
+ * late or lost only makes the relay re-publish, which JetStream drops as a
+ * duplicate and the gateway drops by seq.
+ */
+export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: EventBus; logger: EventsLogger; flushMs?: number }): RoomEventPublisher {
+  const { db, bus, logger } = options
+  const flushMs = options.flushMs ?? 50
+  let pending: Array<{ roomId: string; seq: number }> = []
+  let timer: NodeJS.Timeout | undefined
+  let flushing: Promise<void> = Promise.resolve()
+
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer)
+    timer = undefined
+    const batch = pending
+    pending = []
+    flushing = flushing.then(() =>
+      markPublished(db, batch).catch((error: unknown) => {
+        logger.warn({ err: error, events: batch.length }, 'could not mark events published; the relay will re-publish them')
+      })
+    )
+    return flushing
+  }
+
+  return {
+    async publish(events, requestId) {
+      for (const event of events) {
+        try {
+          await publishStoredEvent(bus, event, requestId)
+          pending.push({ roomId: event.roomId, seq: event.seq })
+        } catch (error) {
+          // Later events of the room wait for the relay too, so that they are not published ahead of this one.
+          logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, 'publishing a committed event failed; the relay will publish it')
+          break
+        }
+      }
+      if (pending.length > 0 && !timer) {
+        timer = setTimeout(() => { void flush() }, flushMs)
+        timer.unref()
+      }
+    },
+    flush,
+    async close() {
+      await flush()
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { sql, type Kysely } from 'kysely'
+import type { EventBus } from '@chat/bus'
+import type { RoomEventType } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { markPublished, publishStoredEvent, type EventsLogger } from './publish.js'
+
+// First key of the relay's advisory locks: keeps them apart from other users of advisory locks.
+const RELAY_LOCK_SPACE = 0x43484154
+
+export interface RelayOptions {
+  db: Kysely<Database>
+  bus: EventBus
+  logger: EventsLogger
+  /** How often to look for stranded events. */
+  intervalMs?: number
+  /** An event younger than this is still being published by its writer. */
+  staleAfterMs?: number
+  batchSize?: number
+}
+
+export interface RoomEventRelay {
+  /** One pass; resolves to the number of events published. */
+  runOnce(): Promise<number>
+  stop(): Promise<void>
+}
+
+/**
+ * Re-publishes committed events that their writer did not publish (it died
+ * between commit and publish, or the bus was down). Runs in every writing
+ * service; replicas share the work room by room (a transaction-scoped advisory
+ * lock claims a room, `FOR UPDATE SKIP LOCKED` its rows), and a room's
+ * events go out in seq order.
+ */
+export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
+  const { db, bus, logger } = options
+  const intervalMs = options.intervalMs ?? 1_000
+  const staleAfterMs = options.staleAfterMs ?? 2_000
+  const batchSize = options.batchSize ?? 200
+  let stopped = false
+  let running: Promise<number> | undefined
+
+  const pass = async (): Promise<number> =>
+    db.transaction().execute(async (trx) => {
+      const staleBefore = new Date(Date.now() - staleAfterMs)
+      const rooms = await trx
+        .selectFrom('room_events')
+        .select('room_id')
+        .distinct()
+        .where('published_at', 'is', null)
+        .where('created_at', '<', staleBefore)
+        .limit(batchSize)
+        .execute()
+      const published: Array<{ roomId: string; seq: number }> = []
+      for (const { room_id: roomId } of rooms) {
+        if (published.length >= batchSize) break
+        // A replica claims a whole room, so that one room's backlog is never
+        // split between replicas and published interleaved. Held until commit.
+        const claim = await sql<{ claimed: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK_SPACE}, hashtext(${roomId})) as claimed`.execute(trx)
+        if (!claim.rows[0]?.claimed) continue
+        const rows = await trx
+          .selectFrom('room_events')
+          .select(['seq', 'type', sql<string>`payload::text`.as('payload_text'), 'created_at'])
+          .where('room_id', '=', roomId)
+          .where('published_at', 'is', null)
+          .where('created_at', '<', staleBefore)
+          .orderBy('seq')
+          .limit(batchSize - published.length)
+          .forUpdate()
+          .skipLocked()
+          .execute()
+        for (const row of rows) {
+          try {
+            await publishStoredEvent(bus, { roomId, seq: row.seq, type: row.type as RoomEventType, payload: Buffer.from(row.payload_text), createdAt: row.created_at })
+            published.push({ roomId, seq: row.seq })
+          } catch (error) {
+            // The rest of this room waits for the next pass, to keep its order.
+            logger.warn({ err: error, room_id: roomId, seq: row.seq }, 'relay could not publish; will retry')
+            break
+          }
+        }
+      }
+      await markPublished(trx, published)
+      if (published.length > 0) logger.warn({ events: published.length }, 'relay published stranded events')
+      return published.length
+    })
+
+  const runOnce = (): Promise<number> => {
+    running ??= pass().finally(() => { running = undefined })
+    return running
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  const schedule = (): void => {
+    if (stopped) return
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((error: unknown) => logger.error({ err: error }, 'relay pass failed'))
+        .finally(schedule)
+    }, intervalMs)
+    timer.unref()
+  }
+  schedule()
+
+  return {
+    runOnce,
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      await running?.catch(() => undefined)
+    }
+  }
+}

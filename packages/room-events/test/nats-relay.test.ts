@@ -1,0 +1,48 @@
+import t from 'tap'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connectNatsBus } from '@chat/bus'
+import { createTestDatabase, requireInfra } from '@chat/db/testing'
+import { appendRoomEvent, createRoomEventPublisher, startRoomEventRelay } from '../src/index.js'
+import { collect, seedRoom, silentLogger, waitFor } from './helper.js'
+
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f', display_name: 'Ada', created_at: '2026-11-26T20:15:00.123Z' }
+
+const bus = await connectNatsBus({
+  url: natsUrl,
+  stream: { name: `TEST_EVENTS_${process.pid}_${Date.now()}`, subjects: ['chat.room.*.message.>', 'chat.room.*.participants.>', 'chat.room.*.room.>', 'chat.room.*.reaction.>'] }
+}).catch((error: unknown) => {
+  if (requireInfra()) throw error
+  return undefined
+})
+
+if (!bus) {
+  t.plan(0, `NATS not reachable at ${natsUrl}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
+} else {
+  t.teardown(async () => {
+    const manager = await jetstreamManager(bus.connection)
+    await manager.streams.delete(bus.streamName).catch(() => undefined)
+    await bus.close()
+  })
+
+  t.test('over NATS: live publish, then a relay re-publish is a JetStream duplicate', async (t) => {
+    const { db } = await createTestDatabase(t)
+    const { roomId } = await seedRoom(db)
+    const received = await collect(bus, `chat.room.${roomId}.>`)
+    const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
+    const event = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+    await publisher.publish([event])
+    await waitFor(() => received.length === 1)
+    // Pretend the writer died before marking it: the relay sends it again.
+    await db.updateTable('room_events').set({ published_at: null }).execute()
+    const relay = startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 60_000, staleAfterMs: 0 })
+    t.teardown(() => relay.stop())
+    t.equal(await relay.runOnce(), 1)
+    const manager = await jetstreamManager(bus.connection)
+    const info = await manager.streams.info(bus.streamName, { subjects_filter: `chat.room.${roomId}.>` } as never)
+    t.equal(info.state.messages, 1, 'the stream stored it once')
+    await waitFor(() => received.length === 2)
+    t.equal(received[1]?.header('Chat-Seq'), '1', 'core subscribers see the copy; consumers drop it by seq')
+    await publisher.close()
+  })
+}

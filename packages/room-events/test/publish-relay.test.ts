@@ -1,0 +1,98 @@
+import t from 'tap'
+import { createInProcessBus, type EventBus } from '@chat/bus'
+import { createTestDatabase } from '@chat/db/testing'
+import { envelopeHeaders } from '@chat/contracts'
+import { appendRoomEvent, createRoomEventPublisher, startRoomEventRelay } from '../src/index.js'
+import { collect, seedRoom, silentLogger, waitFor } from './helper.js'
+
+const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f', display_name: 'Ada', created_at: '2026-11-26T20:15:00.123Z' }
+
+/** A bus whose publish fails while `down` is true. */
+function flakyBus(inner: EventBus): EventBus & { down: boolean } {
+  const bus = Object.create(inner) as EventBus & { down: boolean }
+  bus.down = false
+  bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
+  return bus
+}
+
+t.test('published after commit with the envelope in headers, then marked', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const bus = createInProcessBus()
+  t.teardown(() => bus.close())
+  const { roomId } = await seedRoom(db)
+  const received = await collect(bus, `chat.room.${roomId}.>`)
+  const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
+  const event = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+  await publisher.publish([event], 'req-42')
+  await waitFor(() => received.length === 1)
+  const [message] = received
+  t.equal(message?.subject, `chat.room.${roomId}.participants.added`)
+  t.equal(message?.header(envelopeHeaders.seq), '1')
+  t.equal(message?.header(envelopeHeaders.eventId), `${roomId}:1`)
+  t.equal(message?.header(envelopeHeaders.requestId), 'req-42')
+  t.equal(message?.header('Nats-Msg-Id'), `${roomId}:1`)
+  t.same(JSON.parse(Buffer.from(message?.data ?? []).toString()), { type: 'participants.added', room_id: roomId, seq: 1, users: [user] })
+  await publisher.flush()
+  const row = await db.selectFrom('room_events').select('published_at').executeTakeFirstOrThrow()
+  t.type(row.published_at, Date, 'marked published')
+  await publisher.close()
+})
+
+t.test('events committed while the bus is down are published by the relay, in order', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const inner = createInProcessBus()
+  t.teardown(() => inner.close())
+  const bus = flakyBus(inner)
+  const { roomId } = await seedRoom(db)
+  const received = await collect(inner, `chat.room.${roomId}.>`)
+  const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
+  const first = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+  await publisher.publish([first])
+  bus.down = true
+  for (let index = 0; index < 3; index++) {
+    const event = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.removed', { users: [user] }))
+    await publisher.publish([event])
+  }
+  await publisher.flush()
+  t.equal(received.length, 1, 'only the first got out')
+  const unpublished = await db.selectFrom('room_events').select('seq').where('published_at', 'is', null).orderBy('seq').execute()
+  t.same(unpublished.map((row) => row.seq), [2, 3, 4], 'the outbox keeps what did not get out')
+
+  const relay = startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 50, staleAfterMs: 0 })
+  t.teardown(() => relay.stop())
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(received.length, 1, 'nothing while the bus is still down')
+  bus.down = false
+  await waitFor(() => received.length === 4)
+  t.same(received.map((message) => message.header(envelopeHeaders.seq)), ['1', '2', '3', '4'])
+  await waitFor(async () => (await db.selectFrom('room_events').select('seq').where('published_at', 'is', null).execute()).length === 0)
+  await publisher.close()
+})
+
+t.test('replicas share the relay work: each stranded event goes out once', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const bus = createInProcessBus()
+  t.teardown(() => bus.close())
+  const rooms = await Promise.all([seedRoom(db, 'a'), seedRoom(db, 'b'), seedRoom(db, 'c')])
+  for (const { roomId } of rooms) {
+    for (let index = 0; index < 20; index++) {
+      await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+    }
+  }
+  const received = await collect(bus, 'chat.room.>')
+  const relays = [1, 2, 3].map(() => startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 60_000, staleAfterMs: 0, batchSize: 25 }))
+  t.teardown(() => Promise.all(relays.map((relay) => relay.stop())))
+  let total = 0
+  for (let round = 0; round < 4; round++) {
+    const counts = await Promise.all(relays.map((relay) => relay.runOnce()))
+    total += counts.reduce((sum, count) => sum + count, 0)
+  }
+  t.equal(total, 60)
+  await waitFor(() => received.length === 60)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(received.length, 60, 'no event twice')
+  for (const { roomId } of rooms) {
+    const seqs = received.filter((message) => message.subject.includes(roomId)).map((message) => Number(message.header(envelopeHeaders.seq)))
+    t.same(seqs, Array.from({ length: 20 }, (_, index) => index + 1), 'in seq order per room')
+  }
+})
