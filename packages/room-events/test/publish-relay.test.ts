@@ -48,6 +48,7 @@ t.test('events committed while the bus is down are published by the relay, in or
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
   const first = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
   await publisher.publish([first])
+  await waitFor(() => received.length === 1)
   bus.down = true
   for (let index = 0; index < 3; index++) {
     const event = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.removed', { users: [user] }))
