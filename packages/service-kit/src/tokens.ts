@@ -3,7 +3,8 @@ import { createSigner, createVerifier, TokenError } from 'fast-jwt'
 import { Compile } from 'typebox/compile'
 import { Type } from 'typebox'
 import type { AccessTokenClaims, Jwks } from '@chat/contracts'
-import { verifyingAlgorithms, verifyingKeyFromJwk, type SigningKey, type VerifyingKey } from './keys.js'
+import { ConfigError } from './config.js'
+import { verifyingAlgorithms, verifyingKeyFromJwk, verifyingKeyFromPem, type SigningKey, type VerifyingKey } from './keys.js'
 
 /** Who is asking, as proven by a verified access token. */
 export interface AuthUser {
@@ -144,4 +145,14 @@ export function bearerToken(authorization: string | undefined): string | undefin
   if (!authorization) return undefined
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
   return match?.[1]
+}
+
+/**
+ * The verifier a service gets from `JWT_PUBLIC_KEY` (PEM) or, failing that,
+ * `JWKS_URL`. Neither set is a configuration error naming both.
+ */
+export function tokenVerifierFromConfig(config: { JWT_PUBLIC_KEY?: string; JWKS_URL?: string }): TokenVerifier {
+  if (config.JWT_PUBLIC_KEY) return createTokenVerifier(staticKeyResolver([verifyingKeyFromPem(config.JWT_PUBLIC_KEY.replaceAll('\\n', '\n'))]))
+  if (config.JWKS_URL) return createTokenVerifier(jwksKeyResolver(config.JWKS_URL))
+  throw new ConfigError('JWT_PUBLIC_KEY', 'or JWKS_URL is required to verify access tokens')
 }

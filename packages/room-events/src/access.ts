@@ -1,0 +1,28 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Database } from '@chat/db'
+
+/** What a user may do in a room: it does not exist, they are outside it, or they participate (with their role). */
+export type RoomAccess = { kind: 'no_room' } | { kind: 'outsider' } | { kind: 'participant'; role: 'owner' | 'member'; lastReadSeq: number }
+
+/**
+ * One query that answers the first two checks of every room-scoped request
+ * (404 no room, then 403 not a participant). In a transaction, `lock` takes
+ * the room row lock first, which serializes the room's writers.
+ */
+export async function findRoomAccess(
+  db: Kysely<Database> | Transaction<Database>,
+  roomId: string,
+  userId: string,
+  options: { lock?: boolean } = {}
+): Promise<RoomAccess> {
+  let query = db
+    .selectFrom('rooms')
+    .leftJoin('room_participants', (join) => join.onRef('room_participants.room_id', '=', 'rooms.id').on('room_participants.user_id', '=', userId))
+    .select(['rooms.id', 'room_participants.role', 'room_participants.last_read_seq'])
+    .where('rooms.id', '=', roomId)
+  if (options.lock) query = query.forUpdate('rooms')
+  const row = await query.executeTakeFirst()
+  if (!row) return { kind: 'no_room' }
+  if (!row.role) return { kind: 'outsider' }
+  return { kind: 'participant', role: row.role, lastReadSeq: row.last_read_seq ?? 0 }
+}

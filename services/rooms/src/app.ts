@@ -1,0 +1,42 @@
+import { sql, type Kysely } from 'kysely'
+import type { EventBus } from '@chat/bus'
+import type { Database } from '@chat/db'
+import { createRoomEventPublisher } from '@chat/room-events'
+import { createServiceApp, type ServiceApp, type ServiceAppOptions, type TokenVerifier } from '@chat/service-kit'
+import type { AvatarLimits } from './image.js'
+import { roomsPlugin } from './plugin.js'
+
+export interface RoomsDeps {
+  db: Kysely<Database>
+  bus: EventBus
+  verifier: TokenVerifier
+}
+
+export interface RoomsAppOptions {
+  maxAvatarBytes?: number
+  imageLimits?: AvatarLimits
+  userRps?: number
+  bodyLimitBytes?: number
+  trustProxy?: boolean
+  logger?: ServiceAppOptions['logger']
+}
+
+/** The rooms service on its own Fastify instance (main.ts and tests). */
+export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): Promise<ServiceApp> {
+  const app = await createServiceApp({
+    title: 'Chat rooms service',
+    verifier: deps.verifier,
+    readiness: {
+      database: async () => { await sql`select 1`.execute(deps.db) },
+      bus: () => deps.bus.ping()
+    },
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    userRps: options.userRps ?? 50,
+    trustProxy: options.trustProxy,
+    logger: options.logger
+  })
+  const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
+  app.addHook('onClose', () => publisher.close())
+  await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes, imageLimits: options.imageLimits })
+  return app
+}

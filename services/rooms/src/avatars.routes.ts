@@ -1,0 +1,88 @@
+import multipart from '@fastify/multipart'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Kysely } from 'kysely'
+import type { Avatar } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import type { RoomEventPublisher } from '@chat/room-events'
+import { callerOf } from '@chat/service-kit'
+import { roomErrors } from './errors.js'
+import { deleteAvatar, etagMatches, findAvatar, upsertAvatar } from './avatars.repository.js'
+import { deleteAvatarSchema, getAvatarSchema, setAvatarSchema } from './avatars.schemas.js'
+import { defaultAvatarLimits, processAvatar, type AvatarLimits } from './image.js'
+import { avatarUrl } from './rooms.repository.js'
+import { appendRoomUpdated, requireParticipant } from './rooms.routes.js'
+
+export interface AvatarsRoutesOptions {
+  db: Kysely<Database>
+  publisher: RoomEventPublisher
+  maxUploadBytes: number
+  imageLimits?: AvatarLimits
+}
+
+export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = async (app, options) => {
+  const { db, publisher, maxUploadBytes } = options
+  const imageLimits = options.imageLimits ?? defaultAvatarLimits
+  await app.register(multipart, {
+    limits: { fileSize: maxUploadBytes, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
+    throwFileSizeLimit: true
+  })
+
+  app.patch('/chatrooms/:room_id/avatar', { schema: setAvatarSchema, onRequest: app.authenticate }, async (request): Promise<Avatar> => {
+    const caller = callerOf(request)
+    const { room_id: roomId } = request.params
+    // Membership first: an outsider's upload is never read.
+    await requireParticipant(db, roomId, caller)
+    let upload: Buffer | undefined
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'avatar') {
+          part.file.resume()
+          continue
+        }
+        upload = await part.toBuffer()
+      }
+    }
+    if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
+    const image = await processAvatar(upload, imageLimits)
+    const { stored, event } = await db.transaction().execute(async (trx) => {
+      await requireParticipant(trx, roomId, caller, true)
+      const stored = await upsertAvatar(trx, roomId, image)
+      return { stored, event: await appendRoomUpdated(trx, roomId) }
+    })
+    await publisher.publish([event], request.id)
+    request.log.info({ room_id: roomId, bytes_in: upload.length, bytes_out: stored.size }, 'room avatar set')
+    return {
+      room_id: roomId,
+      avatar_url: avatarUrl(roomId, stored.etag) ?? '',
+      content_type: stored.contentType,
+      width: stored.width,
+      height: stored.height,
+      size: stored.size,
+      etag: stored.etag,
+      updated_at: stored.updatedAt.toISOString()
+    }
+  })
+
+  app.get('/chatrooms/:room_id/avatar', { schema: getAvatarSchema, onRequest: app.authenticate }, async (request, reply) => {
+    const caller = callerOf(request)
+    await requireParticipant(db, request.params.room_id, caller)
+    const avatar = await findAvatar(db, request.params.room_id)
+    if (!avatar) throw roomErrors.avatarNotSet()
+    reply.header('etag', avatar.etag).header('cache-control', 'private')
+    if (etagMatches(request.headers['if-none-match'], avatar.etag)) return reply.code(304).send(null)
+    return reply.type(avatar.content_type).send(Buffer.from(avatar.bytes))
+  })
+
+  app.delete('/chatrooms/:room_id/avatar', { schema: deleteAvatarSchema, onRequest: app.authenticate }, async (request, reply) => {
+    const caller = callerOf(request)
+    const { room_id: roomId } = request.params
+    await requireParticipant(db, roomId, caller)
+    const event = await db.transaction().execute(async (trx) => {
+      await requireParticipant(trx, roomId, caller, true)
+      if (!(await deleteAvatar(trx, roomId))) throw roomErrors.avatarNotSet()
+      return appendRoomUpdated(trx, roomId)
+    })
+    await publisher.publish([event], request.id)
+    return reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,16 @@
+import { AppError } from '@chat/service-kit'
+
+export const roomErrors = {
+  roomNotFound: () => new AppError(404, 'room_not_found', 'No such room'),
+  notAMember: () => new AppError(403, 'not_a_member', 'You are not a participant of this room'),
+  usersNotFound: (names: string[]) =>
+    new AppError(400, 'users_not_found', `No user is called ${names.map((name) => JSON.stringify(name)).join(', ')}`, { not_found: names }),
+  blankName: () => new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/name', message: 'must not be blank' }] }),
+  avatarNotSet: () => new AppError(404, 'avatar_not_set', 'This room has no avatar'),
+  avatarMissing: () => new AppError(400, 'avatar_missing', 'Send the image as the multipart file field "avatar"'),
+  unsupportedImage: () =>
+    new AppError(415, 'unsupported_media_type', 'The avatar must be a JPEG, PNG, WebP or GIF image (told from its bytes)'),
+  invalidImage: () => new AppError(422, 'invalid_image', 'The image could not be decoded (truncated or corrupt)'),
+  imageTooLarge: (width: number, height: number, maxPixels: number) =>
+    new AppError(422, 'image_dimensions_too_large', `The image is ${width}x${height}; at most ${maxPixels} pixels are accepted`)
+} as const

@@ -1,0 +1,185 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import { displayNameKey, type Participant, type Room, type User } from '@chat/contracts'
+import type { Database } from '@chat/db'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+export interface NamedUser {
+  id: string
+  display_name: string
+  created_at: Date
+}
+
+export function toUser(row: NamedUser): User {
+  return { id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() }
+}
+
+/**
+ * Resolves display names in one query (case-insensitively, after NFC).
+ * `notFound` lists the unknown names as the client spelled them, once each,
+ * in request order; `users` the known ones, once each, in request order.
+ */
+export async function resolveDisplayNames(db: Db, names: readonly string[]): Promise<{ users: NamedUser[]; notFound: string[] }> {
+  const firstSpelling = new Map<string, string>()
+  for (const name of names) {
+    const key = displayNameKey(name)
+    if (!firstSpelling.has(key)) firstSpelling.set(key, name)
+  }
+  if (firstSpelling.size === 0) return { users: [], notFound: [] }
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'display_name', 'display_name_key', 'created_at'])
+    .where('display_name_key', 'in', [...firstSpelling.keys()])
+    .execute()
+  const byKey = new Map(rows.map((row) => [row.display_name_key, row]))
+  const users: NamedUser[] = []
+  const notFound: string[] = []
+  for (const [key, spelling] of firstSpelling) {
+    const row = byKey.get(key)
+    if (row) users.push({ id: row.id, display_name: row.display_name, created_at: row.created_at })
+    else notFound.push(spelling)
+  }
+  return { users, notFound }
+}
+
+export async function insertRoom(trx: Transaction<Database>, name: string, createdBy: string): Promise<string> {
+  const row = await trx.insertInto('rooms').values({ name, created_by: createdBy }).returning('id').executeTakeFirstOrThrow()
+  return row.id
+}
+
+/** Adds participants; returns the ids of those who were not in the room yet. */
+export async function addParticipants(
+  trx: Transaction<Database>,
+  roomId: string,
+  users: ReadonlyArray<{ id: string; role: 'owner' | 'member' }>
+): Promise<Set<string>> {
+  if (users.length === 0) return new Set()
+  const rows = await trx
+    .insertInto('room_participants')
+    .values(users.map((user) => ({ room_id: roomId, user_id: user.id, role: user.role })))
+    .onConflict((conflict) => conflict.columns(['room_id', 'user_id']).doNothing())
+    .returning('user_id')
+    .execute()
+  return new Set(rows.map((row) => row.user_id))
+}
+
+export async function removeParticipant(trx: Transaction<Database>, roomId: string, userId: string): Promise<boolean> {
+  const result = await trx.deleteFrom('room_participants').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst()
+  return result.numDeletedRows > 0n
+}
+
+export async function renameRoom(trx: Transaction<Database>, roomId: string, name: string): Promise<void> {
+  await trx.updateTable('rooms').set({ name }).where('id', '=', roomId).execute()
+}
+
+export async function findUser(db: Db, userId: string): Promise<NamedUser | undefined> {
+  return db.selectFrom('users').select(['id', 'display_name', 'created_at']).where('id', '=', userId).executeTakeFirst()
+}
+
+/** Moves the caller's read position forward only, clamped to the room's last seq. */
+export async function advanceReadPosition(db: Db, roomId: string, userId: string, seq: number): Promise<number | undefined> {
+  const row = await db
+    .updateTable('room_participants')
+    .from('rooms')
+    .set({ last_read_seq: sql<number>`greatest(room_participants.last_read_seq, least(${seq}::bigint, rooms.last_seq))` })
+    .whereRef('rooms.id', '=', 'room_participants.room_id')
+    .where('room_participants.room_id', '=', roomId)
+    .where('room_participants.user_id', '=', userId)
+    .returning('room_participants.last_read_seq')
+    .executeTakeFirst()
+  return row?.last_read_seq
+}
+
+/** Messages by others past each room's read position of `userId`, deleted ones excluded; one grouped query. */
+export async function unreadCounts(db: Db, userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+  if (roomIds.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('messages')
+    .innerJoin('room_participants', (join) =>
+      join.onRef('room_participants.room_id', '=', 'messages.room_id').on('room_participants.user_id', '=', userId)
+    )
+    .select(['messages.room_id', (eb) => eb.fn.countAll<number>().as('unread')])
+    .where('messages.room_id', 'in', roomIds)
+    .whereRef('messages.seq', '>', 'room_participants.last_read_seq')
+    .where('messages.sender_id', '<>', userId)
+    .where('messages.deleted_at', 'is', null)
+    .groupBy('messages.room_id')
+    .execute()
+  return new Map(rows.map((row) => [row.room_id, Number(row.unread)]))
+}
+
+/** The avatar URL of a room, versioned by its ETag so that clients refetch when it changes. */
+export function avatarUrl(roomId: string, etag: string | null): string | null {
+  return etag === null ? null : `/chatrooms/${roomId}/avatar/?v=${etag.replaceAll('"', '')}`
+}
+
+/**
+ * Rooms as `Room` in three queries whatever their number: the rooms (with
+ * creator, avatar and the caller's read position), their participants, and
+ * the caller's unread counts. `scope` is either the caller's rooms by last
+ * activity, or the given ids. Without `viewerId` (event payloads, which are
+ * not any one reader's), the read position and unread count are 0.
+ */
+export async function loadRooms(db: Db, scope: { memberId: string } | { roomIds: readonly string[] }, viewerId?: string): Promise<Room[]> {
+  const viewer = 'memberId' in scope ? scope.memberId : viewerId
+  let query = db
+    .selectFrom('rooms')
+    .innerJoin('users as creator', 'creator.id', 'rooms.created_by')
+    .leftJoin('room_avatars', 'room_avatars.room_id', 'rooms.id')
+    .select([
+      'rooms.id',
+      'rooms.name',
+      'rooms.created_at',
+      'rooms.last_seq',
+      'rooms.last_activity_at',
+      'creator.id as creator_id',
+      'creator.display_name as creator_name',
+      'creator.created_at as creator_created_at',
+      'room_avatars.etag'
+    ])
+  if ('memberId' in scope) {
+    query = query
+      .innerJoin('room_participants as me', (join) => join.onRef('me.room_id', '=', 'rooms.id').on('me.user_id', '=', scope.memberId))
+      .orderBy('rooms.last_activity_at', 'desc')
+      .orderBy('rooms.id')
+  } else {
+    if (scope.roomIds.length === 0) return []
+    query = query.where('rooms.id', 'in', scope.roomIds)
+  }
+  const rooms = await query.execute()
+  if (rooms.length === 0) return []
+  const roomIds = rooms.map((room) => room.id)
+
+  const [participantRows, readRows, unread] = await Promise.all([
+    db
+      .selectFrom('room_participants')
+      .innerJoin('users', 'users.id', 'room_participants.user_id')
+      .select(['room_participants.room_id', 'users.id', 'users.display_name', 'room_participants.role', 'room_participants.joined_at'])
+      .where('room_participants.room_id', 'in', roomIds)
+      .orderBy('room_participants.joined_at')
+      .orderBy('users.display_name_key')
+      .execute(),
+    viewer
+      ? db.selectFrom('room_participants').select(['room_id', 'last_read_seq']).where('user_id', '=', viewer).where('room_id', 'in', roomIds).execute()
+      : Promise.resolve([]),
+    viewer ? unreadCounts(db, viewer, roomIds) : Promise.resolve(new Map<string, number>())
+  ])
+  const participants = new Map<string, Participant[]>()
+  for (const row of participantRows) {
+    const list = participants.get(row.room_id) ?? []
+    list.push({ id: row.id, display_name: row.display_name, role: row.role, joined_at: row.joined_at.toISOString() })
+    participants.set(row.room_id, list)
+  }
+  const lastRead = new Map(readRows.map((row) => [row.room_id, row.last_read_seq]))
+  return rooms.map((room) => ({
+    id: room.id,
+    name: room.name,
+    created_by: { id: room.creator_id, display_name: room.creator_name, created_at: room.creator_created_at.toISOString() },
+    participants: participants.get(room.id) ?? [],
+    avatar_url: avatarUrl(room.id, room.etag),
+    created_at: room.created_at.toISOString(),
+    last_seq: room.last_seq,
+    last_read_seq: lastRead.get(room.id) ?? 0,
+    unread_count: unread.get(room.id) ?? 0
+  }))
+}

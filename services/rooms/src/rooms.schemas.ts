@@ -1,0 +1,77 @@
+import { Type } from 'typebox'
+import { DisplayName, ProblemDetails, Room, Seq, Uuid, limits } from '@chat/contracts'
+
+const tags = ['rooms']
+const security = [{ bearer: [] }]
+const RoomName = Type.String({ minLength: 1, maxLength: limits.roomNameChars, description: 'not blank; stored as sent' })
+const DisplayNames = Type.Array(DisplayName, { maxItems: limits.displayNamesPerRequest })
+export const RoomParams = Type.Object({ room_id: Uuid })
+const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 429: ProblemDetails }
+
+export const listRoomsSchema = {
+  operationId: 'listRooms',
+  tags,
+  security,
+  summary: "The caller's rooms, most recent activity first",
+  response: { 200: Type.Array(Room), 401: ProblemDetails, 429: ProblemDetails }
+}
+
+export const createRoomSchema = {
+  operationId: 'createRoom',
+  tags,
+  security,
+  summary: 'Create a room; the creator joins as owner. Any unknown name: 400 users_not_found and nothing is created',
+  body: Type.Object(
+    { name: RoomName, participants_display_names: Type.Optional(DisplayNames) },
+    { additionalProperties: false }
+  ),
+  response: { 201: Room, ...errors }
+}
+
+export const getRoomSchema = {
+  operationId: 'getRoom',
+  tags,
+  security,
+  summary: 'One room (participants only)',
+  params: RoomParams,
+  response: { 200: Room, ...errors }
+}
+
+export const renameRoomSchema = {
+  operationId: 'renameRoom',
+  tags,
+  security,
+  summary: 'Rename a room (any participant); emits room.updated',
+  params: RoomParams,
+  body: Type.Object({ name: RoomName }, { additionalProperties: false }),
+  response: { 200: Room, ...errors }
+}
+
+export const addUsersSchema = {
+  operationId: 'addUsers',
+  tags,
+  security,
+  summary: 'Add participants (any participant may add); existing ones are ignored; any unknown name: 400 users_not_found and nobody is added',
+  params: RoomParams,
+  body: Type.Object({ user_display_names: Type.Array(DisplayName, { minItems: 1, maxItems: limits.displayNamesPerRequest }) }, { additionalProperties: false }),
+  response: { 200: Room, ...errors }
+}
+
+export const leaveRoomSchema = {
+  operationId: 'leaveRoom',
+  tags,
+  security,
+  summary: 'The caller leaves the room; it stays for the others',
+  params: RoomParams,
+  response: { 204: Type.Null(), ...errors }
+}
+
+export const markReadSchema = {
+  operationId: 'markRead',
+  tags,
+  security,
+  summary: 'The caller has read up to seq; never moves backwards; a seq past last_seq is clamped',
+  params: RoomParams,
+  body: Type.Object({ seq: Seq }, { additionalProperties: false }),
+  response: { 200: Type.Object({ last_read_seq: Seq, unread_count: Type.Integer({ minimum: 0 }) }), ...errors }
+}

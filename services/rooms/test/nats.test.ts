@@ -1,0 +1,35 @@
+import t from 'tap'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connectNatsBus } from '@chat/bus'
+import { chatEventsStreamSubjects, envelopeHeaders } from '@chat/contracts'
+import { requireInfra } from '@chat/db/testing'
+import { build, waitFor } from './helper.js'
+
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+const bus = await connectNatsBus({ url: natsUrl, stream: { name: `TEST_ROOMS_${process.pid}_${Date.now()}`, subjects: [...chatEventsStreamSubjects] } }).catch((error: unknown) => {
+  if (requireInfra()) throw error
+  return undefined
+})
+
+if (!bus) {
+  t.plan(0, `NATS not reachable at ${natsUrl}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
+} else {
+  t.test('room changes reach NATS with their envelope and are stored once in JetStream', async (t) => {
+    const streamName = bus.streamName
+    const manager = await jetstreamManager(bus.connection)
+    t.teardown(async () => { await manager.streams.delete(streamName).catch(() => undefined) })
+    const { app, user, createRoom, raw } = await build(t, { bus })
+    const ada = await user('Ada')
+    const bob = await user('Bob')
+    const room = await createRoom(ada, 'Over NATS', ['Bob'])
+    await app.inject({ method: 'DELETE', url: `/chatrooms/${room.id}/participants/me/`, headers: bob.headers })
+    await waitFor(() => raw.length === 2)
+    t.same(raw.map((message) => message.subject), [`chat.room.${room.id}.participants.added`, `chat.room.${room.id}.participants.removed`])
+    t.same(raw.map((message) => message.header(envelopeHeaders.seq)), ['1', '2'])
+    t.equal(raw[0]?.header(envelopeHeaders.roomId), room.id)
+    t.equal(raw[1]?.header('Nats-Msg-Id'), `${room.id}:2`)
+    t.match(JSON.parse(Buffer.from(raw[1]?.data ?? []).toString()), { type: 'participants.removed', seq: 2, users: [{ id: bob.id }] })
+    const info = await manager.streams.info(streamName)
+    t.equal(info.state.messages, 2, 'both stored in the stream')
+  })
+}
