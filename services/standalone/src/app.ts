@@ -2,6 +2,8 @@ import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { identityPlugin } from '@chat/identity'
+import { createRoomEventPublisher } from '@chat/room-events'
+import { roomsPlugin } from '@chat/rooms'
 import {
   createServiceApp,
   createTokenVerifier,
@@ -22,6 +24,7 @@ export interface StandaloneOptions {
   authPerMinute?: number
   userRps?: number
   bodyLimitBytes?: number
+  maxAvatarBytes?: number
   trustProxy?: boolean
   logger?: ServiceAppOptions['logger']
 }
@@ -47,5 +50,9 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
     authPerMinute: options.authPerMinute ?? 10
   })
+  // One publisher for every plugin: their events share one batch of published_at marks.
+  const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
+  app.addHook('onClose', () => publisher.close())
+  await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes })
   return app
 }

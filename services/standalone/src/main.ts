@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
+import { startRoomEventRelay } from '@chat/room-events'
 import { ConfigError, closeOnSignals, createTokenSigner, loadConfig } from '@chat/service-kit'
 import { buildStandaloneApp } from './app.js'
 import { StandaloneConfig } from './config.js'
@@ -33,11 +34,14 @@ const app = await buildStandaloneApp(
     authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    maxAvatarBytes: config.AVATAR_MAX_BYTES,
     trustProxy: config.TRUST_PROXY,
     logger: config.LOG_LEVEL
   }
 )
+const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
 app.addHook('onClose', async () => {
+  await relay.stop()
   await bus.drain()
   await database.destroy()
 })

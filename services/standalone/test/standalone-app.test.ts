@@ -1,4 +1,5 @@
 import t from 'tap'
+import sharp from 'sharp'
 import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
 import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
@@ -26,4 +27,43 @@ t.test('the standalone app serves identity on PGlite with the in-process bus', a
   t.equal(ready.statusCode, 200)
   t.same(ready.json().checks, { database: 'ok', bus: 'ok' })
   t.equal((await app.inject('/docs/json')).statusCode, 200)
+})
+
+t.test('rooms on PGlite: create, events on the in-process bus, avatar bytes round trip', async (t) => {
+  const database = await createDb('memory://')
+  await migrateToLatest(database.db)
+  const bus = createInProcessBus()
+  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
+  t.teardown(async () => {
+    await app.close()
+    await bus.close()
+    await database.destroy()
+  })
+  const frames: Array<{ type: string; seq: number }> = []
+  await bus.subscribe('chat.room.>', (message) => { frames.push(JSON.parse(Buffer.from(message.data).toString())) })
+  const register = async (name: string) =>
+    (await app.inject({ method: 'POST', url: '/auth/register', payload: { display_name: name, password: 'long enough' } })).json().access_token as string
+  const ada = { authorization: `Bearer ${await register('Ada')}` }
+  await register('Bob')
+  const created = await app.inject({ method: 'POST', url: '/chatrooms/', headers: ada, payload: { name: 'Standalone', participants_display_names: ['bob'] } })
+  t.equal(created.statusCode, 201)
+  const roomId = created.json().id as string
+  const png = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#336699' } }).png().toBuffer()
+  const boundary = 'standalone-boundary'
+  const payload = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`),
+    png,
+    Buffer.from(`\r\n--${boundary}--\r\n`)
+  ])
+  const uploaded = await app.inject({ method: 'PATCH', url: `/chatrooms/${roomId}/avatar/`, headers: { ...ada, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload })
+  t.equal(uploaded.statusCode, 200)
+  const fetched = await app.inject({ method: 'GET', url: `/chatrooms/${roomId}/avatar/`, headers: ada })
+  t.equal(fetched.statusCode, 200)
+  t.equal(fetched.rawPayload.length, uploaded.json().size, 'bytea round trip on PGlite')
+  t.same((await sharp(fetched.rawPayload).metadata()).width, 512)
+  const listed = await app.inject({ method: 'GET', url: '/chatrooms/', headers: ada })
+  t.equal(listed.json()[0].last_seq, 2)
+  const deadline = Date.now() + 2000
+  while (frames.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same(frames.map((frame) => [frame.type, frame.seq]), [['participants.added', 1], ['room.updated', 2]])
 })
