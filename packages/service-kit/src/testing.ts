@@ -1,0 +1,42 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+
+export interface RunningService {
+  child: ChildProcess
+  baseUrl: string
+  exited: Promise<number | null>
+  output(): string
+}
+
+/**
+ * Starts a built service entry point (`dist/main.js`) with `env` and PORT=0,
+ * and resolves once it logs the address it listens on. For tests of the
+ * processes as operators run them.
+ */
+export async function startServiceProcess(mainFile: string, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningService> {
+  const child = spawn(process.execPath, [mainFile], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const match = /listening at (http:\/\/127\.0\.0\.1:\d+)/i.exec(output)
+    if (match?.[1]) return { child, baseUrl: match[1], exited, output: () => output }
+    if (child.exitCode !== null) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`${mainFile} did not start:\n${output}`)
+}
+
+/** Runs an entry point expected to exit at once; resolves to its exit code and standard error. */
+export async function runToExit(mainFile: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [mainFile], { env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  return { code, stderr }
+}

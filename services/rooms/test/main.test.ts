@@ -1,0 +1,39 @@
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { createTestDatabase } from '@chat/db/testing'
+import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
+import { runToExit, startServiceProcess } from '@chat/service-kit/testing'
+
+const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+
+t.test('main.ts: runs against PostgreSQL and NATS, serves, stops on SIGTERM', async (t) => {
+  const { url, kind, db } = await createTestDatabase(t)
+  if (kind !== 'postgres') {
+    t.skip('main.ts needs PostgreSQL', () => {})
+    return
+  }
+  const key = generateSigningKey()
+  const service = await startServiceProcess(mainFile, { DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem })
+  t.teardown(() => { service.child.kill('SIGKILL') })
+  const ready = await fetch(`${service.baseUrl}/readyz`)
+  t.equal(ready.status, 200, service.output())
+  const user = await db.insertInto('users').values({ display_name: 'Ada', display_name_key: 'ada', password_hash: 'x' }).returning('id').executeTakeFirstOrThrow()
+  const token = createTokenSigner(key, 60).sign({ id: user.id, displayName: 'Ada' }).token
+  const created = await fetch(`${service.baseUrl}/chatrooms/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'From main' })
+  })
+  t.equal(created.status, 201)
+  service.child.kill('SIGTERM')
+  t.equal(await service.exited, 0)
+  t.notMatch(service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
+})
+
+t.test('main.ts: no way to verify tokens is one line naming the variables', async (t) => {
+  const result = await runToExit(mainFile, { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined })
+  t.equal(result.code, 1)
+  t.equal(result.stderr.trim().split('\n').length, 1)
+  t.match(result.stderr, /JWT_PUBLIC_KEY.*JWKS_URL/)
+})
