@@ -1,5 +1,11 @@
 import { Type, type Static } from 'typebox'
 
+/**
+ * A pattern for client text that PostgreSQL stores: no NUL character, which
+ * `text` cannot hold (it would fail as a server error, not a 400).
+ */
+export const noNulPattern = '^[^\\u0000]*$'
+
 /** A UUID as a string (any version; message ids are v7). */
 export const Uuid = Type.String({ format: 'uuid' })
 

@@ -107,6 +107,11 @@ export function installErrorHandling(app: FastifyInstance): void {
         errors: validationIssues(error.validation as SchemaIssue[])
       })
     }
+    // PostgreSQL refusing characters (NUL, invalid UTF-8) is bad input that a schema missed.
+    if (error.code === '22021' || error.code === '22P05') {
+      request.log.warn({ err: error }, 'database refused characters of the input')
+      return sendProblem(reply, 400, 'invalid_characters', 'The request holds characters that cannot be stored (such as NUL)')
+    }
     const known = error.code ? fastifyCodes[error.code] : undefined
     if (known) return sendProblem(reply, known.status, known.code, known.detail)
     const status = error.statusCode ?? 500

@@ -12,6 +12,7 @@ async function app(t: { teardown(fn: () => unknown): void }) {
     logger: false
   })
   instance.get('/boom', async () => { throw new Error('password=hunter2 at db.internal:5432') })
+  instance.get('/nul', async () => { throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }) })
   instance.get('/coded', async () => { throw new AppError(409, 'room_full', 'The room is full', { capacity: 5 }, { 'retry-after': '3' }) })
   instance.post('/echo', { schema: { body: Type.Object({ text: Type.String({ minLength: 1 }) }, { additionalProperties: false }) } }, async (request) => request.body)
   t.teardown(() => instance.close())
@@ -25,6 +26,13 @@ t.test('unexpected errors answer 500 without internals', async (t) => {
   t.equal(response.json().code, 'internal_error')
   t.notMatch(response.body, /hunter2|db\.internal/)
   t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+})
+
+t.test('characters the database refuses are a 400', async (t) => {
+  const instance = await app(t)
+  const response = await instance.inject('/nul')
+  t.equal(response.statusCode, 400)
+  t.equal(response.json().code, 'invalid_characters')
 })
 
 t.test('coded errors carry their code, members and headers', async (t) => {

@@ -62,6 +62,7 @@ t.test('register validates its body', async (t) => {
     ['empty name', { display_name: '', password }, '/display_name'],
     ['long name', { display_name: 'n'.repeat(65), password }, '/display_name'],
     ['control character', { display_name: 'Bob\u0007', password }, '/display_name'],
+    ['NUL character', { display_name: 'Bob\u0000', password }, '/display_name'],
     ['missing password', { display_name: 'Bob' }, '/password'],
     ['unknown member', { display_name: 'Bob', password, admin: true }, '/admin'],
     ['wrong type', { display_name: 42, password }, '/display_name']

@@ -35,6 +35,8 @@ t.test('search limits and auth', async (t) => {
   }
   const long = await app.inject({ method: 'GET', url: `/users/?search=${'x'.repeat(65)}`, headers: bearer(me) })
   t.equal(long.statusCode, 400)
+  const nul = await app.inject({ method: 'GET', url: '/users/?search=a%00b', headers: bearer(me) })
+  t.equal(nul.statusCode, 400, 'NUL in a search is a 400, not a database error')
   const anonymous = await app.inject({ method: 'GET', url: '/users/?search=L' })
   t.equal(anonymous.statusCode, 401)
 })

@@ -59,7 +59,9 @@ t.test('create validates its body', async (t) => {
     ['long name', { name: 'n'.repeat(101) }, '/name'],
     ['too many names', { name: 'x', participants_display_names: Array.from({ length: 1001 }, (_, index) => `u${index}`) }, '/participants_display_names'],
     ['name too long in list', { name: 'x', participants_display_names: ['y'.repeat(65)] }, '/participants_display_names/0'],
-    ['unknown member', { name: 'x', topic: 'y' }, '/topic']
+    ['unknown member', { name: 'x', topic: 'y' }, '/topic'],
+    ['NUL in the name', { name: 'a\u0000b' }, '/name'],
+    ['NUL in a display name', { name: 'x', participants_display_names: ['Bo\u0000b'] }, '/participants_display_names/0']
   ]
   for (const [label, payload, path] of cases) {
     const response = await app.inject({ method: 'POST', url: '/chatrooms/', headers: ada.headers, payload: payload as object })

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { identityPlugin } from '@chat/identity'
+import { messagesPlugin } from '@chat/messages'
 import { createRoomEventPublisher } from '@chat/room-events'
 import { roomsPlugin } from '@chat/rooms'
 import {
@@ -54,5 +55,6 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
   app.addHook('onClose', () => publisher.close())
   await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes })
+  await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher })
   return app
 }

@@ -29,7 +29,7 @@ t.test('the standalone app serves identity on PGlite with the in-process bus', a
   t.equal((await app.inject('/docs/json')).statusCode, 200)
 })
 
-t.test('rooms on PGlite: create, events on the in-process bus, avatar bytes round trip', async (t) => {
+t.test('rooms and messages on PGlite: create, avatar bytes round trip, send, events on the in-process bus', async (t) => {
   const database = await createDb('memory://')
   await migrateToLatest(database.db)
   const bus = createInProcessBus()
@@ -61,9 +61,16 @@ t.test('rooms on PGlite: create, events on the in-process bus, avatar bytes roun
   t.equal(fetched.statusCode, 200)
   t.equal(fetched.rawPayload.length, uploaded.json().size, 'bytea round trip on PGlite')
   t.same((await sharp(fetched.rawPayload).metadata()).width, 512)
+  const sent = await app.inject({ method: 'POST', url: `/messages/${roomId}/`, headers: ada, payload: { text: ' hello <b>PGlite</b> ', client_msg_id: 'c1' } })
+  t.equal(sent.statusCode, 201)
+  t.match(sent.json(), { seq: 3, text: ' hello <b>PGlite</b> ', client_msg_id: 'c1', deleted: false })
+  const repeat = await app.inject({ method: 'POST', url: `/messages/${roomId}/`, headers: ada, payload: { text: ' hello <b>PGlite</b> ', client_msg_id: 'c1' } })
+  t.equal(repeat.statusCode, 200, 'idempotent on PGlite too')
+  const history = await app.inject({ method: 'GET', url: `/messages/${roomId}/`, headers: ada })
+  t.same(history.json().map((message: { seq: number }) => message.seq), [3])
   const listed = await app.inject({ method: 'GET', url: '/chatrooms/', headers: ada })
-  t.equal(listed.json()[0].last_seq, 2)
+  t.equal(listed.json()[0].last_seq, 3)
   const deadline = Date.now() + 2000
-  while (frames.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-  t.same(frames.map((frame) => [frame.type, frame.seq]), [['participants.added', 1], ['room.updated', 2]])
+  while (frames.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same(frames.map((frame) => [frame.type, frame.seq]), [['participants.added', 1], ['room.updated', 2], ['message.created', 3]])
 })

@@ -1,0 +1,212 @@
+// Benchmark of POST /messages/:room_id/ against its ceiling: the same SQL
+// transaction driven directly with pg at the same concurrency. Prints figures
+// and writes them to bench-results/send.json. Never part of `npm test`.
+//
+//   npm run bench:send                   (BENCH_DURATION=5 to shorten)
+import { mkdir, writeFile } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { cpus } from 'node:os'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import { createInProcessBus, type EventBus } from '@chat/bus'
+import { createDb, migrateToLatest } from '@chat/db'
+import { createRoomEventPublisher, uuidv7 } from '@chat/room-events'
+import { createTokenSigner, createTokenVerifier, generateSigningKey, staticKeyResolver } from '@chat/service-kit'
+import { buildApp } from '../src/app.js'
+import { sendStatements } from '../src/messages.repository.js'
+
+const durationSeconds = Number(process.env.BENCH_DURATION ?? 20)
+const connections = 50
+const roomCount = 100
+const participantsPerRoom = 5
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const databaseName = `chat_bench_${Date.now()}`
+
+function urlOf(database: string): string {
+  const url = new URL(serverUrl)
+  url.pathname = `/${database}`
+  return url.toString()
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+interface Sender {
+  roomId: string
+  userId: string
+  displayName: string
+  createdAt: string
+  token: string
+}
+
+await admin((client) => client.query(`create database "${databaseName}"`))
+const database = await createDb(urlOf(databaseName), { poolSize: connections })
+const bus: EventBus = createInProcessBus()
+let app: Awaited<ReturnType<typeof buildApp>> | undefined
+try {
+  await migrateToLatest(database.db)
+  const db = database.db
+  const signer = createTokenSigner(generateSigningKey(), 3600)
+  const users = await db
+    .insertInto('users')
+    .values(Array.from({ length: roomCount * participantsPerRoom }, (_, index) => ({
+      display_name: `bench-${index}`,
+      display_name_key: `bench-${index}`,
+      password_hash: 'x'
+    })))
+    .returning(['id', 'display_name', 'created_at'])
+    .execute()
+  const senders: Sender[] = []
+  for (let room = 0; room < roomCount; room++) {
+    const members = users.slice(room * participantsPerRoom, (room + 1) * participantsPerRoom)
+    const { id: roomId } = await db.insertInto('rooms').values({ name: `room ${room}`, created_by: members[0]!.id }).returning('id').executeTakeFirstOrThrow()
+    await db
+      .insertInto('room_participants')
+      .values(members.map((member, index) => ({ room_id: roomId, user_id: member.id, role: index === 0 ? ('owner' as const) : ('member' as const) })))
+      .execute()
+    for (const member of members) {
+      senders.push({
+        roomId,
+        userId: member.id,
+        displayName: member.display_name,
+        createdAt: member.created_at.toISOString(),
+        token: signer.sign({ id: member.id, displayName: member.display_name }).token
+      })
+    }
+  }
+  const pick = (): Sender => senders[Math.floor(Math.random() * senders.length)]!
+
+  // The service, in this process, listening on 127.0.0.1.
+  const publisher = createRoomEventPublisher({ db, bus, logger: { warn: () => {}, error: () => {} } })
+  app = await buildApp({ db, bus, verifier: createTokenVerifier(staticKeyResolver([signer.key])), publisher }, { logger: false, userRps: 0 })
+  app.addHook('onClose', () => publisher.close())
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  console.log(`# ${cpus().length} CPUs; database ${databaseName}; ${roomCount} rooms x ${participantsPerRoom} participants; in-process bus; pool ${connections}`)
+  console.log(`# per-user rate limit off for the benchmark (userRps: 0); ${connections} connections for ${durationSeconds} s each`)
+
+  let counter = 0
+  const service = await autocannon({
+    url: address,
+    connections,
+    duration: durationSeconds,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request: Record<string, unknown>) => {
+          const sender = pick()
+          return {
+            ...request,
+            path: `/messages/${sender.roomId}/`,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${sender.token}` },
+            body: JSON.stringify({ text: `hello ${++counter}`, client_msg_id: randomUUID() })
+          }
+        }
+      }
+    ]
+  })
+  const serviceFigures = {
+    requests_per_second: service.requests.average,
+    latency_p50_ms: service.latency.p50,
+    latency_p99_ms: service.latency.p99,
+    requests: service.requests.total,
+    non_2xx: service.non2xx,
+    errors: service.errors,
+    timeouts: service.timeouts
+  }
+  console.log(`service: ${serviceFigures.requests_per_second.toFixed(0)} requests/s, p50 ${serviceFigures.latency_p50_ms} ms, p99 ${serviceFigures.latency_p99_ms} ms (${serviceFigures.requests} requests, ${serviceFigures.non_2xx} non-2xx, ${serviceFigures.errors} errors)`)
+  await app.close()
+  app = undefined
+
+  // The ceiling: the send transaction's own statements over 50 pg clients.
+  const clients = await Promise.all(Array.from({ length: connections }, async () => {
+    const client = new pg.Client({ connectionString: urlOf(databaseName) })
+    await client.connect()
+    return client
+  }))
+  const latencies: number[] = []
+  let failures = 0
+  const deadline = Date.now() + durationSeconds * 1000
+  const started = Date.now()
+  await Promise.all(clients.map(async (client) => {
+    while (Date.now() < deadline) {
+      const sender = pick()
+      const begin = performance.now()
+      try {
+        await client.query('begin')
+        const lock = sendStatements.lockRoom(db, sender.roomId, sender.userId).compile()
+        const { rows } = await client.query<{ last_seq: string }>(lock.sql, [...lock.parameters])
+        const seq = Number(rows[0]!.last_seq) + 1
+        const createdAt = new Date()
+        const messageId = uuidv7(createdAt.getTime())
+        const text = `hello ${++counter}`
+        const clientMsgId = randomUUID()
+        const message = {
+          id: messageId, room_id: sender.roomId, seq,
+          sender: { id: sender.userId, display_name: sender.displayName, created_at: sender.createdAt },
+          text, client_msg_id: clientMsgId, created_at: createdAt.toISOString(), edited_at: null, deleted: false, reactions: {}, my_reaction: null
+        }
+        const payload = JSON.stringify({ type: 'message.created', room_id: sender.roomId, seq, message })
+        const write = sendStatements.write({ messageId, roomId: sender.roomId, senderId: sender.userId, text, clientMsgId, createdAt, payload }).compile(db)
+        await client.query(write.sql, [...write.parameters])
+        await client.query('commit')
+        latencies.push(performance.now() - begin)
+      } catch (error) {
+        failures++
+        await client.query('rollback').catch(() => undefined)
+        if (failures === 1) console.error('ceiling transaction failed:', error)
+      }
+    }
+  }))
+  const elapsedSeconds = (Date.now() - started) / 1000
+  await Promise.all(clients.map((client) => client.end()))
+  latencies.sort((a, b) => a - b)
+  const ceilingFigures = {
+    transactions_per_second: latencies.length / elapsedSeconds,
+    latency_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    latency_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    transactions: latencies.length,
+    failures
+  }
+  console.log(`ceiling (pg, same statements): ${ceilingFigures.transactions_per_second.toFixed(0)} transactions/s, p50 ${ceilingFigures.latency_p50_ms} ms, p99 ${ceilingFigures.latency_p99_ms} ms (${ceilingFigures.transactions} transactions, ${failures} failures)`)
+  const ratio = serviceFigures.requests_per_second / ceilingFigures.transactions_per_second
+  console.log(`service/ceiling: ${ratio.toFixed(2)} (target >= 0.6)`)
+
+  await mkdir('bench-results', { recursive: true })
+  await writeFile(
+    'bench-results/send.json',
+    JSON.stringify({
+      benchmark: 'POST /messages/:room_id/',
+      at: new Date().toISOString(),
+      cpus: cpus().length,
+      duration_seconds: durationSeconds,
+      connections,
+      rooms: roomCount,
+      participants_per_room: participantsPerRoom,
+      bus: 'in-process',
+      user_rps_limit: 0,
+      service: serviceFigures,
+      ceiling: ceilingFigures,
+      ratio: Number(ratio.toFixed(3))
+    }, null, 2) + '\n'
+  )
+  console.log('figures written to bench-results/send.json')
+} finally {
+  await app?.close()
+  await bus.close()
+  await database.destroy()
+  // pg-pool's end() resolves before its sockets have closed; a forced drop would kill them mid-close.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  await admin((client) => client.query(`drop database if exists "${databaseName}" with (force)`))
+}

@@ -1,0 +1,54 @@
+import { sql, type Kysely } from 'kysely'
+import type { EventBus } from '@chat/bus'
+import type { Database } from '@chat/db'
+import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
+import { createServiceApp, type ServiceApp, type ServiceAppOptions, type TokenVerifier } from '@chat/service-kit'
+import { messagesPlugin } from './plugin.js'
+
+export interface MessagesDeps {
+  db: Kysely<Database>
+  bus: EventBus
+  /** Verifies access tokens with the identity service's public keys. */
+  verifier: TokenVerifier
+  /** Publishes committed events; when left out, the app makes one and closes it on close. */
+  publisher?: RoomEventPublisher
+}
+
+export interface MessagesAppOptions {
+  userRps?: number
+  bodyLimitBytes?: number
+  trustProxy?: boolean
+  logger?: ServiceAppOptions['logger']
+  maxTextChars?: number
+  sendConcurrency?: number
+}
+
+/** The messages service on its own Fastify instance (main.ts, tests and the benchmark). */
+export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions = {}): Promise<ServiceApp> {
+  const app = await createServiceApp({
+    title: 'Chat messages service',
+    verifier: deps.verifier,
+    readiness: {
+      database: async () => { await sql`select 1`.execute(deps.db) },
+      bus: () => deps.bus.ping()
+    },
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    userRps: options.userRps ?? 50,
+    trustProxy: options.trustProxy,
+    logger: options.logger
+  })
+  let publisher = deps.publisher
+  if (!publisher) {
+    const owned = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
+    app.addHook('onClose', () => owned.close())
+    publisher = owned
+  }
+  await app.register(messagesPlugin, {
+    db: deps.db,
+    bus: deps.bus,
+    publisher,
+    maxTextChars: options.maxTextChars,
+    sendConcurrency: options.sendConcurrency
+  })
+  return app
+}

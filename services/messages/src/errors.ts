@@ -1,0 +1,18 @@
+import { AppError, errors } from '@chat/service-kit'
+
+const invalidField = (path: string, reason: string) =>
+  new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path, message: reason }] })
+
+export const messagesErrors = {
+  roomNotFound: () => new AppError(404, 'room_not_found', 'No such room'),
+  notAMember: errors.notAMember,
+  messageNotFound: () => new AppError(404, 'message_not_found', 'No such message in this room'),
+  notSender: () => new AppError(403, 'not_sender', 'Only the sender may change this message'),
+  messageDeleted: () => new AppError(409, 'message_deleted', 'This message was deleted; it can no longer be changed'),
+  invalidText: (reason: string) => invalidField('/text', reason),
+  invalidClientMsgId: (reason: string) => invalidField('/client_msg_id', reason),
+  conflictingPaging: () =>
+    new AppError(400, 'validation_failed', 'The querystring is invalid', {
+      errors: [{ path: '/before_seq', message: 'cannot be combined with after_seq' }]
+    })
+} as const

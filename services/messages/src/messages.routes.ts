@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { limits } from '@chat/contracts'
+import { callerOf } from '@chat/service-kit'
+import { deleteMessage, editMessage, listMessages, sendMessage, type ListResult, type MessagesContext } from './messages.service.js'
+import { deleteMessageSchema, editMessageSchema, listMessagesSchema, sendMessageSchema } from './messages.schemas.js'
+
+/** RFC 8288 `Link` value for a page of messages; relative URLs that keep the page size. */
+function pageLinks(roomId: string, limit: number, page: ListResult): string | undefined {
+  const base = `/messages/${roomId}/`
+  const links: string[] = []
+  if (page.prevBeforeSeq !== undefined) links.push(`<${base}?before_seq=${page.prevBeforeSeq}&limit=${limit}>; rel="prev"`)
+  if (page.nextAfterSeq !== undefined) links.push(`<${base}?after_seq=${page.nextAfterSeq}&limit=${limit}>; rel="next"`)
+  return links.length > 0 ? links.join(', ') : undefined
+}
+
+export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesContext> = async (app, context) => {
+  app.get('/messages/:room_id', { schema: listMessagesSchema, onRequest: app.authenticate }, async (request, reply) => {
+    const { room_id: roomId } = request.params
+    const limit = request.query.limit ?? limits.pageSizeDefault
+    const page = await listMessages(context, {
+      roomId,
+      userId: callerOf(request).id,
+      limit,
+      beforeSeq: request.query.before_seq,
+      afterSeq: request.query.after_seq
+    })
+    const link = pageLinks(roomId, limit, page)
+    if (link) reply.header('link', link)
+    return page.messages
+  })
+
+  app.post('/messages/:room_id', { schema: sendMessageSchema, onRequest: app.authenticate }, async (request, reply) => {
+    const result = await sendMessage(context, {
+      roomId: request.params.room_id,
+      senderId: callerOf(request).id,
+      text: request.body.text,
+      clientMsgId: request.body.client_msg_id,
+      requestId: request.id
+    })
+    return reply.code(result.status).send(result.message)
+  })
+
+  app.patch('/messages/:room_id/:message_id', { schema: editMessageSchema, onRequest: app.authenticate }, async (request) => {
+    return editMessage(context, {
+      roomId: request.params.room_id,
+      messageId: request.params.message_id,
+      userId: callerOf(request).id,
+      text: request.body.text,
+      requestId: request.id
+    })
+  })
+
+  app.delete('/messages/:room_id/:message_id', { schema: deleteMessageSchema, onRequest: app.authenticate }, async (request, reply) => {
+    await deleteMessage(context, {
+      roomId: request.params.room_id,
+      messageId: request.params.message_id,
+      userId: callerOf(request).id,
+      requestId: request.id
+    })
+    return reply.code(204).send(null)
+  })
+}

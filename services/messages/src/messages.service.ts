@@ -1,0 +1,216 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Message, RoomEventFrame } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { findRoomAccess, recordRoomEvent, takeRoomSeq, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { messagesErrors } from './errors.js'
+import {
+  findMessageByClientMsgId,
+  findMessageInRoom,
+  hasMessagesBeyond,
+  isClientMsgIdConflict,
+  listMessageRows,
+  markMessageDeleted,
+  reactionSummaries,
+  sendStatements,
+  toMessage,
+  updateMessageText,
+  type MessagePage
+} from './messages.repository.js'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** What the operations of the messages service need; shared by the HTTP routes and the NATS responder. */
+export interface MessagesContext {
+  db: Kysely<Database>
+  publisher: RoomEventPublisher
+  /** Longest text after trimming, in code points. */
+  maxTextChars: number
+}
+
+export interface SendInput {
+  roomId: string
+  senderId: string
+  text: string
+  clientMsgId?: string
+  requestId?: string
+}
+
+export interface SendResult {
+  status: 201 | 200
+  message: Message
+}
+
+// PostgreSQL text cannot hold NUL; refusing it here keeps it a 400, not a 500.
+const nul = '\u0000'
+
+/** Text is valid when it is not blank and at most `maxChars` code points long once trimmed. It is stored untrimmed. */
+export function checkText(text: string, maxChars: number): void {
+  const trimmed = text.trim()
+  if (trimmed === '') throw messagesErrors.invalidText('must not be blank')
+  // Counting code points only matters near the limit; .length is an upper bound.
+  if (trimmed.length > maxChars && [...trimmed].length > maxChars) {
+    throw messagesErrors.invalidText(`must be at most ${maxChars} characters after trimming`)
+  }
+  if (text.includes(nul)) throw messagesErrors.invalidText('must not contain NUL characters')
+}
+
+function checkClientMsgId(clientMsgId: string | undefined): void {
+  if (clientMsgId?.includes(nul)) throw messagesErrors.invalidClientMsgId('must not contain NUL characters')
+}
+
+async function accessOrThrow(db: Db, roomId: string, userId: string, lock: boolean): Promise<void> {
+  const access = await findRoomAccess(db, roomId, userId, { lock })
+  if (access.kind === 'no_room') throw messagesErrors.roomNotFound()
+  if (access.kind === 'outsider') throw messagesErrors.notAMember()
+}
+
+type SendOutcome = { kind: 'created'; message: Message; event: StoredRoomEvent } | { kind: 'repeat' }
+
+/**
+ * Stores a message and publishes `message.created` after commit. A repeat of
+ * `clientMsgId` (by the same sender, in the same room) returns the stored
+ * message with 200, takes no seq and publishes nothing, also when the
+ * repeats race each other.
+ */
+export async function sendMessage(context: MessagesContext, input: SendInput): Promise<SendResult> {
+  const { db, publisher } = context
+  const { roomId, senderId, text } = input
+  checkText(text, context.maxTextChars)
+  checkClientMsgId(input.clientMsgId)
+  const clientMsgId = input.clientMsgId ?? null
+  let outcome: SendOutcome
+  try {
+    outcome = await db.transaction().execute(async (trx): Promise<SendOutcome> => {
+      const room = await sendStatements.lockRoom(trx, roomId, senderId).executeTakeFirst()
+      if (!room) throw messagesErrors.roomNotFound()
+      if (room.sender_id === null || room.sender_display_name === null || room.sender_created_at === null) throw messagesErrors.notAMember()
+      // The room row is locked: nobody else takes a seq of this room until commit.
+      const seq = room.last_seq + 1
+      const createdAt = new Date()
+      const message: Message = {
+        id: uuidv7(createdAt.getTime()),
+        room_id: roomId,
+        seq,
+        sender: { id: room.sender_id, display_name: room.sender_display_name, created_at: room.sender_created_at.toISOString() },
+        text,
+        client_msg_id: clientMsgId,
+        created_at: createdAt.toISOString(),
+        edited_at: null,
+        deleted: false,
+        reactions: {},
+        my_reaction: null
+      }
+      const frame: Extract<RoomEventFrame, { type: 'message.created' }> = { type: 'message.created', room_id: roomId, seq, message }
+      const payload = JSON.stringify(frame)
+      const { rows } = await sendStatements
+        .write({ messageId: message.id, roomId, senderId, text, clientMsgId, createdAt, payload })
+        .execute(trx)
+      const written = rows[0]
+      if (written?.prior_id) return { kind: 'repeat' }
+      if (written?.seq !== seq) throw new Error(`send into room ${roomId}: expected seq ${seq}, got ${String(written?.seq)}`)
+      return { kind: 'created', message, event: { roomId, seq, type: 'message.created', payload: Buffer.from(payload), createdAt } }
+    })
+  } catch (error) {
+    // The room lock makes this unreachable in practice; the unique key is the last word.
+    if (clientMsgId === null || !isClientMsgIdConflict(error)) throw error
+    outcome = { kind: 'repeat' }
+  }
+  if (outcome.kind === 'created') {
+    await publisher.publish([outcome.event], input.requestId)
+    return { status: 201, message: outcome.message }
+  }
+  const stored = clientMsgId === null ? undefined : await findMessageByClientMsgId(db, roomId, senderId, clientMsgId)
+  if (!stored) throw new Error(`send into room ${roomId}: repeated client_msg_id without a stored message`)
+  const summaries = await reactionSummaries(db, [stored.id], senderId)
+  return { status: 200, message: toMessage(stored, summaries.get(stored.id)) }
+}
+
+export interface ListInput {
+  roomId: string
+  userId: string
+  limit: number
+  beforeSeq?: number
+  afterSeq?: number
+}
+
+export interface ListResult {
+  messages: Message[]
+  /** `before_seq` of the page of older messages, when there are any. */
+  prevBeforeSeq?: number
+  /** `after_seq` of the page of newer messages, when there are any. */
+  nextAfterSeq?: number
+}
+
+/** A page of the room's messages, each with its reaction counts and the caller's reaction (one query for all). */
+export async function listMessages(context: MessagesContext, input: ListInput): Promise<ListResult> {
+  const { db } = context
+  const { roomId, userId, limit, beforeSeq, afterSeq } = input
+  if (beforeSeq !== undefined && afterSeq !== undefined) throw messagesErrors.conflictingPaging()
+  await accessOrThrow(db, roomId, userId, false)
+  const page: MessagePage =
+    afterSeq !== undefined ? { kind: 'after', seq: afterSeq } : beforeSeq !== undefined ? { kind: 'before', seq: beforeSeq } : { kind: 'latest' }
+  const { rows, more } = await listMessageRows(db, roomId, page, limit)
+  const summaries = await reactionSummaries(db, rows.map((row) => row.id), userId)
+  const result: ListResult = { messages: rows.map((row) => toMessage(row, summaries.get(row.id))) }
+  const first = rows[0]?.seq
+  const last = rows.at(-1)?.seq
+  if (page.kind === 'after') {
+    if (more && last !== undefined) result.nextAfterSeq = last
+    // Older messages are those at or below the cursor.
+    if (page.seq > 0 && (await hasMessagesBeyond(db, roomId, 'at_or_below', page.seq))) result.prevBeforeSeq = first ?? page.seq + 1
+  } else {
+    if (more && first !== undefined) result.prevBeforeSeq = first
+    if (page.kind === 'before' && (await hasMessagesBeyond(db, roomId, 'at_or_above', page.seq))) result.nextAfterSeq = last ?? page.seq - 1
+  }
+  return result
+}
+
+export interface ChangeInput {
+  roomId: string
+  messageId: string
+  userId: string
+  requestId?: string
+}
+
+/** Checks, in the order of api.md, that `userId` may change the message, with the room locked. */
+async function lockOwnMessage(trx: Db, input: ChangeInput) {
+  await accessOrThrow(trx, input.roomId, input.userId, true)
+  const row = await findMessageInRoom(trx, input.roomId, input.messageId)
+  if (!row) throw messagesErrors.messageNotFound()
+  if (row.sender_id !== input.userId) throw messagesErrors.notSender()
+  if (row.deleted_at !== null) throw messagesErrors.messageDeleted()
+  return row
+}
+
+/** Replaces the text of one's own message and publishes `message.updated` with the room's next seq. */
+export async function editMessage(context: MessagesContext, input: ChangeInput & { text: string }): Promise<Message> {
+  const { db, publisher } = context
+  checkText(input.text, context.maxTextChars)
+  const { message, event } = await db.transaction().execute(async (trx) => {
+    const row = await lockOwnMessage(trx, input)
+    const editedAt = new Date()
+    await updateMessageText(trx, row.id, input.text, editedAt)
+    const seq = await takeRoomSeq(trx, input.roomId)
+    if (seq === undefined) throw messagesErrors.roomNotFound()
+    const summaries = await reactionSummaries(trx, [row.id], input.userId)
+    const message = toMessage({ ...row, text: input.text, edited_at: editedAt }, summaries.get(row.id))
+    // The event goes to every reader: my_reaction is per reader, so null there.
+    const event = await recordRoomEvent(trx, input.roomId, seq, 'message.updated', { message: { ...message, my_reaction: null } })
+    return { message, event }
+  })
+  await publisher.publish([event], input.requestId)
+  return message
+}
+
+/** Turns one's own message into a tombstone and publishes `message.deleted` with the room's next seq. */
+export async function deleteMessage(context: MessagesContext, input: ChangeInput): Promise<void> {
+  const { db, publisher } = context
+  const event = await db.transaction().execute(async (trx) => {
+    const row = await lockOwnMessage(trx, input)
+    await markMessageDeleted(trx, row.id, new Date())
+    const seq = await takeRoomSeq(trx, input.roomId)
+    if (seq === undefined) throw messagesErrors.roomNotFound()
+    return recordRoomEvent(trx, input.roomId, seq, 'message.deleted', { message_id: row.id })
+  })
+  await publisher.publish([event], input.requestId)
+}

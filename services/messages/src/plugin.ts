@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Kysely } from 'kysely'
+import type { BusSubscription, EventBus } from '@chat/bus'
+import { limits, queueGroups, subjects } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import type { RoomEventPublisher } from '@chat/room-events'
+import { messagesRoutes } from './messages.routes.js'
+import type { MessagesContext } from './messages.service.js'
+import { createSendRequestHandler } from './send-request.handler.js'
+
+export interface MessagesPluginOptions {
+  db: Kysely<Database>
+  bus: EventBus
+  /** Publishes committed events; the owner of the process closes it. */
+  publisher: RoomEventPublisher
+  /** Longest message text after trimming, in characters (code points). Default 4000. */
+  maxTextChars?: number
+  /**
+   * Send requests handled at once by this process. A bus subscription hands
+   * its handler one request at a time, so this many members join the
+   * `messages` queue group. Default 8.
+   */
+  sendConcurrency?: number
+}
+
+/**
+ * The messages service: `/messages/:room_id/...` over HTTP, and
+ * `svc.messages.send` (queue group `messages`) over the bus for the realtime
+ * gateway. Needs `app.authenticate` (service-kit).
+ */
+export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = async (app, options) => {
+  const context: MessagesContext = {
+    db: options.db,
+    publisher: options.publisher,
+    maxTextChars: options.maxTextChars ?? limits.messageTextChars
+  }
+  await app.register(messagesRoutes, context)
+
+  const handler = createSendRequestHandler(context, app.log)
+  const subscriptions: BusSubscription[] = []
+  app.addHook('onClose', async () => {
+    await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()))
+  })
+  for (let member = 0; member < (options.sendConcurrency ?? 8); member++) {
+    subscriptions.push(await options.bus.serve(subjects.messagesSend(), handler, { queue: queueGroups.messages }))
+  }
+}

@@ -1,0 +1,38 @@
+import t from 'tap'
+import { createInProcessBus, type EventBus } from '@chat/bus'
+import type { Message } from '@chat/contracts'
+import { startRoomEventRelay } from '@chat/room-events'
+import { build, settle, silentLogger, waitFor } from './helper.js'
+
+/** A bus whose publish rejects while `down` is true. */
+function flakyBus(inner: EventBus): EventBus & { down: boolean } {
+  const bus = Object.create(inner) as EventBus & { down: boolean }
+  bus.down = true
+  bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
+  return bus
+}
+
+t.test('a message committed while publishing fails is published by the relay', async (t) => {
+  const inner = createInProcessBus()
+  t.teardown(() => inner.close())
+  const bus = flakyBus(inner)
+  const { db, events, createUser, createRoom, send } = await build(t, { bus, observeBus: inner })
+  const ada = await createUser()
+  const roomId = await createRoom(ada)
+  const response = await send(ada, roomId, { text: 'stranded' })
+  t.equal(response.statusCode, 201, 'the send succeeds: the message is stored')
+  const message = response.json<Message>()
+  await settle()
+  t.equal(events.length, 0, 'nothing got out')
+  const pending = await db.selectFrom('room_events').select(['seq', 'published_at']).execute()
+  t.same(pending, [{ seq: 1, published_at: null }], 'the outbox keeps it')
+
+  bus.down = false
+  const relay = startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 50, staleAfterMs: 100 })
+  t.teardown(() => relay.stop())
+  await waitFor(() => events.length === 1, 5_000)
+  t.equal(events[0]?.subject, `chat.room.${roomId}.message.created`)
+  t.equal(events[0]?.seqHeader, '1')
+  t.same(events[0]?.frame, { type: 'message.created', room_id: roomId, seq: 1, message }, 'the same frame the sender would have published')
+  await waitFor(async () => (await db.selectFrom('room_events').select('published_at').executeTakeFirstOrThrow()).published_at !== null)
+})
