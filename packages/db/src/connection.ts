@@ -1,0 +1,114 @@
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect } from 'kysely'
+import type { LogEvent } from 'kysely'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import { Pool, TypeOverrides } from 'pg'
+import type { Database } from './schema.js'
+
+/** Which engine a {@link DbHandle} talks to. */
+export type DbKind = 'postgres' | 'pglite'
+
+/** The part of a pino/Fastify logger the database uses. */
+export interface DbLogger {
+  debug(fields: Record<string, unknown>, message: string): void
+  error(fields: Record<string, unknown>, message: string): void
+}
+
+export interface CreateDbOptions {
+  /** Maximum connections of the pg pool (default 10). Ignored for PGlite, which has one. */
+  poolSize?: number
+  /** Receives every query at debug level and every failed query at error level. */
+  logger?: DbLogger
+}
+
+export interface DbHandle {
+  db: Kysely<Database>
+  kind: DbKind
+  /** Closes the pool (or the PGlite instance). The handle is unusable afterwards. */
+  destroy(): Promise<void>
+}
+
+const INT8_OID = 20
+
+/**
+ * int8 (bigint, count(*)) as a JS number, on both engines alike. pg would give
+ * a string and PGlite a number or a bigint; seq counters stay far below 2^53.
+ * Beyond that a bigint comes back rather than a silently rounded number, which
+ * is what PGlite does by default: loud (JSON.stringify throws) instead of wrong.
+ */
+function parseInt8(value: string): number | bigint {
+  const parsed = Number(value)
+  return Number.isSafeInteger(parsed) ? parsed : BigInt(value)
+}
+
+/** pg gives bytea as Buffer; PGlite as a plain Uint8Array. Buffer on both, so replies can send it as is. */
+function parseByteaHex(value: string): Buffer {
+  // Text format of bytea is '\x' followed by hex (bytea_output = hex, the default).
+  return Buffer.from(value.slice(2), 'hex')
+}
+
+/** True for `postgres://` and `postgresql://` URLs, which {@link createDb} opens with pg. */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target)
+}
+
+/**
+ * Opens the database that `target` names: a `postgres://` or `postgresql://`
+ * URL opens a pg pool; anything else is a PGlite data directory (a folder
+ * path, or `memory://` for a throwaway in-memory database).
+ * Both return int8 as number, timestamptz as Date and bytea as Buffer.
+ *
+ * @example
+ * const { db, destroy } = await createDb(config.databaseUrl, { poolSize: 20, logger: app.log })
+ * // ... on shutdown
+ * await destroy()
+ */
+export async function createDb(target: string, options: CreateDbOptions = {}): Promise<DbHandle> {
+  if (isPostgresUrl(target)) {
+    // Per-pool overrides: the global pg.types.setTypeParser would change
+    // every other pg user in the process too.
+    const types = new TypeOverrides()
+    types.setTypeParser(INT8_OID, parseInt8)
+    const pool = new Pool({ connectionString: target, max: options.poolSize ?? 10, types })
+    // An idle client losing its connection emits 'error' on the pool; without
+    // a listener that would crash the process. The pool replaces the client.
+    pool.on('error', (error) => {
+      if (options.logger !== undefined) options.logger.error({ err: error }, 'idle database connection failed')
+      else console.error('idle database connection failed:', error.message)
+    })
+    const log = options.logger === undefined ? undefined : queryLogger(options.logger)
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })
+    return { db, kind: 'postgres', destroy: () => db.destroy() }
+  }
+
+  return createPgliteDb(target, options)
+}
+
+/**
+ * The PGlite half of {@link createDb}; `loadDataDir` starts from an image made
+ * by `PGlite.dumpDataDir()` instead of running initdb (the testing helper
+ * uses it: initdb in WASM takes seconds). Not part of the package's index.
+ */
+export async function createPgliteDb(dataDir: string, options: CreateDbOptions & { loadDataDir?: Blob } = {}): Promise<DbHandle> {
+  const pglite = await PGlite.create(dataDir, {
+    parsers: { [pgliteTypes.INT8]: parseInt8, [pgliteTypes.BYTEA]: parseByteaHex },
+    loadDataDir: options.loadDataDir
+  })
+  const log = options.logger === undefined ? undefined : queryLogger(options.logger)
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log })
+  const destroy = async (): Promise<void> => {
+    await db.destroy()
+    // Kysely closes PGlite only if a query ever ran; an unused instance would
+    // otherwise stay open and keep the process alive.
+    if (!pglite.closed) await pglite.close()
+  }
+  return { db, kind: 'pglite', destroy }
+}
+
+function queryLogger(logger: DbLogger): (event: LogEvent) => void {
+  return (event) => {
+    const fields = { sql: event.query.sql, durationMs: Math.round(event.queryDurationMillis) }
+    if (event.level === 'error') logger.error({ ...fields, err: event.error }, 'query failed')
+    else logger.debug(fields, 'query')
+  }
+}

@@ -1,0 +1,23 @@
+export type {
+  Database,
+  MessageRow,
+  MessagesTable,
+  NewUser,
+  ReactionsTable,
+  RefreshTokenRow,
+  RefreshTokensTable,
+  RoomAvatarsTable,
+  RoomEventRow,
+  RoomEventsTable,
+  RoomParticipantsTable,
+  RoomRow,
+  RoomsTable,
+  RoomUpdate,
+  UserRow,
+  UsersTable
+} from './schema.js'
+export { createDb, isPostgresUrl } from './connection.js'
+export type { CreateDbOptions, DbHandle, DbKind, DbLogger } from './connection.js'
+export { migrateToLatest, migrationStatus } from './migrate.js'
+export type { MigrationState } from './migrate.js'
+export { migrations } from './migrations/index.js'

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely'
+import * as m0001Initial from './0001_initial.js'
+
+/**
+ * Every migration, by name, in the order they run (Kysely sorts by name).
+ * A static map rather than a folder read, so it works the same from compiled
+ * `dist/*.js` and from TypeScript sources under tsx. Add each new migration here.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001Initial
+}

@@ -1,0 +1,162 @@
+import t from 'tap'
+import { sql } from 'kysely'
+import { createDb } from '../src/connection.js'
+import { migrateToLatest, migrationStatus } from '../src/migrate.js'
+import { migrations } from '../src/migrations/index.js'
+import { migratorFor, openEngines } from './helper.js'
+
+const appTables = [
+  'messages',
+  'reactions',
+  'refresh_tokens',
+  'room_avatars',
+  'room_events',
+  'room_participants',
+  'rooms',
+  'users'
+]
+
+t.test('the initial migration builds the schema', async (t) => {
+  for (const { name, db } of await openEngines(t)) {
+    await t.test(name, async (t) => {
+      const tables = await sql<{ table_name: string }>`
+        select table_name from information_schema.tables where table_schema = 'public' order by table_name
+      `.execute(db)
+      t.same(
+        tables.rows.map((row) => row.table_name),
+        [...appTables, 'kysely_migration', 'kysely_migration_lock'].sort(),
+        'every table of schema.ts, plus the migrator bookkeeping'
+      )
+
+      const columns = await sql<{ key: string, data_type: string, column_default: string | null, is_nullable: string }>`
+        select table_name || '.' || column_name as key, data_type, column_default, is_nullable
+        from information_schema.columns where table_schema = 'public'
+      `.execute(db)
+      const column = new Map(columns.rows.map((row) => [row.key, row]))
+      for (const key of ['rooms.last_seq', 'room_participants.last_read_seq', 'messages.seq', 'room_events.seq']) {
+        t.equal(column.get(key)?.data_type, 'bigint', `${key} is int8`)
+      }
+      t.equal(column.get('room_events.payload')?.data_type, 'jsonb')
+      t.equal(column.get('room_avatars.bytes')?.data_type, 'bytea')
+      for (const key of ['users.created_at', 'rooms.last_activity_at', 'room_participants.joined_at', 'messages.created_at', 'reactions.updated_at', 'room_events.created_at']) {
+        t.equal(column.get(key)?.data_type, 'timestamp with time zone', `${key} is timestamptz`)
+        t.equal(column.get(key)?.column_default, 'now()', `${key} defaults to now()`)
+      }
+      for (const key of ['users.id', 'rooms.id', 'refresh_tokens.id']) {
+        t.equal(column.get(key)?.column_default, 'gen_random_uuid()', `${key} is generated`)
+      }
+      t.equal(column.get('messages.id')?.column_default, null, 'message ids are made by the application (UUIDv7)')
+      t.equal(column.get('messages.client_msg_id')?.is_nullable, 'YES')
+      t.equal(column.get('room_events.published_at')?.is_nullable, 'YES')
+
+      const constraints = await sql<{ conname: string, contype: string, columns: string }>`
+        select c.conname, c.contype,
+          (select string_agg(a.attname, ',' order by k.ord)
+             from unnest(c.conkey) with ordinality k(attnum, ord)
+             join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum) as columns
+        from pg_constraint c where c.connamespace = 'public'::regnamespace
+      `.execute(db)
+      const constraint = new Map(constraints.rows.map((row) => [row.conname, `${row.contype}:${row.columns}`]))
+      t.equal(constraint.get('users_display_name_key_unique'), 'u:display_name_key')
+      t.equal(constraint.get('refresh_tokens_token_hash_unique'), 'u:token_hash')
+      t.equal(constraint.get('messages_room_id_seq_unique'), 'u:room_id,seq')
+      t.equal(constraint.get('messages_room_id_sender_id_client_msg_id_unique'), 'u:room_id,sender_id,client_msg_id')
+      t.equal(constraint.get('room_events_pkey'), 'p:room_id,seq')
+      t.equal(constraint.get('room_participants_pkey'), 'p:room_id,user_id')
+      t.equal(constraint.get('reactions_pkey'), 'p:message_id,user_id')
+      t.equal(constraint.get('room_avatars_pkey'), 'p:room_id')
+      t.equal(constraint.get('messages_pkey'), 'p:id')
+      for (const check of [
+        'rooms_last_seq_check',
+        'room_participants_role_check',
+        'room_participants_last_read_seq_check',
+        'room_avatars_width_check',
+        'room_avatars_height_check',
+        'room_avatars_size_check',
+        'messages_seq_check',
+        'room_events_seq_check'
+      ]) {
+        t.equal(constraint.get(check)?.[0], 'c', `check ${check}`)
+      }
+
+      const foreignKeys = await sql<{ key: string, action: string }>`
+        select cl.relname || '.' || a.attname || ' -> ' || ref.relname as key, c.confdeltype as action
+        from pg_constraint c
+        join pg_class cl on cl.oid = c.conrelid
+        join pg_class ref on ref.oid = c.confrelid
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+        where c.contype = 'f' and c.connamespace = 'public'::regnamespace
+      `.execute(db)
+      t.same(
+        Object.fromEntries(foreignKeys.rows.map((row) => [row.key, row.action])),
+        {
+          'refresh_tokens.user_id -> users': 'c',
+          'rooms.created_by -> users': 'r',
+          'room_participants.room_id -> rooms': 'c',
+          'room_participants.user_id -> users': 'r',
+          'room_avatars.room_id -> rooms': 'c',
+          'messages.room_id -> rooms': 'c',
+          'messages.sender_id -> users': 'r',
+          'reactions.message_id -> messages': 'c',
+          'reactions.user_id -> users': 'r',
+          'room_events.room_id -> rooms': 'c'
+        },
+        'foreign keys and their ON DELETE (c = cascade, r = restrict)'
+      )
+
+      const indexes = await sql<{ indexname: string, indexdef: string }>`
+        select indexname, indexdef from pg_indexes where schemaname = 'public'
+      `.execute(db)
+      const index = new Map(indexes.rows.map((row) => [row.indexname, row.indexdef]))
+      t.match(index.get('users_display_name_key_prefix_idx'), /\(display_name_key text_pattern_ops\)/)
+      t.match(index.get('rooms_last_activity_at_idx'), /\(last_activity_at DESC, id DESC\)/)
+      t.match(index.get('room_participants_user_id_idx'), /\(user_id, room_id\)/)
+      t.match(index.get('refresh_tokens_family_id_idx'), /\(family_id\)/)
+      t.match(index.get('refresh_tokens_user_id_idx'), /\(user_id\)/)
+      t.match(index.get('room_events_unpublished_idx'), /\(created_at\) WHERE \(published_at IS NULL\)/)
+      t.match(index.get('messages_room_id_seq_unique'), /UNIQUE INDEX .*\(room_id, seq\)/)
+    })
+  }
+})
+
+t.test('status lists 0001_initial as executed, and migrating again does nothing', async (t) => {
+  for (const { name, db } of await openEngines(t)) {
+    await t.test(name, async (t) => {
+      const status = await migrationStatus(db)
+      t.same(status.map((entry) => entry.name), Object.keys(migrations))
+      t.equal(status[0]?.name, '0001_initial')
+      t.type(status[0]?.executedAt, Date)
+      t.same(await migrateToLatest(db), [], 'nothing left to run')
+    })
+  }
+})
+
+t.test('a fresh database: pending, then migrated', async (t) => {
+  const { db, destroy } = await createDb('memory://')
+  t.teardown(destroy)
+  t.same(await migrationStatus(db), [{ name: '0001_initial', executedAt: null }])
+  t.same(await migrateToLatest(db), ['0001_initial'])
+  const [entry] = await migrationStatus(db)
+  t.type(entry?.executedAt, Date)
+})
+
+t.test('a failing migration is named in the error', async (t) => {
+  const { db, destroy } = await createDb('memory://')
+  t.teardown(destroy)
+  await sql`create table users (id int)`.execute(db)
+  await t.rejects(migrateToLatest(db), /^migration 0001_initial failed: .*"users" already exists/)
+  t.same(await migrationStatus(db), [{ name: '0001_initial', executedAt: null }], 'rolled back, still pending')
+})
+
+t.test('down drops everything, and up builds it again', async (t) => {
+  const [server] = await openEngines(t)
+  const db = server!.db
+  const down = await migratorFor(db).migrateDown()
+  t.equal(down.error, undefined)
+  const remaining = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables
+    where table_schema = 'public' and table_name not like 'kysely%'
+  `.execute(db)
+  t.same(remaining.rows, [], 'no application table left')
+  t.same(await migrateToLatest(db), ['0001_initial'])
+})
