@@ -1,10 +1,12 @@
 import { Type, type Static } from 'typebox'
 
 /**
- * A pattern for client text that PostgreSQL stores: no NUL character, which
- * `text` cannot hold (it would fail as a server error, not a 400).
+ * The pattern of client text that PostgreSQL can store as sent: no NUL
+ * (`text` cannot hold it) and no lone UTF-16 surrogate (not Unicode; it would
+ * be replaced or refused on the way in). Either would otherwise end as a
+ * server error or a silently changed string, not a 400.
  */
-export const noNulPattern = '^[^\\u0000]*$'
+export const storableTextPattern = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'
 
 /** A UUID as a string (any version; message ids are v7). */
 export const Uuid = Type.String({ format: 'uuid' })
@@ -13,7 +15,7 @@ export const Uuid = Type.String({ format: 'uuid' })
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-26T20:15:00.123Z'] })
 
 /** Per-room event sequence number: starts at 1, grows by exactly 1 per event. */
-export const Seq = Type.Integer({ minimum: 0 })
+export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 
 export const ValidationIssue = Type.Object({
   path: Type.String({ description: 'JSON pointer into the request part (body, query, params) that failed' }),

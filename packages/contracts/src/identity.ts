@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
-import { Timestamp, Uuid, limits, noNulPattern } from './common.js'
+import { Timestamp, Uuid, limits, storableTextPattern } from './common.js'
 
-export const DisplayName = Type.String({ minLength: 1, maxLength: limits.displayNameChars, pattern: noNulPattern })
+export const DisplayName = Type.String({ minLength: 1, maxLength: limits.displayNameChars, pattern: storableTextPattern })
 
 export const User = Type.Object(
   { id: Uuid, display_name: Type.String(), created_at: Timestamp }
@@ -36,7 +36,7 @@ export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 
 export const UserSearchQuery = Type.Object(
   {
-    search: Type.Optional(Type.String({ maxLength: limits.displayNameChars, pattern: noNulPattern })),
+    search: Type.Optional(Type.String({ maxLength: limits.displayNameChars, pattern: storableTextPattern })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.userSearchMax, default: limits.userSearchDefault }))
   },
   { additionalProperties: false }

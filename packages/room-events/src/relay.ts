@@ -51,8 +51,9 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
         .limit(batchSize)
         .execute()
       const published: Array<{ roomId: string; seq: number }> = []
+      let busFailed = false
       for (const { room_id: roomId } of rooms) {
-        if (published.length >= batchSize) break
+        if (busFailed || published.length >= batchSize) break
         // A replica claims a whole room, so that one room's backlog is never
         // split between replicas and published interleaved. Held until commit.
         const claim = await sql<{ claimed: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK_SPACE}, hashtext(${roomId})) as claimed`.execute(trx)
@@ -73,8 +74,12 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
             await publishStoredEvent(bus, { roomId, seq: row.seq, type: row.type as RoomEventType, payload: Buffer.from(row.payload_text), createdAt: row.created_at })
             published.push({ roomId, seq: row.seq })
           } catch (error) {
-            // The rest of this room waits for the next pass, to keep its order.
+            // The rest waits for the next pass: this room's later events to
+            // keep its order, the other rooms because a bus that failed once
+            // would likely make each of them wait out a publish timeout, with
+            // this transaction's locks held.
             logger.warn({ err: error, room_id: roomId, seq: row.seq }, 'relay could not publish; will retry')
+            busFailed = true
             break
           }
         }

@@ -70,6 +70,27 @@ t.test('events committed while the bus is down are published by the relay, in or
   await publisher.close()
 })
 
+t.test('while the bus is down, a relay pass gives up at the first failure', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const inner = createInProcessBus()
+  t.teardown(() => inner.close())
+  const bus = flakyBus(inner)
+  let attempts = 0
+  const publish = bus.publish
+  bus.publish = (subject, data, options) => { attempts += 1; return publish(subject, data, options) }
+  for (const name of ['a', 'b', 'c', 'd']) {
+    const { roomId } = await seedRoom(db, name)
+    await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+  }
+  bus.down = true
+  const relay = startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 60_000, staleAfterMs: 0 })
+  t.teardown(() => relay.stop())
+  t.equal(await relay.runOnce(), 0)
+  t.equal(attempts, 1, 'one failed publish, not one per room')
+  bus.down = false
+  t.equal(await relay.runOnce(), 4, 'all of them on the next pass')
+})
+
 t.test('replicas share the relay work: each stranded event goes out once', async (t) => {
   const { db } = await createTestDatabase(t)
   const bus = createInProcessBus()

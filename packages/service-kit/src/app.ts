@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { installErrorHandling } from './errors.js'
+import { strictValidatorCompiler } from './validation.js'
 import { genRequestId, loggerOptions } from './logging.js'
 import { authPlugin } from './auth-plugin.js'
 import { healthPlugin, type ReadinessCheck } from './health.js'
@@ -17,7 +18,12 @@ export interface ServiceAppOptions {
   readiness: Record<string, ReadinessCheck>
   bodyLimitBytes: number
   userRps: number
-  trustProxy?: boolean
+  /**
+   * Proxies in front whose `X-Forwarded-For` entries are trusted. A hop
+   * count, never `true`: trusting every hop would let a client pick its own
+   * address and slip past per-address limits.
+   */
+  trustProxyHops?: number
   /** A log level, or `false` for no logs (tests), or a ready pino instance. */
   logger?: string | false | FastifyServerOptions['loggerInstance']
   /** Extra Fastify options (for example a custom HTTP server). */
@@ -47,13 +53,13 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   const app = Fastify({
     ...logging,
     genReqId: genRequestId,
-    requestIdLogLabel: 'request_id',
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: options.trustProxy ?? false,
+    // Trusts the nearest `hops` proxies, as proxy-addr's hop count does.
+    trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ...options.fastify
   })
-    .setValidatorCompiler(TypeBoxValidatorCompiler)
+    .setValidatorCompiler(strictValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>()
 
   // JSON only: Fastify's default text/plain parser would turn a wrong

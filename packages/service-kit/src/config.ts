@@ -45,7 +45,12 @@ export const commonConfig = {
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024, description: 'largest JSON body accepted' }),
   RATE_LIMIT_USER_RPS: Type.Integer({ minimum: 0, default: 50, description: 'requests per second per user and service, bursts of twice that; 0 turns it off' }),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 0, default: 10, description: 'failed logins per display name per minute (registrations per address: 3x); 0 turns it off' }),
-  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For (behind the nginx gateway)' }),
+  TRUST_PROXY_HOPS: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 0,
+    description: 'proxies in front of this process whose X-Forwarded-For entries are trusted (1 behind the nginx gateway); 0 trusts none'
+  }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 })
 } satisfies TProperties
 

@@ -90,6 +90,13 @@ const fastifyCodes: Record<string, { status: number; code: string; detail: strin
   FST_ERR_BAD_URL: { status: 400, code: 'bad_url', detail: 'The URL is malformed' }
 }
 
+const postgresInputErrors: Record<string, string> = {
+  '22021': 'invalid_characters', // character_not_in_repertoire (NUL)
+  '22P05': 'invalid_characters', // untranslatable_character
+  '22P02': 'invalid_value', // invalid_text_representation
+  '22003': 'value_out_of_range' // numeric_value_out_of_range
+}
+
 /**
  * The one error handler of a process: coded errors and client mistakes become
  * problem details; anything unexpected is logged in full and answered with a
@@ -107,10 +114,13 @@ export function installErrorHandling(app: FastifyInstance): void {
         errors: validationIssues(error.validation as SchemaIssue[])
       })
     }
-    // PostgreSQL refusing characters (NUL, invalid UTF-8) is bad input that a schema missed.
-    if (error.code === '22021' || error.code === '22P05') {
-      request.log.warn({ err: error }, 'database refused characters of the input')
-      return sendProblem(reply, 400, 'invalid_characters', 'The request holds characters that cannot be stored (such as NUL)')
+    // PostgreSQL refusing a value (characters it cannot store, a number out of
+    // range) is bad input that a schema missed: still a 400, and logged so the
+    // schema gets fixed.
+    const refused = typeof error.code === 'string' ? postgresInputErrors[error.code] : undefined
+    if (refused) {
+      request.log.warn({ err: error }, 'database refused a value of the input')
+      return sendProblem(reply, 400, refused, 'The request holds a value that cannot be stored')
     }
     const known = error.code ? fastifyCodes[error.code] : undefined
     if (known) return sendProblem(reply, known.status, known.code, known.detail)

@@ -5,9 +5,9 @@ import { ConfigError, commonConfig, databaseConfig, loadConfig } from '../src/in
 const Schema = Type.Object({ ...commonConfig, ...databaseConfig, PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3000 }) })
 
 t.test('defaults and conversions', async (t) => {
-  const config = loadConfig(Schema, { DATABASE_URL: 'postgres://localhost/chat', PORT: '8081', TRUST_PROXY: 'true', HOST: '' })
+  const config = loadConfig(Schema, { DATABASE_URL: 'postgres://localhost/chat', PORT: '8081', TRUST_PROXY_HOPS: '1', HOST: '' })
   t.equal(config.PORT, 8081)
-  t.equal(config.TRUST_PROXY, true)
+  t.equal(config.TRUST_PROXY_HOPS, 1)
   t.equal(config.HOST, '127.0.0.1', 'an empty value counts as unset')
   t.equal(config.RATE_LIMIT_USER_RPS, 50)
   t.equal(config.BODY_LIMIT_BYTES, 65_536)

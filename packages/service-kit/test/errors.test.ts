@@ -52,6 +52,33 @@ t.test('validation errors list each field', async (t) => {
   t.equal(tooLarge.statusCode, 413, 'the configured body limit applies')
 })
 
+t.test('the client address: X-Forwarded-For counts only as far as the trusted hops', async (t) => {
+  for (const [hops, expected] of [[0, '127.0.0.1'], [1, '10.0.0.1'], [2, '6.6.6.7']] as const) {
+    const instance = await createServiceApp({
+      title: 'test',
+      verifier: createTokenVerifier(staticKeyResolver([generateSigningKey()])),
+      readiness: {},
+      bodyLimitBytes: 1024,
+      userRps: 0,
+      trustProxyHops: hops,
+      logger: false
+    })
+    instance.get('/ip', async (request) => ({ ip: request.ip }))
+    const response = await instance.inject({ url: '/ip', headers: { 'x-forwarded-for': '6.6.6.7, 10.0.0.1' } })
+    t.equal(response.json().ip, expected, `${hops} trusted hops`)
+    await instance.close()
+  }
+})
+
+t.test('query strings are converted strictly: no silent truncation', async (t) => {
+  const instance = await app(t)
+  instance.get('/page', { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), flag: Type.Optional(Type.Boolean()) }) } }, async (request) => request.query)
+  t.same((await instance.inject('/page?limit=12&flag=true')).json(), { limit: 12, flag: true })
+  for (const query of ['limit=1.5', 'limit=1e2', 'limit=%2012', 'limit=0x10', 'limit=1&limit=2', 'flag=yes']) {
+    t.equal((await instance.inject(`/page?${query}`)).statusCode, 400, query)
+  }
+})
+
 t.test('validationIssues maps required and additional members to their paths', async (t) => {
   t.same(validationIssues([
     { keyword: 'required', instancePath: '', params: { requiredProperties: ['a', 'b'] }, message: 'x' },

@@ -20,7 +20,7 @@ export interface IdentityAppOptions {
   authPerMinute?: number
   userRps?: number
   bodyLimitBytes?: number
-  trustProxy?: boolean
+  trustProxyHops?: number
   logger?: ServiceAppOptions['logger']
 }
 
@@ -32,7 +32,7 @@ export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions =
     readiness: { database: async () => { await sql`select 1`.execute(deps.db) } },
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
-    trustProxy: options.trustProxy,
+    trustProxyHops: options.trustProxyHops,
     logger: options.logger
   })
   await app.register(identityPlugin, {

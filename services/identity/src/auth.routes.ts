@@ -5,7 +5,7 @@ import type { Database, UserRow } from '@chat/db'
 import { callerOf, clientAddress, createWindowCounter, type TokenSigner } from '@chat/service-kit'
 import { identityErrors } from './errors.js'
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js'
-import { issueRefreshToken, lockRefreshToken, markRotated, revokeFamily } from './refresh-tokens.repository.js'
+import { issueRefreshToken, lockFamilyOfToken, markRotated, revokeFamily } from './refresh-tokens.repository.js'
 import { findUserByDisplayName, findUserById, insertUser, toUser } from './users.repository.js'
 import { loginSchema, logoutSchema, refreshSchema, registerSchema } from './auth.schemas.js'
 
@@ -56,10 +56,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     const throttleKey = displayNameKey(displayName)
     const wait = failedLogins.retryAfter(throttleKey)
     if (wait > 0) throw identityErrors.tooManyAttempts(wait)
+    // Counted before the slow verification, so that parallel guesses cannot
+    // all pass the check while the first one is still hashing.
+    failedLogins.hit(throttleKey)
     const user = await findUserByDisplayName(db, displayName)
     const valid = await verifyPassword(user?.password_hash ?? decoyHash, password)
     if (!user || !valid) {
-      failedLogins.hit(throttleKey)
       request.log.info({ reason: user ? 'wrong_password' : 'unknown_name' }, 'login failed')
       throw identityErrors.invalidCredentials()
     }
@@ -71,7 +73,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     // The outcome is decided inside the transaction; a re-use must commit the
     // family's revocation before the request fails.
     const outcome = await db.transaction().execute(async (trx) => {
-      const stored = await lockRefreshToken(trx, request.body.refresh_token)
+      const stored = await lockFamilyOfToken(trx, request.body.refresh_token)
       if (!stored || stored.revoked_at) return { kind: 'invalid' } as const
       if (stored.rotated_at) {
         await revokeFamily(trx, stored.family_id)
@@ -94,7 +96,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   app.post('/auth/logout', { schema: logoutSchema, onRequest: app.authenticate }, async (request, reply) => {
     const caller = callerOf(request)
     await db.transaction().execute(async (trx) => {
-      const stored = await lockRefreshToken(trx, request.body.refresh_token)
+      const stored = await lockFamilyOfToken(trx, request.body.refresh_token)
       // Someone else's token is left alone, and the answer does not say so.
       if (stored && stored.user_id === caller.id) await revokeFamily(trx, stored.family_id)
     })

@@ -26,10 +26,9 @@ const app = await buildApp(
     authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     logger: config.LOG_LEVEL
   }
 )
-app.addHook('onClose', async () => { await database.destroy() })
-closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS })
+closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, afterClose: () => database.destroy() })
 await app.listen({ port: config.PORT, host: config.HOST })

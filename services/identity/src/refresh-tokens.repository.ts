@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, RefreshTokenRow } from '@chat/db'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -23,9 +23,24 @@ export async function issueRefreshToken(db: Db, userId: string, ttlDays: number,
   return token
 }
 
-export async function lockRefreshToken(trx: Transaction<Database>, token: string): Promise<RefreshTokenRow | undefined> {
-  return trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hashRefreshToken(token)).forUpdate().executeTakeFirst()
+// First key of the family locks: keeps them apart from other advisory locks.
+const FAMILY_LOCK_SPACE = 0x52454652
+
+/**
+ * Locks a token's family for the rest of the transaction, and then the
+ * token's row. Every change to a family takes the family lock first, so they
+ * run one after another: a revocation sees every token issued before it (no
+ * token issued by a racing refresh survives), and no two of them can wait on
+ * each other's row locks.
+ */
+export async function lockFamilyOfToken(trx: Transaction<Database>, token: string): Promise<RefreshTokenRow | undefined> {
+  const tokenHash = hashRefreshToken(token)
+  const peek = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', tokenHash).executeTakeFirst()
+  if (!peek) return undefined
+  await sql`select pg_advisory_xact_lock(${FAMILY_LOCK_SPACE}, hashtext(${peek.family_id}::text))`.execute(trx)
+  return trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).forUpdate().executeTakeFirst()
 }
+
 
 export async function markRotated(trx: Transaction<Database>, tokenId: string): Promise<void> {
   await trx.updateTable('refresh_tokens').set({ rotated_at: new Date() }).where('id', '=', tokenId).execute()

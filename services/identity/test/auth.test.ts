@@ -63,6 +63,7 @@ t.test('register validates its body', async (t) => {
     ['long name', { display_name: 'n'.repeat(65), password }, '/display_name'],
     ['control character', { display_name: 'Bob\u0007', password }, '/display_name'],
     ['NUL character', { display_name: 'Bob\u0000', password }, '/display_name'],
+    ['lone surrogate', { display_name: 'Bob\udc00', password }, '/display_name'],
     ['missing password', { display_name: 'Bob' }, '/password'],
     ['unknown member', { display_name: 'Bob', password, admin: true }, '/admin'],
     ['wrong type', { display_name: 42, password }, '/display_name']
@@ -124,6 +125,17 @@ t.test('failed logins are limited per display name', async (t) => {
   t.equal(other.statusCode, 401, 'other names are not affected')
 })
 
+t.test('parallel guesses cannot slip past the failed-login limit', async (t) => {
+  const { app, register } = await build(t, { authPerMinute: 3 })
+  await register('Parallel')
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, index) => app.inject({ method: 'POST', url: '/auth/login', payload: { display_name: 'Parallel', password: `guess number ${index}` } }))
+  )
+  const verified = answers.filter((answer) => answer.statusCode === 401).length
+  t.ok(verified <= 3, `${verified} of 20 parallel guesses were checked`)
+  t.equal(answers.filter((answer) => answer.statusCode === 429).length, 20 - verified)
+})
+
 t.test('registrations are limited per client address', async (t) => {
   const { app } = await build(t, { authPerMinute: 1 })
   for (let index = 0; index < 3; index++) {
@@ -164,6 +176,26 @@ t.test('racing refreshes of one token: one wins, the family is revoked', async (
     [0, 1].map(() => app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refresh_token } }))
   )
   t.same(answers.map((answer) => answer.statusCode).sort(), [200, 401])
+})
+
+t.test('a refresh racing the re-use of an older token leaves no live token in the family', async (t) => {
+  const { app, register } = await build(t)
+  for (let round = 0; round < 8; round++) {
+    const first = await register(`Race${round}`)
+    const second = (await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: first.refresh_token } })).json<Session>()
+    // The thief refreshes the current token while the victim replays the old one.
+    const [thief, victim] = await Promise.all([
+      app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: second.refresh_token } }),
+      app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: first.refresh_token } })
+    ])
+    t.equal(victim.statusCode, 401, `round ${round}: the re-use is caught`)
+    if (thief.statusCode === 200) {
+      const stolen = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: thief.json<Session>().refresh_token } })
+      t.equal(stolen.statusCode, 401, `round ${round}: the token issued during the race is revoked too`)
+    } else {
+      t.equal(thief.statusCode, 401, `round ${round}: or the thief was refused`)
+    }
+  }
 })
 
 t.test('unknown, expired and malformed refresh tokens', async (t) => {

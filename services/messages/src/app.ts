@@ -17,7 +17,7 @@ export interface MessagesDeps {
 export interface MessagesAppOptions {
   userRps?: number
   bodyLimitBytes?: number
-  trustProxy?: boolean
+  trustProxyHops?: number
   logger?: ServiceAppOptions['logger']
   maxTextChars?: number
   sendConcurrency?: number
@@ -34,7 +34,7 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     },
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
-    trustProxy: options.trustProxy,
+    trustProxyHops: options.trustProxyHops,
     logger: options.logger
   })
   let publisher = deps.publisher

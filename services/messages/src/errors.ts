@@ -10,7 +10,6 @@ export const messagesErrors = {
   notSender: () => new AppError(403, 'not_sender', 'Only the sender may change this message'),
   messageDeleted: () => new AppError(409, 'message_deleted', 'This message was deleted; it can no longer be changed'),
   invalidText: (reason: string) => invalidField('/text', reason),
-  invalidClientMsgId: (reason: string) => invalidField('/client_msg_id', reason),
   conflictingPaging: () =>
     new AppError(400, 'validation_failed', 'The querystring is invalid', {
       errors: [{ path: '/before_seq', message: 'cannot be combined with after_seq' }]

@@ -44,16 +44,18 @@ const app = await buildApp(
   {
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     logger: config.LOG_LEVEL
   }
 )
 started.app = app
-app.addHook('onClose', async () => {
-  await relay.stop()
-  await publisher.close()
-  await bus.drain()
-  await database.destroy()
+closeOnSignals(app, {
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  afterClose: async () => {
+    await relay.stop()
+    await publisher.close()
+    await bus.drain()
+    await database.destroy()
+  }
 })
-closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS })
 await app.listen({ port: config.PORT, host: config.HOST })

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Message, ProblemDetails, Uuid, limits } from '@chat/contracts'
+import { Message, ProblemDetails, Seq, Uuid, limits, storableTextPattern } from '@chat/contracts'
 
 const tags = ['messages']
 const security = [{ bearer: [] }]
@@ -7,10 +7,12 @@ const security = [{ bearer: [] }]
 export const ClientMsgId = Type.String({
   minLength: 1,
   maxLength: 128,
+  pattern: storableTextPattern,
   description: 'the client\'s own id for this send: a repeat by the same sender in the same room returns the stored message with 200'
 })
 
 export const MessageText = Type.String({
+  pattern: storableTextPattern,
   description: `1..${limits.messageTextChars} characters (code points) after trimming; stored and returned exactly as sent`
 })
 
@@ -31,8 +33,8 @@ export const ListMessagesQuery = Type.Object(
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: limits.pageSizeMax, default: limits.pageSizeDefault, description: 'page size; outside 1..200 is a 400' })
     ),
-    before_seq: Type.Optional(Type.Integer({ minimum: 0, description: 'the latest `limit` messages with a seq below this (page backwards)' })),
-    after_seq: Type.Optional(Type.Integer({ minimum: 0, description: 'the first `limit` messages with a seq above this (page forwards)' }))
+    before_seq: Type.Optional(Type.Integer({ ...Seq, description: 'the latest `limit` messages with a seq below this (page backwards)' })),
+    after_seq: Type.Optional(Type.Integer({ ...Seq, description: 'the first `limit` messages with a seq above this (page forwards)' }))
   },
   { additionalProperties: false }
 )

@@ -40,9 +40,6 @@ export interface SendResult {
   message: Message
 }
 
-// PostgreSQL text cannot hold NUL; refusing it here keeps it a 400, not a 500.
-const nul = '\u0000'
-
 /** Text is valid when it is not blank and at most `maxChars` code points long once trimmed. It is stored untrimmed. */
 export function checkText(text: string, maxChars: number): void {
   const trimmed = text.trim()
@@ -51,11 +48,6 @@ export function checkText(text: string, maxChars: number): void {
   if (trimmed.length > maxChars && [...trimmed].length > maxChars) {
     throw messagesErrors.invalidText(`must be at most ${maxChars} characters after trimming`)
   }
-  if (text.includes(nul)) throw messagesErrors.invalidText('must not contain NUL characters')
-}
-
-function checkClientMsgId(clientMsgId: string | undefined): void {
-  if (clientMsgId?.includes(nul)) throw messagesErrors.invalidClientMsgId('must not contain NUL characters')
 }
 
 async function accessOrThrow(db: Db, roomId: string, userId: string, lock: boolean): Promise<void> {
@@ -75,8 +67,6 @@ type SendOutcome = { kind: 'created'; message: Message; event: StoredRoomEvent }
 export async function sendMessage(context: MessagesContext, input: SendInput): Promise<SendResult> {
   const { db, publisher } = context
   const { roomId, senderId, text } = input
-  checkText(text, context.maxTextChars)
-  checkClientMsgId(input.clientMsgId)
   const clientMsgId = input.clientMsgId ?? null
   let outcome: SendOutcome
   try {
@@ -84,6 +74,8 @@ export async function sendMessage(context: MessagesContext, input: SendInput): P
       const room = await sendStatements.lockRoom(trx, roomId, senderId).executeTakeFirst()
       if (!room) throw messagesErrors.roomNotFound()
       if (room.sender_id === null || room.sender_display_name === null || room.sender_created_at === null) throw messagesErrors.notAMember()
+      // The operation's own rules come after 404 and 403 (api.md's order of checks).
+      checkText(text, context.maxTextChars)
       // The room row is locked: nobody else takes a seq of this room until commit.
       const seq = room.last_seq + 1
       const createdAt = new Date()
@@ -145,8 +137,8 @@ export interface ListResult {
 export async function listMessages(context: MessagesContext, input: ListInput): Promise<ListResult> {
   const { db } = context
   const { roomId, userId, limit, beforeSeq, afterSeq } = input
-  if (beforeSeq !== undefined && afterSeq !== undefined) throw messagesErrors.conflictingPaging()
   await accessOrThrow(db, roomId, userId, false)
+  if (beforeSeq !== undefined && afterSeq !== undefined) throw messagesErrors.conflictingPaging()
   const page: MessagePage =
     afterSeq !== undefined ? { kind: 'after', seq: afterSeq } : beforeSeq !== undefined ? { kind: 'before', seq: beforeSeq } : { kind: 'latest' }
   const { rows, more } = await listMessageRows(db, roomId, page, limit)
@@ -185,9 +177,9 @@ async function lockOwnMessage(trx: Db, input: ChangeInput) {
 /** Replaces the text of one's own message and publishes `message.updated` with the room's next seq. */
 export async function editMessage(context: MessagesContext, input: ChangeInput & { text: string }): Promise<Message> {
   const { db, publisher } = context
-  checkText(input.text, context.maxTextChars)
   const { message, event } = await db.transaction().execute(async (trx) => {
     const row = await lockOwnMessage(trx, input)
+    checkText(input.text, context.maxTextChars)
     const editedAt = new Date()
     await updateMessageText(trx, row.id, input.text, editedAt)
     const seq = await takeRoomSeq(trx, input.roomId)

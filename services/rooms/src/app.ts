@@ -17,7 +17,7 @@ export interface RoomsAppOptions {
   imageLimits?: AvatarLimits
   userRps?: number
   bodyLimitBytes?: number
-  trustProxy?: boolean
+  trustProxyHops?: number
   logger?: ServiceAppOptions['logger']
 }
 
@@ -32,7 +32,7 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
     },
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
-    trustProxy: options.trustProxy,
+    trustProxyHops: options.trustProxyHops,
     logger: options.logger
   })
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })

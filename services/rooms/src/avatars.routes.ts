@@ -1,10 +1,11 @@
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Avatar } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { RoomEventPublisher } from '@chat/room-events'
-import { callerOf } from '@chat/service-kit'
+import { AppError, callerOf } from '@chat/service-kit'
 import { roomErrors } from './errors.js'
 import { deleteAvatar, etagMatches, findAvatar, upsertAvatar } from './avatars.repository.js'
 import { deleteAvatarSchema, getAvatarSchema, setAvatarSchema } from './avatars.schemas.js'
@@ -19,11 +20,36 @@ export interface AvatarsRoutesOptions {
   imageLimits?: AvatarLimits
 }
 
+/**
+ * The bytes of the `avatar` file part. Other parts are skipped; a body that
+ * is not well-formed multipart is the client's mistake (400), and one over
+ * the size limit a 413.
+ */
+async function readAvatarPart(request: FastifyRequest): Promise<Buffer | undefined> {
+  let upload: Buffer | undefined
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue
+      if (part.fieldname !== 'avatar' || upload) {
+        part.file.resume()
+        continue
+      }
+      upload = await part.toBuffer()
+    }
+  } catch (error) {
+    if (error instanceof AppError || (error as { statusCode?: number }).statusCode === 413) throw error
+    if ((error as { code?: string }).code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') throw error
+    request.log.info({ err: error }, 'malformed multipart body')
+    throw roomErrors.malformedMultipart()
+  }
+  return upload
+}
+
 export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = async (app, options) => {
   const { db, publisher, maxUploadBytes } = options
   const imageLimits = options.imageLimits ?? defaultAvatarLimits
   await app.register(multipart, {
-    limits: { fileSize: maxUploadBytes, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
+    limits: { fileSize: maxUploadBytes, files: 3, fields: 5, parts: 8, fieldSize: 1024, headerPairs: 50 },
     throwFileSizeLimit: true
   })
 
@@ -32,16 +58,7 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = as
     const { room_id: roomId } = request.params
     // Membership first: an outsider's upload is never read.
     await requireParticipant(db, roomId, caller)
-    let upload: Buffer | undefined
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'avatar') {
-          part.file.resume()
-          continue
-        }
-        upload = await part.toBuffer()
-      }
-    }
+    const upload = await readAvatarPart(request)
     if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
     const image = await processAvatar(upload, imageLimits)
     const { stored, event } = await db.transaction().execute(async (trx) => {

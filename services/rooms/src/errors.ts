@@ -7,6 +7,7 @@ export const roomErrors = {
     new AppError(400, 'users_not_found', `No user is called ${names.map((name) => JSON.stringify(name)).join(', ')}`, { not_found: names }),
   blankName: () => new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/name', message: 'must not be blank' }] }),
   avatarNotSet: () => new AppError(404, 'avatar_not_set', 'This room has no avatar'),
+  malformedMultipart: () => new AppError(400, 'malformed_multipart', 'The multipart body is malformed or cut short'),
   avatarMissing: () => new AppError(400, 'avatar_missing', 'Send the image as the multipart file field "avatar"'),
   unsupportedImage: () =>
     new AppError(415, 'unsupported_media_type', 'The avatar must be a JPEG, PNG, WebP or GIF image (told from its bytes)'),

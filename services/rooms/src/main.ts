@@ -27,15 +27,17 @@ const app = await buildApp(
     maxAvatarBytes: config.AVATAR_MAX_BYTES,
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     logger: config.LOG_LEVEL
   }
 )
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
-app.addHook('onClose', async () => {
-  await relay.stop()
-  await bus.drain()
-  await database.destroy()
+closeOnSignals(app, {
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  afterClose: async () => {
+    await relay.stop()
+    await bus.drain()
+    await database.destroy()
+  }
 })
-closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS })
 await app.listen({ port: config.PORT, host: config.HOST })

@@ -1,9 +1,9 @@
 import { Type } from 'typebox'
-import { DisplayName, ProblemDetails, Room, Seq, Uuid, limits, noNulPattern } from '@chat/contracts'
+import { DisplayName, ProblemDetails, Room, Seq, Uuid, limits, storableTextPattern } from '@chat/contracts'
 
 const tags = ['rooms']
 const security = [{ bearer: [] }]
-const RoomName = Type.String({ minLength: 1, maxLength: limits.roomNameChars, pattern: noNulPattern, description: 'not blank; stored as sent' })
+const RoomName = Type.String({ minLength: 1, maxLength: limits.roomNameChars, pattern: storableTextPattern, description: 'not blank; stored as sent' })
 const DisplayNames = Type.Array(DisplayName, { maxItems: limits.displayNamesPerRequest })
 export const RoomParams = Type.Object({ room_id: Uuid })
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 429: ProblemDetails }

@@ -145,6 +145,31 @@ t.test('upload limits and shape', async (t) => {
   t.equal(wrongField.json().code, 'avatar_missing')
   const json = await app.inject({ method: 'PATCH', url: `/chatrooms/${room.id}/avatar/`, headers: ada.headers, payload: { avatar: 'x' } })
   t.equal(json.statusCode, 415, 'not multipart')
+  const png = await noise(10, 10).png().toBuffer()
+  const cut = multipart('avatar', 'a.png', 'image/png', png)
+  const truncated = await app.inject({
+    method: 'PATCH',
+    url: `/chatrooms/${room.id}/avatar/`,
+    headers: { ...ada.headers, ...cut.headers },
+    payload: cut.payload.subarray(0, cut.payload.length - 40)
+  })
+  t.equal(truncated.statusCode, 400, 'a body cut short')
+  t.equal(truncated.json().code, 'malformed_multipart')
+  const noBoundary = await app.inject({ method: 'PATCH', url: `/chatrooms/${room.id}/avatar/`, headers: { ...ada.headers, 'content-type': 'multipart/form-data' }, payload: cut.payload })
+  t.ok([400, 415].includes(noBoundary.statusCode), `no boundary: ${noBoundary.statusCode}`)
+  t.equal(noBoundary.headers['content-type'], 'application/problem+json; charset=utf-8')
+  const otherFileFirst = await app.inject({
+    method: 'PATCH',
+    url: `/chatrooms/${room.id}/avatar/`,
+    headers: { ...ada.headers, 'content-type': 'multipart/form-data; boundary=b' },
+    payload: Buffer.concat([
+      Buffer.from('--b\r\nContent-Disposition: form-data; name="other"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n'),
+      Buffer.from('--b\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'),
+      png,
+      Buffer.from('\r\n--b--\r\n')
+    ])
+  })
+  t.equal(otherFileFirst.statusCode, 200, 'another file part before the avatar is skipped')
   const mallory = await user('Mallory')
   const outsider = await upload(mallory, await noise(10, 10).png().toBuffer())
   t.equal(outsider.statusCode, 403)

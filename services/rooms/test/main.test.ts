@@ -26,8 +26,20 @@ t.test('main.ts: runs against PostgreSQL and NATS, serves, stops on SIGTERM', as
     body: JSON.stringify({ name: 'From main' })
   })
   t.equal(created.status, 201)
+  await db.insertInto('users').values({ display_name: 'Bob', display_name_key: 'bob', password_hash: 'x' }).execute()
+  const added = await fetch(`${service.baseUrl}/chatrooms/${((await created.json()) as { id: string }).id}/add_user/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user_display_names: ['Bob'] })
+  })
+  t.equal(added.status, 200)
+  // SIGTERM at once: the publisher's last batch of published_at marks must
+  // still reach the database before the pool closes.
   service.child.kill('SIGTERM')
   t.equal(await service.exited, 0)
+  const events = await db.selectFrom('room_events').select(['seq', 'published_at']).execute()
+  t.equal(events.length, 1)
+  t.ok(events.every((event) => event.published_at !== null), 'marked published before the pool closed')
   t.notMatch(service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
 })
 

@@ -61,6 +61,7 @@ t.test('create validates its body', async (t) => {
     ['name too long in list', { name: 'x', participants_display_names: ['y'.repeat(65)] }, '/participants_display_names/0'],
     ['unknown member', { name: 'x', topic: 'y' }, '/topic'],
     ['NUL in the name', { name: 'a\u0000b' }, '/name'],
+    ['lone surrogate in the name', { name: 'a\ud800' }, '/name'],
     ['NUL in a display name', { name: 'x', participants_display_names: ['Bo\u0000b'] }, '/participants_display_names/0']
   ]
   for (const [label, payload, path] of cases) {
@@ -228,6 +229,9 @@ t.test('read position: clamped, never backwards, unread count', async (t) => {
   t.same((await put(1)).json(), { last_read_seq: 3, unread_count: 3 }, 'never backwards')
   t.same((await put(999)).json(), { last_read_seq: 6, unread_count: 0 }, 'clamped to last_seq')
   t.equal((await put(-1)).statusCode, 400)
+  t.equal((await put(1e30)).statusCode, 400, 'beyond any seq: 400, not a database error')
+  t.equal((await put(9223372036854775808)).statusCode, 400)
+  t.equal((await put(1.5)).statusCode, 400)
   t.equal((await put('4')).statusCode, 400)
   const outsider = await user('Out')
   t.equal((await put(1, outsider.headers)).statusCode, 403)

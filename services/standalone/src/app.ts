@@ -26,7 +26,7 @@ export interface StandaloneOptions {
   userRps?: number
   bodyLimitBytes?: number
   maxAvatarBytes?: number
-  trustProxy?: boolean
+  trustProxyHops?: number
   logger?: ServiceAppOptions['logger']
 }
 
@@ -42,7 +42,7 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     },
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
-    trustProxy: options.trustProxy,
+    trustProxyHops: options.trustProxyHops,
     logger: options.logger
   })
   await app.register(identityPlugin, {

@@ -35,17 +35,19 @@ const app = await buildStandaloneApp(
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     maxAvatarBytes: config.AVATAR_MAX_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     logger: config.LOG_LEVEL
   }
 )
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
-app.addHook('onClose', async () => {
-  await relay.stop()
-  await bus.drain()
-  await database.destroy()
+closeOnSignals(app, {
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  afterClose: async () => {
+    await relay.stop()
+    await bus.drain()
+    await database.destroy()
+  }
 })
-closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS })
 app.log.info({ dataDir, signingKey: created ? 'created' : 'loaded', kid: key.kid }, 'standalone data folder ready')
 const address = await app.listen({ port: config.PORT, host: config.HOST })
 app.log.info(`Chat API ready at ${address} (OpenAPI docs at ${address}/docs)`)

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { createDb } from '@chat/db'
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 
@@ -55,10 +56,24 @@ t.test('starts, serves, stops cleanly on SIGTERM and keeps its data across a res
   }
   const keyFile = await stat(join(dataDir, 'signing-key.pem'))
   t.equal(keyFile.mode & 0o777, 0o600, 'the signing key is readable by its owner only')
+  // A change right before SIGTERM: its event must still be marked published
+  // by the final flush, which needs the database still open.
+  await post(first.baseUrl, '/auth/register', { display_name: 'Other', password: 'long enough' })
+  const room = await fetch(`${first.baseUrl}/chatrooms/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+    body: JSON.stringify({ name: 'Last words', participants_display_names: ['Other'] })
+  })
+  t.equal(room.status, 201)
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0, 'exits 0 on SIGTERM')
   t.notMatch(first.output(), /"level":(50|60)/, 'no error logged')
   t.notMatch(first.output(), /long enough|BEGIN PRIVATE KEY/, 'no secret in the logs')
+  const stopped = await createDb(join(dataDir, 'pglite'))
+  const events = await stopped.db.selectFrom('room_events').select(['seq', 'published_at']).execute()
+  await stopped.destroy()
+  t.equal(events.length, 1)
+  t.ok(events.every((event) => event.published_at !== null), 'the event published just before SIGTERM was marked before the database closed')
 
   const second = await start(dataDir)
   t.teardown(() => { second.child.kill('SIGKILL') })
