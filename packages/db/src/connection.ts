@@ -69,7 +69,15 @@ export async function createDb(target: string, options: CreateDbOptions = {}): P
     // every other pg user in the process too.
     const types = new TypeOverrides()
     types.setTypeParser(INT8_OID, parseInt8)
-    const pool = new Pool({ connectionString: target, max: options.poolSize ?? 10, types })
+    const pool = new Pool({
+      connectionString: target,
+      max: options.poolSize ?? 10,
+      types,
+      // A stalled database must fail requests (503), not hang them.
+      connectionTimeoutMillis: 5_000,
+      statement_timeout: 30_000,
+      idle_in_transaction_session_timeout: 60_000
+    })
     // An idle client losing its connection emits 'error' on the pool; without
     // a listener that would crash the process. The pool replaces the client.
     pool.on('error', (error) => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { installErrorHandling } from './errors.js'
+import { installErrorHandling, sendProblem } from './errors.js'
 import { strictValidatorCompiler } from './validation.js'
 import { genRequestId, loggerOptions } from './logging.js'
 import { authPlugin } from './auth-plugin.js'
@@ -18,6 +18,8 @@ export interface ServiceAppOptions {
   readiness: Record<string, ReadinessCheck>
   bodyLimitBytes: number
   userRps: number
+  /** When set, `/metrics` requires it as a bearer token. */
+  metricsToken?: string
   /**
    * Proxies in front whose `X-Forwarded-For` entries are trusted. A hop
    * count, never `true`: trusting every hop would let a client pick its own
@@ -57,6 +59,12 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
     // Trusts the nearest `hops` proxies, as proxy-addr's hop count does.
     trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors raised before routing (a malformed URL) skip the error handler:
+    // they are problem details too.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
+      void sendProblem(reply, status, error.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request', error.message)
+    },
     ...options.fastify
   })
     .setValidatorCompiler(strictValidatorCompiler)
@@ -70,7 +78,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   })
   installErrorHandling(app)
   await app.register(openapiPlugin, { title: options.title, description: options.description })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { token: options.metricsToken })
   await app.register(authPlugin, { verifier: options.verifier })
   await app.register(userRateLimitPlugin, { rps: options.userRps })
   await app.register(healthPlugin, { checks: options.readiness })

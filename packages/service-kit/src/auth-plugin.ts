@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from './errors.js'
-import { bearerToken, InvalidTokenError, type AuthUser, type TokenVerifier } from './tokens.js'
+import { bearerToken, InvalidTokenError, KeysUnavailableError, type AuthUser, type TokenVerifier } from './tokens.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +29,10 @@ export const authPlugin = fp<{ verifier: TokenVerifier }>(
         request.user = await verifier.verify(bearerToken(request.headers.authorization))
       } catch (error) {
         if (error instanceof InvalidTokenError) throw new AppError(401, 'unauthenticated', error.message, {}, { 'www-authenticate': 'Bearer' })
+        if (error instanceof KeysUnavailableError) {
+          request.log.error({ err: error }, 'token keys unavailable')
+          throw new AppError(503, 'auth_unavailable', 'Tokens cannot be verified right now; try again shortly', {}, { 'retry-after': '5' })
+        }
         throw error
       }
     })

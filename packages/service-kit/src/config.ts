@@ -51,6 +51,7 @@ export const commonConfig = {
     default: 0,
     description: 'proxies in front of this process whose X-Forwarded-For entries are trusted (1 behind the nginx gateway); 0 trusts none'
   }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'when set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`' })),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 })
 } satisfies TProperties
 

@@ -90,6 +90,19 @@ const fastifyCodes: Record<string, { status: number; code: string; detail: strin
   FST_ERR_BAD_URL: { status: 400, code: 'bad_url', detail: 'The URL is malformed' }
 }
 
+/** Failures of a dependency (database, bus), not of the request: 503 with Retry-After. */
+const dependencyErrorCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE',
+  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006', '57014',
+  'bus_no_responders', 'bus_timeout', 'bus_closed'
+])
+
+function isDependencyFailure(error: { code?: unknown; message?: string }): boolean {
+  if (typeof error.code === 'string' && dependencyErrorCodes.has(error.code)) return true
+  // pg's pool reports these without a code.
+  return /timeout exceeded when trying to connect|Connection terminated|Cannot use a pool after calling end/i.test(error.message ?? '')
+}
+
 const postgresInputErrors: Record<string, string> = {
   '22021': 'invalid_characters', // character_not_in_repertoire (NUL)
   '22P05': 'invalid_characters', // untranslatable_character
@@ -124,6 +137,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const known = error.code ? fastifyCodes[error.code] : undefined
     if (known) return sendProblem(reply, known.status, known.code, known.detail)
+    if (isDependencyFailure(error)) {
+      request.log.error({ err: error }, 'dependency unavailable')
+      return sendProblem(reply.header('retry-after', '5'), 503, 'service_unavailable', 'A dependency is unavailable; try again shortly')
+    }
     const status = error.statusCode ?? 500
     if (status === 429) return sendProblem(reply, 429, 'rate_limited', error.message || 'Too many requests')
     if (status >= 400 && status < 500) {

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
+import { sendProblem } from './errors.js'
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 declare module 'fastify' {
@@ -9,7 +11,7 @@ declare module 'fastify' {
 }
 
 /** `/metrics` in Prometheus text format, with request latency per route. */
-export const metricsPlugin = fp<{ registry?: Registry }>(
+export const metricsPlugin = fp<{ registry?: Registry; token?: string }>(
   async (app, options) => {
     const registry = options.registry ?? new Registry()
     collectDefaultMetrics({ register: registry })
@@ -26,7 +28,14 @@ export const metricsPlugin = fp<{ registry?: Registry }>(
       const route = request.routeOptions.url ?? 'unmatched'
       requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
     })
-    app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) => {
+    const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined
+    app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
+      if (expected) {
+        const given = Buffer.from(request.headers.authorization ?? '')
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          return sendProblem(reply, 401, 'unauthenticated', 'The metrics token is required')
+        }
+      }
       reply.type(registry.contentType)
       return registry.metrics()
     })

@@ -19,6 +19,11 @@ export class InvalidTokenError extends Error {
   }
 }
 
+/** The keys that verify tokens cannot be had right now (the JWKS endpoint is down): a 503, not a 401. */
+export class KeysUnavailableError extends Error {
+  readonly code = 'auth_unavailable'
+}
+
 /** Finds the public key for a token's `kid`. */
 export type KeyResolver = (kid: string | undefined) => Promise<VerifyingKey>
 
@@ -50,11 +55,18 @@ export function jwksKeyResolver(url: string, options: { minRefetchMs?: number; f
   const fetchImpl = options.fetchImpl ?? fetch
   let keys = new Map<string, VerifyingKey>()
   let fetchedAt = 0
+  let failedAt = 0
   let inFlight: Promise<void> | undefined
   const refresh = async (): Promise<void> => {
-    const response = await fetchImpl(url, { signal: AbortSignal.timeout(5_000) })
-    if (!response.ok) throw new Error(`JWKS fetch from ${url} answered ${response.status}`)
-    const document = (await response.json()) as Jwks
+    let document: Jwks
+    try {
+      const response = await fetchImpl(url, { signal: AbortSignal.timeout(5_000) })
+      if (!response.ok) throw new Error(`answered ${response.status}`)
+      document = (await response.json()) as Jwks
+    } catch (error) {
+      failedAt = Date.now()
+      throw new KeysUnavailableError(`JWKS fetch from ${url} failed: ${(error as Error).message}`)
+    }
     const next = new Map<string, VerifyingKey>()
     for (const jwk of document.keys ?? []) {
       try {
@@ -69,6 +81,9 @@ export function jwksKeyResolver(url: string, options: { minRefetchMs?: number; f
   return async (kid) => {
     const known = kid ? keys.get(kid) : keys.size === 1 ? [...keys.values()][0] : undefined
     if (known) return known
+    // After a failed fetch, wait a little before the next one instead of
+    // sending every request to an endpoint that is down.
+    if (Date.now() - failedAt < 2_000) throw new KeysUnavailableError(`JWKS from ${url} is unavailable`)
     if (Date.now() - fetchedAt >= minRefetchMs) {
       inFlight ??= refresh().finally(() => { inFlight = undefined })
       await inFlight
@@ -88,11 +103,17 @@ export interface TokenVerifier {
  * tokens fail), a valid signature, unexpired, with the claims of api.md.
  */
 export function createTokenVerifier(resolveKey: KeyResolver, options: { clockToleranceMs?: number } = {}): TokenVerifier {
+  const clockToleranceMs = options.clockToleranceMs ?? 5_000
   const verifier = createVerifier({
     algorithms: [...verifyingAlgorithms],
     requiredClaims: ['sub', 'exp', 'iat', 'jti'],
-    clockTolerance: options.clockToleranceMs ?? 5_000,
+    clockTolerance: clockToleranceMs,
     cache: 1000,
+    // A bad token stays bad for a minute; a failed key lookup (the JWKS
+    // endpoint down) is not remembered at all. fast-jwt adds the clock
+    // tolerance to this TTL, hence the negative value.
+    errorCacheTTL: (error: unknown) =>
+      error instanceof TokenError && error.code === TokenError.codes.keyFetchingError ? -clockToleranceMs - 1 : 60_000,
     key: async (decoded: { header: { kid?: string; alg?: string } }) => {
       const key = await resolveKey(decoded.header.kid)
       if (decoded.header.alg !== key.alg) throw new InvalidTokenError('invalid', 'The token algorithm does not match its key')
@@ -107,6 +128,8 @@ export function createTokenVerifier(resolveKey: KeyResolver, options: { clockTol
         claims = await verifier(token)
       } catch (error) {
         if (error instanceof InvalidTokenError) throw error
+        const cause = (error as { originalError?: unknown }).originalError
+        if (error instanceof KeysUnavailableError || cause instanceof KeysUnavailableError) throw cause ?? error
         if (error instanceof TokenError && error.code === TokenError.codes.expired) {
           throw new InvalidTokenError('expired', 'The access token has expired')
         }
@@ -152,7 +175,15 @@ export function bearerToken(authorization: string | undefined): string | undefin
  * `JWKS_URL`. Neither set is a configuration error naming both.
  */
 export function tokenVerifierFromConfig(config: { JWT_PUBLIC_KEY?: string; JWKS_URL?: string }): TokenVerifier {
-  if (config.JWT_PUBLIC_KEY) return createTokenVerifier(staticKeyResolver([verifyingKeyFromPem(config.JWT_PUBLIC_KEY.replaceAll('\\n', '\n'))]))
+  if (config.JWT_PUBLIC_KEY) {
+    let key: VerifyingKey
+    try {
+      key = verifyingKeyFromPem(config.JWT_PUBLIC_KEY.replaceAll('\\n', '\n'))
+    } catch (error) {
+      throw new ConfigError('JWT_PUBLIC_KEY', `is not a usable public key: ${(error as Error).message.split('\n')[0]}`)
+    }
+    return createTokenVerifier(staticKeyResolver([key]))
+  }
   if (config.JWKS_URL) return createTokenVerifier(jwksKeyResolver(config.JWKS_URL))
   throw new ConfigError('JWT_PUBLIC_KEY', 'or JWKS_URL is required to verify access tokens')
 }

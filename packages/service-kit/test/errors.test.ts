@@ -79,6 +79,33 @@ t.test('query strings are converted strictly: no silent truncation', async (t) =
   }
 })
 
+t.test('a malformed URL is problem details too', async (t) => {
+  const instance = await app(t)
+  instance.get('/rooms/:room_id', async () => ({}))
+  const response = await instance.inject('/rooms/%E0%A4%A')
+  t.equal(response.statusCode, 400)
+  t.equal(response.json().code, 'bad_url')
+  t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+})
+
+t.test('/metrics with a token', async (t) => {
+  const instance = await createServiceApp({
+    title: 'test',
+    verifier: createTokenVerifier(staticKeyResolver([generateSigningKey()])),
+    readiness: {},
+    bodyLimitBytes: 1024,
+    userRps: 0,
+    metricsToken: 'a-long-enough-metrics-token',
+    logger: false
+  })
+  t.teardown(() => instance.close())
+  t.equal((await instance.inject('/metrics')).statusCode, 401)
+  t.equal((await instance.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode, 401)
+  const allowed = await instance.inject({ url: '/metrics', headers: { authorization: 'Bearer a-long-enough-metrics-token' } })
+  t.equal(allowed.statusCode, 200)
+  t.match(allowed.body, /process_cpu_user_seconds_total/)
+})
+
 t.test('validationIssues maps required and additional members to their paths', async (t) => {
   t.same(validationIssues([
     { keyword: 'required', instancePath: '', params: { requiredProperties: ['a', 'b'] }, message: 'x' },

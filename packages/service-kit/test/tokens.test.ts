@@ -3,6 +3,8 @@ import t from 'tap'
 import { createSigner } from 'fast-jwt'
 import {
   InvalidTokenError,
+  KeysUnavailableError,
+  createServiceApp,
   bearerToken,
   createTokenSigner,
   createTokenVerifier,
@@ -88,6 +90,36 @@ t.test('JWKS resolver follows key rotation, refetching at most once per interval
   t.equal(await reason(throttled.verify(stranger)), 'invalid')
   t.equal(await reason(throttled.verify(stranger)), 'invalid')
   t.equal(slowFetches, 1, 'unknown kids cannot make it hammer the JWKS endpoint')
+})
+
+t.test('a JWKS endpoint that is down: KeysUnavailableError, retried after a pause, and a 503 from the app', async (t) => {
+  const key = generateSigningKey()
+  let fetches = 0
+  let up = false
+  const fetchImpl = (async () => {
+    fetches += 1
+    if (!up) throw new TypeError('fetch failed')
+    return new Response(JSON.stringify(toJwks([key])), { status: 200 })
+  }) as typeof fetch
+  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, minRefetchMs: 0 }))
+  const token = createTokenSigner(key, 60).sign(user).token
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const error = await verifier.verify(token).then(() => undefined, (caught: unknown) => caught)
+    t.ok(error instanceof KeysUnavailableError, `attempt ${attempt}: KeysUnavailableError`)
+  }
+  t.equal(fetches, 1, 'no second fetch right after a failure')
+
+  const app = await createServiceApp({ title: 't', verifier, readiness: {}, bodyLimitBytes: 1024, userRps: 0, logger: false })
+  t.teardown(() => app.close())
+  app.get('/private', { onRequest: app.authenticate }, async () => ({ ok: true }))
+  const response = await app.inject({ url: '/private', headers: { authorization: `Bearer ${token}` } })
+  t.equal(response.statusCode, 503, 'not a 401 that would make clients drop their session')
+  t.equal(response.json().code, 'auth_unavailable')
+  t.equal(response.headers['retry-after'], '5')
+
+  up = true
+  await new Promise((resolve) => setTimeout(resolve, 2_100))
+  t.same(await verifier.verify(token), user, 'works once the endpoint is back')
 })
 
 t.test('bearer header parsing', async (t) => {

@@ -21,6 +21,7 @@ export interface IdentityAppOptions {
   userRps?: number
   bodyLimitBytes?: number
   trustProxyHops?: number
+  metricsToken?: string
   logger?: ServiceAppOptions['logger']
 }
 
@@ -33,6 +34,7 @@ export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions =
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
     trustProxyHops: options.trustProxyHops,
+    metricsToken: options.metricsToken,
     logger: options.logger
   })
   await app.register(identityPlugin, {

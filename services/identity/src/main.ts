@@ -1,11 +1,19 @@
 import { createDb } from '@chat/db'
-import { ConfigError, closeOnSignals, createTokenSigner, loadConfig, signingKeyFromPem } from '@chat/service-kit'
+import { ConfigError, closeOnSignals, createTokenSigner, loadConfig, signingKeyFromPem, type SigningKey } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { IdentityConfig } from './config.js'
 
-function readConfig(): IdentityConfig {
+function readConfig(): { config: IdentityConfig; signingKey: SigningKey } {
   try {
-    return loadConfig(IdentityConfig)
+    const config = loadConfig(IdentityConfig)
+    let signingKey: SigningKey
+    try {
+      // Orchestrators often flatten PEM newlines to "\n" in variables.
+      signingKey = signingKeyFromPem(config.JWT_PRIVATE_KEY.replaceAll('\\n', '\n'))
+    } catch (error) {
+      throw new ConfigError('JWT_PRIVATE_KEY', `is not a usable private key: ${(error as Error).message.split('\n')[0]}`)
+    }
+    return { config, signingKey }
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message)
@@ -15,9 +23,7 @@ function readConfig(): IdentityConfig {
   }
 }
 
-const config = readConfig()
-// Orchestrators often flatten PEM newlines to "\n" in variables.
-const signingKey = signingKeyFromPem(config.JWT_PRIVATE_KEY.replaceAll('\\n', '\n'))
+const { config, signingKey } = readConfig()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const app = await buildApp(
   { db: database.db, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS) },
@@ -27,6 +33,7 @@ const app = await buildApp(
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    metricsToken: config.METRICS_TOKEN,
     logger: config.LOG_LEVEL
   }
 )

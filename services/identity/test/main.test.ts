@@ -30,6 +30,13 @@ t.test('main.ts: runs against PostgreSQL with a key from the environment, stops 
   t.notMatch(service.output(), /long enough|PRIVATE KEY/, 'no secret in the logs')
 })
 
+t.test('main.ts: a key that is not one stops it with one line naming the variable', async (t) => {
+  const result = await runToExit(mainFile, { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', JWT_PRIVATE_KEY: 'not a pem' })
+  t.equal(result.code, 1)
+  t.equal(result.stderr.trim().split('\n').length, 1, result.stderr)
+  t.match(result.stderr, /^Invalid configuration: JWT_PRIVATE_KEY /)
+})
+
 t.test('main.ts: a missing key stops it with one line naming the variable', async (t) => {
   const result = await runToExit(mainFile, { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', JWT_PRIVATE_KEY: undefined })
   t.equal(result.code, 1)

@@ -18,6 +18,7 @@ export interface MessagesAppOptions {
   userRps?: number
   bodyLimitBytes?: number
   trustProxyHops?: number
+  metricsToken?: string
   logger?: ServiceAppOptions['logger']
   maxTextChars?: number
   sendConcurrency?: number
@@ -35,6 +36,7 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
     trustProxyHops: options.trustProxyHops,
+    metricsToken: options.metricsToken,
     logger: options.logger
   })
   let publisher = deps.publisher

@@ -45,6 +45,7 @@ const app = await buildApp(
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    metricsToken: config.METRICS_TOKEN,
     logger: config.LOG_LEVEL
   }
 )

@@ -18,6 +18,7 @@ export interface RoomsAppOptions {
   userRps?: number
   bodyLimitBytes?: number
   trustProxyHops?: number
+  metricsToken?: string
   logger?: ServiceAppOptions['logger']
 }
 
@@ -33,6 +34,7 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
     trustProxyHops: options.trustProxyHops,
+    metricsToken: options.metricsToken,
     logger: options.logger
   })
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })

@@ -18,6 +18,26 @@ export interface AvatarsRoutesOptions {
   publisher: RoomEventPublisher
   maxUploadBytes: number
   imageLimits?: AvatarLimits
+  concurrentDecodes?: number
+}
+
+/** Runs at most `slots` tasks at once; the others wait in order. */
+function createSemaphore(slots: number) {
+  let free = slots
+  const waiting: Array<() => void> = []
+  return {
+    async run<T>(task: () => Promise<T>): Promise<T> {
+      if (free > 0) free -= 1
+      else await new Promise<void>((resolve) => waiting.push(resolve))
+      try {
+        return await task()
+      } finally {
+        const next = waiting.shift()
+        if (next) next()
+        else free += 1
+      }
+    }
+  }
 }
 
 /**
@@ -48,6 +68,8 @@ async function readAvatarPart(request: FastifyRequest): Promise<Buffer | undefin
 export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = async (app, options) => {
   const { db, publisher, maxUploadBytes } = options
   const imageLimits = options.imageLimits ?? defaultAvatarLimits
+  // Decoding is the memory-hungry step (up to 4 bytes a pixel): at most two at a time per process.
+  const decoding = createSemaphore(options.concurrentDecodes ?? 2)
   await app.register(multipart, {
     limits: { fileSize: maxUploadBytes, files: 3, fields: 5, parts: 8, fieldSize: 1024, headerPairs: 50 },
     throwFileSizeLimit: true
@@ -60,7 +82,7 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = as
     await requireParticipant(db, roomId, caller)
     const upload = await readAvatarPart(request)
     if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
-    const image = await processAvatar(upload, imageLimits)
+    const image = await decoding.run(() => processAvatar(upload, imageLimits))
     const { stored, event } = await db.transaction().execute(async (trx) => {
       await requireParticipant(trx, roomId, caller, true)
       const stored = await upsertAvatar(trx, roomId, image)

@@ -43,6 +43,13 @@ t.test('main.ts: runs against PostgreSQL and NATS, serves, stops on SIGTERM', as
   t.notMatch(service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
 })
 
+t.test('main.ts: a public key that is not one is one line naming it', async (t) => {
+  const result = await runToExit(mainFile, { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' })
+  t.equal(result.code, 1)
+  t.equal(result.stderr.trim().split('\n').length, 1, result.stderr)
+  t.match(result.stderr, /^Invalid configuration: JWT_PUBLIC_KEY /)
+})
+
 t.test('main.ts: no way to verify tokens is one line naming the variables', async (t) => {
   const result = await runToExit(mainFile, { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined })
   t.equal(result.code, 1)

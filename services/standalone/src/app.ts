@@ -27,6 +27,7 @@ export interface StandaloneOptions {
   bodyLimitBytes?: number
   maxAvatarBytes?: number
   trustProxyHops?: number
+  metricsToken?: string
   logger?: ServiceAppOptions['logger']
 }
 
@@ -43,6 +44,7 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     userRps: options.userRps ?? 50,
     trustProxyHops: options.trustProxyHops,
+    metricsToken: options.metricsToken,
     logger: options.logger
   })
   await app.register(identityPlugin, {

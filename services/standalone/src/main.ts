@@ -36,6 +36,7 @@ const app = await buildStandaloneApp(
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     maxAvatarBytes: config.AVATAR_MAX_BYTES,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    metricsToken: config.METRICS_TOKEN,
     logger: config.LOG_LEVEL
   }
 )
