@@ -4,15 +4,15 @@
 //
 //   npm run bench:send                   (BENCH_DURATION=5 to shorten)
 import { mkdir, writeFile } from 'node:fs/promises'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { cpus } from 'node:os'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { createInProcessBus, type EventBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
-import { createRoomEventPublisher, uuidv7 } from '@chat/room-events'
-import { createTokenSigner, createTokenVerifier, generateSigningKey, staticKeyResolver } from '@chat/service-kit'
-import { buildApp } from '../src/app.js'
+import { uuidv7 } from '@chat/room-events'
+import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
 import { sendStatements } from '../src/messages.repository.js'
 
 const durationSeconds = Number(process.env.BENCH_DURATION ?? 20)
@@ -52,9 +52,15 @@ interface Sender {
 }
 
 await admin((client) => client.query(`create database "${databaseName}"`))
-const database = await createDb(urlOf(databaseName), { poolSize: connections })
-const bus: EventBus = createInProcessBus()
-let app: Awaited<ReturnType<typeof buildApp>> | undefined
+const database = await createDb(urlOf(databaseName), { poolSize: 5 })
+let server: ChildProcess | undefined
+async function stopServer(): Promise<void> {
+  if (!server || server.exitCode !== null) return
+  const exited = new Promise((resolve) => server?.once('exit', resolve))
+  server.kill('SIGTERM')
+  await exited
+  server = undefined
+}
 try {
   await migrateToLatest(database.db)
   const db = database.db
@@ -88,12 +94,23 @@ try {
   }
   const pick = (): Sender => senders[Math.floor(Math.random() * senders.length)]!
 
-  // The service, in this process, listening on 127.0.0.1.
-  const publisher = createRoomEventPublisher({ db, bus, logger: { warn: () => {}, error: () => {} } })
-  app = await buildApp({ db, bus, verifier: createTokenVerifier(staticKeyResolver([signer.key])), publisher }, { logger: false, userRps: 0 })
-  app.addHook('onClose', () => publisher.close())
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  console.log(`# ${cpus().length} CPUs; database ${databaseName}; ${roomCount} rooms x ${participantsPerRoom} participants; in-process bus; pool ${connections}`)
+  // The service in its own process (bench/server.ts), listening on 127.0.0.1.
+  // BENCH_CPU_PROF=1 writes a CPU profile of the service to bench-results/.
+  const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench-results'] : []
+  server = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url))], {
+    env: { ...process.env, BENCH_DATABASE_URL: urlOf(databaseName), BENCH_PUBLIC_KEY: signer.key.publicKeyPem, BENCH_POOL_SIZE: String(connections) },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const address = await new Promise<string>((resolve, reject) => {
+    let output = ''
+    server?.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening (http:\/\/\S+)/.exec(output)
+      if (match?.[1]) resolve(match[1])
+    })
+    server?.once('exit', (code) => reject(new Error(`bench server exited with ${String(code)}`)))
+  })
+  console.log(`# ${cpus().length} CPUs; database ${databaseName}; ${roomCount} rooms x ${participantsPerRoom} participants; service in its own process, in-process bus, pool ${connections}`)
   console.log(`# per-user rate limit off for the benchmark (userRps: 0); ${connections} connections for ${durationSeconds} s each`)
 
   let counter = 0
@@ -104,7 +121,7 @@ try {
     requests: [
       {
         method: 'POST',
-        setupRequest: (request: Record<string, unknown>) => {
+        setupRequest: (request: autocannon.Request) => {
           const sender = pick()
           return {
             ...request,
@@ -126,8 +143,7 @@ try {
     timeouts: service.timeouts
   }
   console.log(`service: ${serviceFigures.requests_per_second.toFixed(0)} requests/s, p50 ${serviceFigures.latency_p50_ms} ms, p99 ${serviceFigures.latency_p99_ms} ms (${serviceFigures.requests} requests, ${serviceFigures.non_2xx} non-2xx, ${serviceFigures.errors} errors)`)
-  await app.close()
-  app = undefined
+  await stopServer()
 
   // The ceiling: the send transaction's own statements over 50 pg clients.
   const clients = await Promise.all(Array.from({ length: connections }, async () => {
@@ -194,6 +210,7 @@ try {
       connections,
       rooms: roomCount,
       participants_per_room: participantsPerRoom,
+      service_process: 'separate (bench/server.ts)',
       bus: 'in-process',
       user_rps_limit: 0,
       service: serviceFigures,
@@ -203,8 +220,7 @@ try {
   )
   console.log('figures written to bench-results/send.json')
 } finally {
-  await app?.close()
-  await bus.close()
+  await stopServer()
   await database.destroy()
   // pg-pool's end() resolves before its sockets have closed; a forced drop would kill them mid-close.
   await new Promise((resolve) => setTimeout(resolve, 500))
