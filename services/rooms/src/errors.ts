@@ -6,6 +6,8 @@ export const roomErrors = {
   usersNotFound: (names: string[]) =>
     new AppError(400, 'users_not_found', `No user is called ${names.map((name) => JSON.stringify(name)).join(', ')}`, { not_found: names }),
   blankName: () => new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/name', message: 'must not be blank' }] }),
+  invalidCursor: () =>
+    new AppError(400, 'validation_failed', 'The query is invalid', { errors: [{ path: '/before', message: 'is not a cursor from a Link header' }] }),
   avatarNotSet: () => new AppError(404, 'avatar_not_set', 'This room has no avatar'),
   malformedMultipart: () => new AppError(400, 'malformed_multipart', 'The multipart body is malformed or cut short'),
   avatarMissing: () => new AppError(400, 'avatar_missing', 'Send the image as the multipart file field "avatar"'),

@@ -120,7 +120,42 @@ export function avatarUrl(roomId: string, etag: string | null): string | null {
  * activity, or the given ids. Without `viewerId` (event payloads, which are
  * not any one reader's), the read position and unread count are 0.
  */
-export async function loadRooms(db: Db, scope: { memberId: string } | { roomIds: readonly string[] }, viewerId?: string): Promise<Room[]> {
+/** A position in a user's room list: the activity time (epoch microseconds, exact) and id of the last room seen. */
+export interface RoomListCursor {
+  activityMicros: number
+  roomId: string
+}
+
+export function encodeRoomCursor(cursor: RoomListCursor): string {
+  return Buffer.from(`${cursor.activityMicros}.${cursor.roomId}`).toString('base64url')
+}
+
+/** Undefined for anything that is not a cursor this service made. */
+export function decodeRoomCursor(text: string): RoomListCursor | undefined {
+  const match = /^(\d{1,16})\.([0-9a-f-]{36})$/.exec(Buffer.from(text, 'base64url').toString('utf8'))
+  if (!match?.[1] || !match[2]) return undefined
+  const activityMicros = Number(match[1])
+  return Number.isSafeInteger(activityMicros) ? { activityMicros, roomId: match[2] } : undefined
+}
+
+export type RoomScope =
+  | { memberId: string; limit?: number; before?: RoomListCursor }
+  | { roomIds: readonly string[] }
+
+/** The rooms of a page, and the cursor of the next page when there is one. */
+export async function listRooms(db: Db, memberId: string, limit: number, before?: RoomListCursor): Promise<{ rooms: Room[]; next?: RoomListCursor }> {
+  const entries = await loadRoomEntries(db, { memberId, limit: limit + 1, before })
+  const page = entries.slice(0, limit)
+  const last = page.at(-1)
+  const rooms = page.map((entry) => entry.room)
+  return entries.length > limit && last ? { rooms, next: { activityMicros: last.activityMicros, roomId: last.room.id } } : { rooms }
+}
+
+export async function loadRooms(db: Db, scope: RoomScope, viewerId?: string): Promise<Room[]> {
+  return (await loadRoomEntries(db, scope, viewerId)).map((entry) => entry.room)
+}
+
+async function loadRoomEntries(db: Db, scope: RoomScope, viewerId?: string): Promise<Array<{ room: Room; activityMicros: number }>> {
   const viewer = 'memberId' in scope ? scope.memberId : viewerId
   let query = db
     .selectFrom('rooms')
@@ -135,13 +170,21 @@ export async function loadRooms(db: Db, scope: { memberId: string } | { roomIds:
       'creator.id as creator_id',
       'creator.display_name as creator_name',
       'creator.created_at as creator_created_at',
-      'room_avatars.etag'
+      'room_avatars.etag',
+      // Exact to the microsecond, unlike a JS Date: the list cursor compares it.
+      sql<number>`(extract(epoch from rooms.last_activity_at) * 1000000)::bigint`.as('activity_micros')
     ])
   if ('memberId' in scope) {
     query = query
       .innerJoin('room_participants as me', (join) => join.onRef('me.room_id', '=', 'rooms.id').on('me.user_id', '=', scope.memberId))
       .orderBy('rooms.last_activity_at', 'desc')
-      .orderBy('rooms.id')
+      .orderBy('rooms.id', 'desc')
+    if (scope.limit !== undefined) query = query.limit(scope.limit)
+    const before = scope.before
+    if (before) {
+      const at = sql<Date>`timestamptz 'epoch' + ${before.activityMicros}::bigint * interval '1 microsecond'`
+      query = query.where((eb) => eb(eb.refTuple('rooms.last_activity_at', 'rooms.id'), '<', eb.tuple(at, before.roomId)))
+    }
   } else {
     if (scope.roomIds.length === 0) return []
     query = query.where('rooms.id', 'in', scope.roomIds)
@@ -172,6 +215,8 @@ export async function loadRooms(db: Db, scope: { memberId: string } | { roomIds:
   }
   const lastRead = new Map(readRows.map((row) => [row.room_id, row.last_read_seq]))
   return rooms.map((room) => ({
+    activityMicros: Number(room.activity_micros),
+    room: {
     id: room.id,
     name: room.name,
     created_by: { id: room.creator_id, display_name: room.creator_name, created_at: room.creator_created_at.toISOString() },
@@ -181,5 +226,6 @@ export async function loadRooms(db: Db, scope: { memberId: string } | { roomIds:
     last_seq: room.last_seq,
     last_read_seq: lastRead.get(room.id) ?? 0,
     unread_count: unread.get(room.id) ?? 0
+    }
   }))
 }

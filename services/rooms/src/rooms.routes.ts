@@ -7,6 +7,9 @@ import { roomErrors } from './errors.js'
 import {
   addParticipants,
   advanceReadPosition,
+  decodeRoomCursor,
+  encodeRoomCursor,
+  listRooms,
   findUser,
   insertRoom,
   loadRooms,
@@ -51,9 +54,14 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
     return room
   }
 
-  app.get('/chatrooms', { schema: listRoomsSchema, onRequest: app.authenticate }, async (request) =>
-    loadRooms(db, { memberId: callerOf(request).id })
-  )
+  app.get('/chatrooms', { schema: listRoomsSchema, onRequest: app.authenticate }, async (request, reply) => {
+    const limit = request.query.limit ?? 100
+    const before = request.query.before === undefined ? undefined : decodeRoomCursor(request.query.before)
+    if (request.query.before !== undefined && !before) throw roomErrors.invalidCursor()
+    const page = await listRooms(db, callerOf(request).id, limit, before)
+    if (page.next) reply.header('link', `</chatrooms/?limit=${limit}&before=${encodeRoomCursor(page.next)}>; rel="next"`)
+    return page.rooms
+  })
 
   app.post('/chatrooms', { schema: createRoomSchema, onRequest: app.authenticate }, async (request, reply) => {
     const caller = callerOf(request)

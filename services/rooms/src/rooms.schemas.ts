@@ -13,7 +13,12 @@ export const listRoomsSchema = {
   tags,
   security,
   summary: "The caller's rooms, most recent activity first",
-  response: { 200: Type.Array(Room), 401: ProblemDetails, 429: ProblemDetails }
+  description: 'At most `limit` rooms (1..200, default 100). When there are more, the `Link` header carries `rel="next"` with the `before` cursor of the next page.',
+  querystring: Type.Object({
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 })),
+    before: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'opaque cursor from a Link header' }))
+  }),
+  response: { 200: Type.Array(Room), 400: ProblemDetails, 401: ProblemDetails, 429: ProblemDetails }
 }
 
 export const createRoomSchema = {

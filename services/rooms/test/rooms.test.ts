@@ -1,4 +1,5 @@
 import t from 'tap'
+import { sql } from 'kysely'
 import type { Room } from '@chat/contracts'
 import { build, unknownRoomId, waitFor } from './helper.js'
 
@@ -117,6 +118,35 @@ t.test('list: most recent activity first, with read positions and unread counts,
   const bobs = await app.inject({ method: 'GET', url: '/chatrooms/', headers: bob.headers })
   t.equal(bobs.json().length, 12)
   t.equal(bobs.json()[0].unread_count, 1, "for Bob, Ada's message is unread")
+})
+
+t.test('the list pages by activity with a Link cursor', async (t) => {
+  const { app, db, user, createRoom } = await build(t)
+  const ada = await user('Ada')
+  const ids: string[] = []
+  for (let index = 0; index < 7; index++) ids.push((await createRoom(ada, `room ${index}`)).id)
+  // Two rooms with the very same activity time, down to the microsecond: the id breaks the tie.
+  await db.updateTable('rooms').set({ last_activity_at: sql`'2026-11-26 20:15:00.123456+00'` }).where('id', 'in', [ids[2] as string, ids[3] as string]).execute()
+  const seen: string[] = []
+  let url: string | undefined = '/chatrooms/?limit=3'
+  let pages = 0
+  while (url) {
+    const response = await app.inject({ method: 'GET', url, headers: ada.headers })
+    t.equal(response.statusCode, 200)
+    seen.push(...response.json<Room[]>().map((room) => room.id))
+    const link = response.headers.link as string | undefined
+    url = link ? /^<([^>]+)>; rel="next"$/.exec(link)?.[1] : undefined
+    pages += 1
+  }
+  t.equal(pages, 3)
+  t.equal(seen.length, 7, 'every room once')
+  t.same([...seen].sort(), [...ids].sort())
+  const all = await app.inject({ method: 'GET', url: '/chatrooms/', headers: ada.headers })
+  t.same(all.json<Room[]>().map((room) => room.id), seen, 'pages join up in the order of the whole list')
+  t.notOk(all.headers.link, 'no next page when everything fits')
+  for (const query of ['limit=0', 'limit=201', 'before=nonsense', `before=${Buffer.from('1.x').toString('base64url')}`]) {
+    t.equal((await app.inject({ method: 'GET', url: `/chatrooms/?${query}`, headers: ada.headers })).statusCode, 400, query)
+  }
 })
 
 t.test('listing runs the same number of queries for 1 room and for 30', async (t) => {
