@@ -15,7 +15,9 @@ if (!databaseUrl || !publicKey) {
 }
 const database = await createDb(databaseUrl, { poolSize })
 const bus = createInProcessBus()
-const publisher = createRoomEventPublisher({ db: database.db, bus, logger: { warn: () => {}, error: () => {} } })
+// BENCH_MARK_FLUSH_MS: how often the publisher writes its published_at marks (default as in production).
+const flushMs = process.env.BENCH_MARK_FLUSH_MS ? Number(process.env.BENCH_MARK_FLUSH_MS) : undefined
+const publisher = createRoomEventPublisher({ db: database.db, bus, logger: { warn: () => {}, error: () => {} }, flushMs })
 const app = await buildApp(
   { db: database.db, bus, verifier: createTokenVerifier(staticKeyResolver([verifyingKeyFromPem(publicKey)])), publisher },
   { logger: false, userRps: 0 }
