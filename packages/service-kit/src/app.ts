@@ -11,6 +11,33 @@ import { openapiPlugin } from './openapi.js'
 import { userRateLimitPlugin } from './rate-limit.js'
 import type { TokenVerifier } from './tokens.js'
 
+/** The options every service's buildApp takes, with the defaults of api.md. */
+export interface CommonAppOptions {
+  userRps?: number
+  bodyLimitBytes?: number
+  trustProxyHops?: number
+  metricsToken?: string
+  /** A log level, or `false` for no logs (tests), or a ready pino instance. */
+  logger?: ServiceAppOptions['logger']
+}
+
+/** The common options from the common configuration variables. */
+export function commonAppOptions(config: {
+  RATE_LIMIT_USER_RPS: number
+  BODY_LIMIT_BYTES: number
+  TRUST_PROXY_HOPS: number
+  METRICS_TOKEN?: string
+  LOG_LEVEL: string
+}): CommonAppOptions {
+  return {
+    userRps: config.RATE_LIMIT_USER_RPS,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
+    metricsToken: config.METRICS_TOKEN,
+    logger: config.LOG_LEVEL
+  }
+}
+
 export interface ServiceAppOptions {
   title: string
   description?: string

@@ -35,6 +35,22 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
   throw new ConfigError(variable, reason)
 }
 
+/**
+ * Runs `read` (loading the configuration and what is derived from it); a
+ * ConfigError ends the process with its one line on standard error.
+ */
+export function configOrExit<T>(read: () => T): T {
+  try {
+    return read()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
 /** Config pieces every service composes into its own schema. */
 export const commonConfig = {
   HOST: Type.String({ default: '127.0.0.1', description: 'address to listen on' }),

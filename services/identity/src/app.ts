@@ -5,7 +5,7 @@ import {
   createTokenVerifier,
   staticKeyResolver,
   type ServiceApp,
-  type ServiceAppOptions,
+  type CommonAppOptions,
   type TokenSigner
 } from '@chat/service-kit'
 import { identityPlugin } from './plugin.js'
@@ -15,14 +15,9 @@ export interface IdentityDeps {
   signer: TokenSigner
 }
 
-export interface IdentityAppOptions {
+export interface IdentityAppOptions extends CommonAppOptions {
   refreshTokenTtlDays?: number
   authPerMinute?: number
-  userRps?: number
-  bodyLimitBytes?: number
-  trustProxyHops?: number
-  metricsToken?: string
-  logger?: ServiceAppOptions['logger']
 }
 
 /** The identity service on its own Fastify instance (main.ts and tests). */

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
-import { createServiceApp, type ServiceApp, type ServiceAppOptions, type TokenVerifier } from '@chat/service-kit'
+import { createServiceApp, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import { messagesPlugin } from './plugin.js'
 
 export interface MessagesDeps {
@@ -14,12 +14,7 @@ export interface MessagesDeps {
   publisher?: RoomEventPublisher
 }
 
-export interface MessagesAppOptions {
-  userRps?: number
-  bodyLimitBytes?: number
-  trustProxyHops?: number
-  metricsToken?: string
-  logger?: ServiceAppOptions['logger']
+export interface MessagesAppOptions extends CommonAppOptions {
   maxTextChars?: number
   sendConcurrency?: number
 }

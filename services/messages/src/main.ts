@@ -2,30 +2,20 @@ import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import { createRoomEventPublisher, startRoomEventRelay, type EventsLogger } from '@chat/room-events'
 import {
-  ConfigError,
   closeOnSignals,
+  commonAppOptions,
+  configOrExit,
   loadConfig,
   tokenVerifierFromConfig,
-  type ServiceApp,
-  type TokenVerifier
+  type ServiceApp
 } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { MessagesConfig } from './config.js'
 
-function readConfig(): { config: MessagesConfig; verifier: TokenVerifier } {
-  try {
-    const config = loadConfig(MessagesConfig)
-    return { config, verifier: tokenVerifierFromConfig(config) }
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message)
-      process.exit(1)
-    }
-    throw error
-  }
-}
-
-const { config, verifier } = readConfig()
+const { config, verifier } = configOrExit(() => {
+  const config = loadConfig(MessagesConfig)
+  return { config, verifier: tokenVerifierFromConfig(config) }
+})
 
 // The publisher, relay and bus exist before the app, whose logger they use once it does.
 const started: { app?: ServiceApp } = {}
@@ -42,11 +32,7 @@ const publisher = createRoomEventPublisher({ db: database.db, bus, logger })
 const app = await buildApp(
   { db: database.db, bus, verifier, publisher },
   {
-    userRps: config.RATE_LIMIT_USER_RPS,
-    bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    trustProxyHops: config.TRUST_PROXY_HOPS,
-    metricsToken: config.METRICS_TOKEN,
-    logger: config.LOG_LEVEL
+    ...commonAppOptions(config),
   }
 )
 started.app = app

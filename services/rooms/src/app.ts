@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { createRoomEventPublisher } from '@chat/room-events'
-import { createServiceApp, type ServiceApp, type ServiceAppOptions, type TokenVerifier } from '@chat/service-kit'
+import { createServiceApp, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import type { AvatarLimits } from './image.js'
 import { roomsPlugin } from './plugin.js'
 
@@ -12,14 +12,9 @@ export interface RoomsDeps {
   verifier: TokenVerifier
 }
 
-export interface RoomsAppOptions {
+export interface RoomsAppOptions extends CommonAppOptions {
   maxAvatarBytes?: number
   imageLimits?: AvatarLimits
-  userRps?: number
-  bodyLimitBytes?: number
-  trustProxyHops?: number
-  metricsToken?: string
-  logger?: ServiceAppOptions['logger']
 }
 
 /** The rooms service on its own Fastify instance (main.ts and tests). */

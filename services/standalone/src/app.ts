@@ -10,7 +10,7 @@ import {
   createTokenVerifier,
   staticKeyResolver,
   type ServiceApp,
-  type ServiceAppOptions,
+  type CommonAppOptions,
   type TokenSigner
 } from '@chat/service-kit'
 
@@ -20,15 +20,10 @@ export interface StandaloneDeps {
   signer: TokenSigner
 }
 
-export interface StandaloneOptions {
+export interface StandaloneOptions extends CommonAppOptions {
   refreshTokenTtlDays?: number
   authPerMinute?: number
-  userRps?: number
-  bodyLimitBytes?: number
   maxAvatarBytes?: number
-  trustProxyHops?: number
-  metricsToken?: string
-  logger?: ServiceAppOptions['logger']
 }
 
 /** Every service plugin on one Fastify instance: the whole API on one port. */

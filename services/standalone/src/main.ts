@@ -3,24 +3,12 @@ import { join, resolve } from 'node:path'
 import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
 import { startRoomEventRelay } from '@chat/room-events'
-import { ConfigError, closeOnSignals, createTokenSigner, loadConfig } from '@chat/service-kit'
+import { closeOnSignals, commonAppOptions, configOrExit, createTokenSigner, loadConfig } from '@chat/service-kit'
 import { buildStandaloneApp } from './app.js'
 import { StandaloneConfig } from './config.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 
-function readConfig(): StandaloneConfig {
-  try {
-    return loadConfig(StandaloneConfig)
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message)
-      process.exit(1)
-    }
-    throw error
-  }
-}
-
-const config = readConfig()
+const config = configOrExit(() => loadConfig(StandaloneConfig))
 const dataDir = resolve(config.DATA_DIR)
 await mkdir(dataDir, { recursive: true })
 const { key, created } = await loadOrCreateSigningKey(join(dataDir, 'signing-key.pem'))
@@ -32,12 +20,8 @@ const app = await buildStandaloneApp(
   {
     refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
     authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
-    userRps: config.RATE_LIMIT_USER_RPS,
-    bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    maxAvatarBytes: config.AVATAR_MAX_BYTES,
-    trustProxyHops: config.TRUST_PROXY_HOPS,
-    metricsToken: config.METRICS_TOKEN,
-    logger: config.LOG_LEVEL
+    ...commonAppOptions(config),
+    maxAvatarBytes: config.AVATAR_MAX_BYTES
   }
 )
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
