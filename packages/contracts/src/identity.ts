@@ -8,6 +8,11 @@ export const User = Type.Object(
 )
 export type User = Static<typeof User>
 
+/** The public `User` of a users row (or of any row with those three columns). */
+export function toUser(row: { id: string; display_name: string; created_at: Date }): User {
+  return { id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() }
+}
+
 export const Session = Type.Object(
   {
     user: User,

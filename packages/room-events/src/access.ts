@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '@chat/db'
+import { errors } from '@chat/service-kit'
 
 /** What a user may do in a room: it does not exist, they are outside it, or they participate (with their role). */
 export type RoomAccess = { kind: 'no_room' } | { kind: 'outsider' } | { kind: 'participant'; role: 'owner' | 'member'; lastReadSeq: number }
@@ -25,4 +26,22 @@ export async function findRoomAccess(
   if (!row) return { kind: 'no_room' }
   if (!row.role) return { kind: 'outsider' }
   return { kind: 'participant', role: row.role, lastReadSeq: row.last_read_seq ?? 0 }
+}
+
+/**
+ * The first checks of every room-scoped request, in api.md's order: 404
+ * `room_not_found`, then 403 `not_a_member`. With `lock`, inside a
+ * transaction, it also takes the room row lock, so the room's membership
+ * cannot change under the caller until commit.
+ */
+export async function requireParticipant(
+  db: Kysely<Database> | Transaction<Database>,
+  roomId: string,
+  userId: string,
+  options: { lock?: boolean } = {}
+): Promise<Extract<RoomAccess, { kind: 'participant' }>> {
+  const access = await findRoomAccess(db, roomId, userId, options)
+  if (access.kind === 'no_room') throw errors.roomNotFound()
+  if (access.kind === 'outsider') throw errors.notAMember()
+  return access
 }

@@ -2,4 +2,4 @@ export { appendRoomEvent, recordRoomEvent, takeRoomSeq, type RoomEventData, type
 export { createRoomEventPublisher, markPublished, publishStoredEvent, type EventsLogger, type RoomEventPublisher } from './publish.js'
 export { startRoomEventRelay, type RelayOptions, type RoomEventRelay } from './relay.js'
 export { uuidv7 } from './uuidv7.js'
-export { findRoomAccess, type RoomAccess } from './access.js'
+export { findRoomAccess, requireParticipant, type RoomAccess } from './access.js'

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { sql, type QueryExecutorProvider } from 'kysely'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { installErrorHandling, sendProblem } from './errors.js'
 import { strictValidatorCompiler } from './validation.js'
@@ -13,12 +14,20 @@ import type { TokenVerifier } from './tokens.js'
 
 /** The options every service's buildApp takes, with the defaults of api.md. */
 export interface CommonAppOptions {
+  /** Requests per second per user and service (bursts of twice that); 0 turns it off. Default 50. */
   userRps?: number
+  /** Largest JSON body. Default 64 KiB. */
   bodyLimitBytes?: number
+  /**
+   * Proxies in front whose `X-Forwarded-For` entries are trusted. A hop
+   * count, never `true`: trusting every hop would let a client pick its own
+   * address and slip past per-address limits.
+   */
   trustProxyHops?: number
+  /** When set, `/metrics` requires it as a bearer token. */
   metricsToken?: string
   /** A log level, or `false` for no logs (tests), or a ready pino instance. */
-  logger?: ServiceAppOptions['logger']
+  logger?: string | false | FastifyServerOptions['loggerInstance']
 }
 
 /** The common options from the common configuration variables. */
@@ -38,25 +47,21 @@ export function commonAppOptions(config: {
   }
 }
 
-export interface ServiceAppOptions {
+export interface ServiceAppOptions extends CommonAppOptions {
   title: string
   description?: string
   verifier: TokenVerifier
   readiness: Record<string, ReadinessCheck>
-  bodyLimitBytes: number
-  userRps: number
-  /** When set, `/metrics` requires it as a bearer token. */
-  metricsToken?: string
-  /**
-   * Proxies in front whose `X-Forwarded-For` entries are trusted. A hop
-   * count, never `true`: trusting every hop would let a client pick its own
-   * address and slip past per-address limits.
-   */
-  trustProxyHops?: number
-  /** A log level, or `false` for no logs (tests), or a ready pino instance. */
-  logger?: string | false | FastifyServerOptions['loggerInstance']
   /** Extra Fastify options (for example a custom HTTP server). */
   fastify?: Partial<FastifyServerOptions>
+}
+
+/** `/readyz` checks of a service's dependencies: the database (`select 1`), and the bus when it has one. */
+export function readinessChecks(deps: { db: QueryExecutorProvider; bus?: { ping(): Promise<void> } }): Record<string, ReadinessCheck> {
+  const checks: Record<string, ReadinessCheck> = { database: async () => { await sql`select 1`.execute(deps.db) } }
+  const bus = deps.bus
+  if (bus) checks.bus = () => bus.ping()
+  return checks
 }
 
 export type ServiceApp = FastifyInstance<
@@ -82,7 +87,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   const app = Fastify({
     ...logging,
     genReqId: genRequestId,
-    bodyLimit: options.bodyLimitBytes,
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     // Trusts the nearest `hops` proxies, as proxy-addr's hop count does.
     trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -107,7 +112,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   await app.register(openapiPlugin, { title: options.title, description: options.description })
   await app.register(metricsPlugin, { token: options.metricsToken })
   await app.register(authPlugin, { verifier: options.verifier })
-  await app.register(userRateLimitPlugin, { rps: options.userRps })
+  await app.register(userRateLimitPlugin, { rps: options.userRps ?? 50 })
   await app.register(healthPlugin, { checks: options.readiness })
   return app as unknown as ServiceApp
 }

@@ -27,6 +27,7 @@ export class AppError extends Error {
 /** Coded errors shared by every service. */
 export const errors = {
   unauthenticated: (detail = 'A valid access token is required') => new AppError(401, 'unauthenticated', detail),
+  roomNotFound: () => new AppError(404, 'room_not_found', 'No such room'),
   notAMember: () => new AppError(403, 'not_a_member', 'You are not a participant of this room'),
   notFound: (detail = 'No such resource') => new AppError(404, 'not_found', detail),
   unavailable: (detail = 'A dependency is unavailable; try again shortly') =>

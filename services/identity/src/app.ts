@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
 import {
   createServiceApp,
+  readinessChecks,
   createTokenVerifier,
   staticKeyResolver,
   type ServiceApp,
@@ -25,12 +26,8 @@ export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions =
   const app = await createServiceApp({
     title: 'Chat identity service',
     verifier: createTokenVerifier(staticKeyResolver([deps.signer.key])),
-    readiness: { database: async () => { await sql`select 1`.execute(deps.db) } },
-    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
-    userRps: options.userRps ?? 50,
-    trustProxyHops: options.trustProxyHops,
-    metricsToken: options.metricsToken,
-    logger: options.logger
+    readiness: readinessChecks(deps),
+    ...options
   })
   await app.register(identityPlugin, {
     db: deps.db,

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
-import { displayNameKey, type Session } from '@chat/contracts'
+import { displayNameKey, toUser, type Session } from '@chat/contracts'
 import type { Database, UserRow } from '@chat/db'
 import { callerOf, clientAddress, createWindowCounter, type TokenSigner } from '@chat/service-kit'
 import { identityErrors } from './errors.js'
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js'
 import { issueRefreshToken, lockFamilyOfToken, markRotated, revokeFamily } from './refresh-tokens.repository.js'
-import { findUserByDisplayName, findUserById, insertUser, toUser } from './users.repository.js'
+import { findUserByDisplayName, findUserById, insertUser } from './users.repository.js'
 import { loginSchema, logoutSchema, refreshSchema, registerSchema } from './auth.schemas.js'
 
 export interface AuthRoutesOptions {

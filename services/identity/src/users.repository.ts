@@ -1,12 +1,8 @@
 import { sql, type Kysely } from 'kysely'
-import { displayNameKey, type User } from '@chat/contracts'
+import { displayNameKey } from '@chat/contracts'
 import type { Database, UserRow } from '@chat/db'
 
 type Db = Kysely<Database>
-
-export function toUser(row: Pick<UserRow, 'id' | 'display_name' | 'created_at'>): User {
-  return { id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() }
-}
 
 /** Inserts a user; undefined when the display name is taken (case-insensitively, after NFC). */
 export async function insertUser(db: Db, displayName: string, passwordHash: string): Promise<UserRow | undefined> {

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
-import { limits } from '@chat/contracts'
+import { limits, toUser } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { callerOf, errors, toJwks, type VerifyingKey } from '@chat/service-kit'
-import { findUserById, searchUsers, toUser } from './users.repository.js'
+import { findUserById, searchUsers } from './users.repository.js'
 import { jwksSchema, meSchema, searchUsersSchema } from './users.schemas.js'
 
 export interface UsersRoutesOptions {

@@ -1,8 +1,8 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
-import { createServiceApp, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
+import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import { messagesPlugin } from './plugin.js'
 
 export interface MessagesDeps {
@@ -24,15 +24,8 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
   const app = await createServiceApp({
     title: 'Chat messages service',
     verifier: deps.verifier,
-    readiness: {
-      database: async () => { await sql`select 1`.execute(deps.db) },
-      bus: () => deps.bus.ping()
-    },
-    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
-    userRps: options.userRps ?? 50,
-    trustProxyHops: options.trustProxyHops,
-    metricsToken: options.metricsToken,
-    logger: options.logger
+    readiness: readinessChecks(deps),
+    ...options
   })
   let publisher = deps.publisher
   if (!publisher) {

@@ -4,7 +4,7 @@ const invalidField = (path: string, reason: string) =>
   new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path, message: reason }] })
 
 export const messagesErrors = {
-  roomNotFound: () => new AppError(404, 'room_not_found', 'No such room'),
+  roomNotFound: errors.roomNotFound,
   notAMember: errors.notAMember,
   messageNotFound: () => new AppError(404, 'message_not_found', 'No such message in this room'),
   notSender: () => new AppError(403, 'not_sender', 'Only the sender may change this message'),

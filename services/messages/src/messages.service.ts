@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Message, RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { findRoomAccess, recordRoomEvent, takeRoomSeq, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { recordRoomEvent, requireParticipant, takeRoomSeq, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { messagesErrors } from './errors.js'
 import {
   findMessageByClientMsgId,
@@ -48,12 +48,6 @@ export function checkText(text: string, maxChars: number): void {
   if (trimmed.length > maxChars && [...trimmed].length > maxChars) {
     throw messagesErrors.invalidText(`must be at most ${maxChars} characters after trimming`)
   }
-}
-
-async function accessOrThrow(db: Db, roomId: string, userId: string, lock: boolean): Promise<void> {
-  const access = await findRoomAccess(db, roomId, userId, { lock })
-  if (access.kind === 'no_room') throw messagesErrors.roomNotFound()
-  if (access.kind === 'outsider') throw messagesErrors.notAMember()
 }
 
 type SendOutcome = { kind: 'created'; message: Message; event: StoredRoomEvent } | { kind: 'repeat' }
@@ -137,7 +131,7 @@ export interface ListResult {
 export async function listMessages(context: MessagesContext, input: ListInput): Promise<ListResult> {
   const { db } = context
   const { roomId, userId, limit, beforeSeq, afterSeq } = input
-  await accessOrThrow(db, roomId, userId, false)
+  await requireParticipant(db, roomId, userId)
   if (beforeSeq !== undefined && afterSeq !== undefined) throw messagesErrors.conflictingPaging()
   const page: MessagePage =
     afterSeq !== undefined ? { kind: 'after', seq: afterSeq } : beforeSeq !== undefined ? { kind: 'before', seq: beforeSeq } : { kind: 'latest' }
@@ -166,7 +160,7 @@ export interface ChangeInput {
 
 /** Checks, in the order of api.md, that `userId` may change the message, with the room locked. */
 async function lockOwnMessage(trx: Db, input: ChangeInput) {
-  await accessOrThrow(trx, input.roomId, input.userId, true)
+  await requireParticipant(trx, input.roomId, input.userId, { lock: true })
   const row = await findMessageInRoom(trx, input.roomId, input.messageId)
   if (!row) throw messagesErrors.messageNotFound()
   if (row.sender_id !== input.userId) throw messagesErrors.notSender()

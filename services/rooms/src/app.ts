@@ -1,8 +1,8 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { createRoomEventPublisher } from '@chat/room-events'
-import { createServiceApp, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
+import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import type { AvatarLimits } from './image.js'
 import { roomsPlugin } from './plugin.js'
 
@@ -22,15 +22,8 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
   const app = await createServiceApp({
     title: 'Chat rooms service',
     verifier: deps.verifier,
-    readiness: {
-      database: async () => { await sql`select 1`.execute(deps.db) },
-      bus: () => deps.bus.ping()
-    },
-    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
-    userRps: options.userRps ?? 50,
-    trustProxyHops: options.trustProxyHops,
-    metricsToken: options.metricsToken,
-    logger: options.logger
+    readiness: readinessChecks(deps),
+    ...options
   })
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
   app.addHook('onClose', () => publisher.close())

@@ -4,14 +4,14 @@ import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Avatar } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import type { RoomEventPublisher } from '@chat/room-events'
+import { requireParticipant, type RoomEventPublisher } from '@chat/room-events'
 import { AppError, callerOf } from '@chat/service-kit'
 import { roomErrors } from './errors.js'
 import { deleteAvatar, etagMatches, findAvatar, upsertAvatar } from './avatars.repository.js'
 import { deleteAvatarSchema, getAvatarSchema, setAvatarSchema } from './avatars.schemas.js'
 import { defaultAvatarLimits, processAvatar, type AvatarLimits } from './image.js'
 import { avatarUrl } from './rooms.repository.js'
-import { appendRoomUpdated, requireParticipant } from './rooms.routes.js'
+import { appendRoomUpdated } from './rooms.routes.js'
 
 export interface AvatarsRoutesOptions {
   db: Kysely<Database>
@@ -79,12 +79,12 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = as
     const caller = callerOf(request)
     const { room_id: roomId } = request.params
     // Membership first: an outsider's upload is never read.
-    await requireParticipant(db, roomId, caller)
+    await requireParticipant(db, roomId, caller.id)
     const upload = await readAvatarPart(request)
     if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
     const image = await decoding.run(() => processAvatar(upload, imageLimits))
     const { stored, event } = await db.transaction().execute(async (trx) => {
-      await requireParticipant(trx, roomId, caller, true)
+      await requireParticipant(trx, roomId, caller.id, { lock: true })
       const stored = await upsertAvatar(trx, roomId, image)
       return { stored, event: await appendRoomUpdated(trx, roomId) }
     })
@@ -104,7 +104,7 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = as
 
   app.get('/chatrooms/:room_id/avatar', { schema: getAvatarSchema, onRequest: app.authenticate }, async (request, reply) => {
     const caller = callerOf(request)
-    await requireParticipant(db, request.params.room_id, caller)
+    await requireParticipant(db, request.params.room_id, caller.id)
     const avatar = await findAvatar(db, request.params.room_id)
     if (!avatar) throw roomErrors.avatarNotSet()
     reply.header('etag', avatar.etag).header('cache-control', 'private')
@@ -115,9 +115,8 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<AvatarsRoutesOptions> = as
   app.delete('/chatrooms/:room_id/avatar', { schema: deleteAvatarSchema, onRequest: app.authenticate }, async (request, reply) => {
     const caller = callerOf(request)
     const { room_id: roomId } = request.params
-    await requireParticipant(db, roomId, caller)
     const event = await db.transaction().execute(async (trx) => {
-      await requireParticipant(trx, roomId, caller, true)
+      await requireParticipant(trx, roomId, caller.id, { lock: true })
       if (!(await deleteAvatar(trx, roomId))) throw roomErrors.avatarNotSet()
       return appendRoomUpdated(trx, roomId)
     })

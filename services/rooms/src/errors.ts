@@ -1,8 +1,8 @@
-import { AppError } from '@chat/service-kit'
+import { AppError, errors } from '@chat/service-kit'
 
 export const roomErrors = {
-  roomNotFound: () => new AppError(404, 'room_not_found', 'No such room'),
-  notAMember: () => new AppError(403, 'not_a_member', 'You are not a participant of this room'),
+  roomNotFound: errors.roomNotFound,
+  notAMember: errors.notAMember,
   usersNotFound: (names: string[]) =>
     new AppError(400, 'users_not_found', `No user is called ${names.map((name) => JSON.stringify(name)).join(', ')}`, { not_found: names }),
   blankName: () => new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/name', message: 'must not be blank' }] }),

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { displayNameKey, type Participant, type Room, type User } from '@chat/contracts'
+import { displayNameKey, type Participant, type Room } from '@chat/contracts'
 import type { Database } from '@chat/db'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -8,10 +8,6 @@ export interface NamedUser {
   id: string
   display_name: string
   created_at: Date
-}
-
-export function toUser(row: NamedUser): User {
-  return { id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() }
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely, Transaction } from 'kysely'
+import { toUser } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { appendRoomEvent, findRoomAccess, recordRoomEvent, takeRoomSeq, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
-import { callerOf, type AuthUser } from '@chat/service-kit'
+import { appendRoomEvent, recordRoomEvent, requireParticipant, takeRoomSeq, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { callerOf } from '@chat/service-kit'
 import { roomErrors } from './errors.js'
 import {
   addParticipants,
@@ -16,7 +17,6 @@ import {
   removeParticipant,
   renameRoom,
   resolveDisplayNames,
-  toUser,
   unreadCounts
 } from './rooms.repository.js'
 import { addUsersSchema, createRoomSchema, getRoomSchema, leaveRoomSchema, listRoomsSchema, markReadSchema, renameRoomSchema } from './rooms.schemas.js'
@@ -24,18 +24,6 @@ import { addUsersSchema, createRoomSchema, getRoomSchema, leaveRoomSchema, listR
 export interface RoomsRoutesOptions {
   db: Kysely<Database>
   publisher: RoomEventPublisher
-}
-
-/**
- * 404 for no room, 403 for an outsider, in that order (api.md). With `lock`,
- * inside a transaction, it also takes the room row lock: every writer of the
- * room queues there, so membership cannot change under the caller.
- */
-export async function requireParticipant(db: Kysely<Database> | Transaction<Database>, roomId: string, caller: AuthUser, lock = false) {
-  const access = await findRoomAccess(db, roomId, caller.id, { lock })
-  if (access.kind === 'no_room') throw roomErrors.roomNotFound()
-  if (access.kind === 'outsider') throw roomErrors.notAMember()
-  return access
 }
 
 /** Records `room.updated` with the room as it is now (including this event's seq). */
@@ -83,17 +71,16 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
 
   app.get('/chatrooms/:room_id', { schema: getRoomSchema, onRequest: app.authenticate }, async (request) => {
     const caller = callerOf(request)
-    await requireParticipant(db, request.params.room_id, caller)
+    await requireParticipant(db, request.params.room_id, caller.id)
     return loadOne(request.params.room_id, caller.id)
   })
 
   app.patch('/chatrooms/:room_id', { schema: renameRoomSchema, onRequest: app.authenticate }, async (request) => {
     const caller = callerOf(request)
     const { room_id: roomId } = request.params
-    await requireParticipant(db, roomId, caller)
-    if (request.body.name.trim() === '') throw roomErrors.blankName()
     const event = await db.transaction().execute(async (trx) => {
-      await requireParticipant(trx, roomId, caller, true)
+      await requireParticipant(trx, roomId, caller.id, { lock: true })
+      if (request.body.name.trim() === '') throw roomErrors.blankName()
       await renameRoom(trx, roomId, request.body.name)
       return appendRoomUpdated(trx, roomId)
     })
@@ -104,11 +91,10 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
   app.post('/chatrooms/:room_id/add_user', { schema: addUsersSchema, onRequest: app.authenticate }, async (request) => {
     const caller = callerOf(request)
     const { room_id: roomId } = request.params
-    await requireParticipant(db, roomId, caller)
-    const { users, notFound } = await resolveDisplayNames(db, request.body.user_display_names)
-    if (notFound.length > 0) throw roomErrors.usersNotFound(notFound)
     const events = await db.transaction().execute(async (trx) => {
-      await requireParticipant(trx, roomId, caller, true)
+      await requireParticipant(trx, roomId, caller.id, { lock: true })
+      const { users, notFound } = await resolveDisplayNames(trx, request.body.user_display_names)
+      if (notFound.length > 0) throw roomErrors.usersNotFound(notFound)
       const added = await addParticipants(trx, roomId, users.map((user) => ({ id: user.id, role: 'member' as const })))
       if (added.size === 0) return []
       return [await appendRoomEvent(trx, roomId, 'participants.added', { users: users.filter((user) => added.has(user.id)).map(toUser) })]
@@ -120,9 +106,8 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
   app.delete('/chatrooms/:room_id/participants/me', { schema: leaveRoomSchema, onRequest: app.authenticate }, async (request, reply) => {
     const caller = callerOf(request)
     const { room_id: roomId } = request.params
-    await requireParticipant(db, roomId, caller)
     const events = await db.transaction().execute(async (trx) => {
-      await requireParticipant(trx, roomId, caller, true)
+      await requireParticipant(trx, roomId, caller.id, { lock: true })
       const user = await findUser(trx, caller.id)
       if (!user || !(await removeParticipant(trx, roomId, caller.id))) return []
       return [await appendRoomEvent(trx, roomId, 'participants.removed', { users: [toUser(user)] })]
@@ -134,7 +119,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
   app.put('/chatrooms/:room_id/read', { schema: markReadSchema, onRequest: app.authenticate }, async (request) => {
     const caller = callerOf(request)
     const { room_id: roomId } = request.params
-    await requireParticipant(db, roomId, caller)
+    await requireParticipant(db, roomId, caller.id)
     const lastReadSeq = await advanceReadPosition(db, roomId, caller.id, request.body.seq)
     // The caller left between the check and the update.
     if (lastReadSeq === undefined) throw roomErrors.notAMember()

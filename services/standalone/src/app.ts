@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { identityPlugin } from '@chat/identity'
@@ -7,6 +7,7 @@ import { createRoomEventPublisher } from '@chat/room-events'
 import { roomsPlugin } from '@chat/rooms'
 import {
   createServiceApp,
+  readinessChecks,
   createTokenVerifier,
   staticKeyResolver,
   type ServiceApp,
@@ -32,15 +33,8 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     title: 'Chat API',
     description: 'Rooms, messages, reactions and realtime delivery. Standalone process: every service on one port.',
     verifier: createTokenVerifier(staticKeyResolver([deps.signer.key])),
-    readiness: {
-      database: async () => { await sql`select 1`.execute(deps.db) },
-      bus: () => deps.bus.ping()
-    },
-    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
-    userRps: options.userRps ?? 50,
-    trustProxyHops: options.trustProxyHops,
-    metricsToken: options.metricsToken,
-    logger: options.logger
+    readiness: readinessChecks(deps),
+    ...options
   })
   await app.register(identityPlugin, {
     db: deps.db,
