@@ -3,7 +3,8 @@
 // and writes them to bench-results/send.json. Never part of `npm test`.
 //
 //   npm run bench:send    BENCH_DURATION (s per side, 20), BENCH_ROUNDS (4),
-//                         BENCH_WARMUP (s, 3), BENCH_CPU_PROF=1 (profile the service)
+//                         BENCH_WARMUP (s, 3), BENCH_SERVICE_POOL (20),
+//                         BENCH_CPU_PROF=1 (profile the service)
 import { mkdir, writeFile } from 'node:fs/promises'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -19,6 +20,11 @@ import { sendStatements } from '../src/messages.repository.js'
 const durationSeconds = Number(process.env.BENCH_DURATION ?? 20)
 // Each side runs durationSeconds in all, split into this many alternating rounds.
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4))
+// The service's own pool (its production default is 10). The ceiling's 50
+// clients stay connected between rounds, so both together must fit in the
+// server's max_connections (100 by default): a larger pool made PostgreSQL
+// refuse connections, which the service rightly answered with 503s.
+const servicePoolSize = Number(process.env.BENCH_SERVICE_POOL ?? 20)
 const connections = 50
 const roomCount = 100
 const participantsPerRoom = 5
@@ -101,7 +107,7 @@ try {
   // BENCH_CPU_PROF=1 writes a CPU profile of the service to bench-results/.
   const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench-results'] : []
   server = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url))], {
-    env: { ...process.env, BENCH_DATABASE_URL: urlOf(databaseName), BENCH_PUBLIC_KEY: signer.key.publicKeyPem, BENCH_POOL_SIZE: String(connections) },
+    env: { ...process.env, BENCH_DATABASE_URL: urlOf(databaseName), BENCH_PUBLIC_KEY: signer.key.publicKeyPem, BENCH_POOL_SIZE: String(servicePoolSize) },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const address = await new Promise<string>((resolve, reject) => {
@@ -113,7 +119,7 @@ try {
     })
     server?.once('exit', (code) => reject(new Error(`bench server exited with ${String(code)}`)))
   })
-  console.log(`# ${cpus().length} CPUs; database ${databaseName}; ${roomCount} rooms x ${participantsPerRoom} participants; service in its own process, in-process bus, pool ${connections}`)
+  console.log(`# ${cpus().length} CPUs; database ${databaseName}; ${roomCount} rooms x ${participantsPerRoom} participants; service in its own process, in-process bus, service pool ${servicePoolSize}; ceiling ${connections} pg clients`)
   console.log(`# per-user rate limit off for the benchmark (userRps: 0); ${connections} connections; ${durationSeconds} s per side in ${rounds} alternating rounds after a ${process.env.BENCH_WARMUP ?? 3} s warm-up`)
 
   let counter = 0
@@ -143,6 +149,8 @@ try {
       latency_p99_ms: result.latency.p99,
       requests: result.requests.total,
       non_2xx: result.non2xx,
+      // Which statuses, so that a failure in a run can be told apart (429, 503, 500).
+      status_codes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, stats]) => [status, stats.count ?? 0])),
       errors: result.errors,
       timeouts: result.timeouts
     }
@@ -216,7 +224,7 @@ try {
     const ceilingRound = await driveCeiling(roundSeconds)
     const ratio = serviceRound.requests_per_second / ceilingRound.transactions_per_second
     results.push({ service: serviceRound, ceiling: ceilingRound, ratio })
-    console.log(`round ${round}: service ${serviceRound.requests_per_second.toFixed(0)} req/s (p50 ${serviceRound.latency_p50_ms} ms, p99 ${serviceRound.latency_p99_ms} ms, ${serviceRound.non_2xx} non-2xx, ${serviceRound.errors} errors); ceiling ${ceilingRound.transactions_per_second.toFixed(0)} tx/s (p50 ${ceilingRound.latency_p50_ms} ms, p99 ${ceilingRound.latency_p99_ms} ms, ${ceilingRound.failures} failures); ratio ${ratio.toFixed(2)}`)
+    console.log(`round ${round}: service ${serviceRound.requests_per_second.toFixed(0)} req/s (p50 ${serviceRound.latency_p50_ms} ms, p99 ${serviceRound.latency_p99_ms} ms, ${serviceRound.non_2xx} non-2xx ${JSON.stringify(serviceRound.status_codes)}, ${serviceRound.errors} errors); ceiling ${ceilingRound.transactions_per_second.toFixed(0)} tx/s (p50 ${ceilingRound.latency_p50_ms} ms, p99 ${ceilingRound.latency_p99_ms} ms, ${ceilingRound.failures} failures); ratio ${ratio.toFixed(2)}`)
   }
   await stopServer()
   await Promise.all(clients.map((client) => client.end()))
@@ -255,6 +263,7 @@ try {
       cpus: cpus().length,
       duration_seconds: durationSeconds,
       connections,
+      service_pool: servicePoolSize,
       rooms: roomCount,
       participants_per_room: participantsPerRoom,
       service_process: 'separate (bench/server.ts)',
