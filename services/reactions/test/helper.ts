@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { LightMyRequestResponse } from 'fastify'
+import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
+import { envelopeHeaders, type ReactionCounts, type RoomEventFrame, type User } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { createTestDatabase } from '@chat/db/testing'
+import { createRoomEventPublisher, recordRoomEvent, takeRoomSeq, uuidv7, type RoomEventPublisher } from '@chat/room-events'
+import {
+  createTokenSigner,
+  createTokenVerifier,
+  generateSigningKey,
+  staticKeyResolver,
+  type ServiceApp,
+  type TokenSigner
+} from '@chat/service-kit'
+import { buildApp, type ReactionsAppOptions } from '../src/app.js'
+
+export interface TestContext {
+  teardown(fn: () => unknown): void
+}
+
+export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
+
+/** A user row made directly in the database, with a valid access token. */
+export interface TestUser extends User {
+  token: string
+}
+
+/** An event as it arrived on the bus. */
+export interface ReceivedEvent {
+  subject: string
+  seqHeader: string | undefined
+  msgIdHeader: string | undefined
+  frame: RoomEventFrame
+}
+
+export type ReactionUpdated = Extract<RoomEventFrame, { type: 'reaction.updated' }>
+
+export interface Harness {
+  app: ServiceApp
+  db: Kysely<Database>
+  bus: EventBus
+  signer: TokenSigner
+  publisher: RoomEventPublisher
+  /** Every room event published on the bus, in arrival order. */
+  events: ReceivedEvent[]
+  /** The `reaction.updated` frames of one room, in arrival order. */
+  reactionEvents(roomId: string): ReactionUpdated[]
+  createUser(displayName?: string): Promise<TestUser>
+  /** A room created by `owner` with `members` as participants. */
+  createRoom(owner: TestUser, members?: TestUser[], name?: string): Promise<string>
+  /** A message stored as the messages service stores it: the room's next seq and its `message.created` event. */
+  createMessage(sender: TestUser, roomId: string, text?: string): Promise<string>
+  /** Marks a message deleted as the messages service does: the room's next seq and its `message.deleted` event. */
+  deleteMessage(messageId: string): Promise<void>
+  react(user: TestUser | undefined, messageId: string, body: unknown, options?: { slash?: boolean }): Promise<LightMyRequestResponse>
+  unreact(user: TestUser | undefined, messageId: string, options?: { slash?: boolean }): Promise<LightMyRequestResponse>
+  reactions(user: TestUser | undefined, messageId: string, options?: { slash?: boolean }): Promise<LightMyRequestResponse>
+  /** The stored reactions of a message as `{user_id: reaction}`. */
+  storedReactions(messageId: string): Promise<Record<string, string>>
+  lastSeq(roomId: string): Promise<number>
+}
+
+export interface BuildOptions extends ReactionsAppOptions {
+  /** The bus the app publishes on; in-process by default. */
+  bus?: EventBus
+  /** The bus events are collected from (when `bus` wraps another). */
+  observeBus?: EventBus
+  /** Pattern events are collected from; every room by default, none with `false`. */
+  observe?: string | false
+}
+
+/** The reactions app on its own fresh database and an in-process bus, closed when the test ends. */
+export async function build(t: TestContext, options: BuildOptions = {}): Promise<Harness> {
+  const { bus: givenBus, observeBus, observe, ...appOptions } = options
+  const { db } = await createTestDatabase(t)
+  const ownBus = createInProcessBus()
+  const bus = givenBus ?? ownBus
+  const signer = createTokenSigner(generateSigningKey(), 900)
+  const events: ReceivedEvent[] = []
+  const subscription =
+    observe === false
+      ? undefined
+      : await (observeBus ?? bus).subscribe(observe ?? 'chat.room.>', (message: BusMessage) => { events.push(receivedEvent(message)) })
+  const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
+  const verifier = createTokenVerifier(staticKeyResolver([signer.key]))
+  const app = await buildApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0, ...appOptions })
+  t.teardown(async () => {
+    await app.close()
+    await publisher.close()
+    await subscription?.unsubscribe()
+    await ownBus.close()
+  })
+  await app.ready()
+  const url = (messageId: string, slash = true) => `/messages/${messageId}/reaction${slash ? '/' : ''}`
+  const headers = (user: TestUser | undefined) => (user ? bearer(user) : {})
+  return {
+    app,
+    db,
+    bus,
+    signer,
+    publisher,
+    events,
+    reactionEvents: (roomId) =>
+      events
+        .map((event) => event.frame)
+        .filter((frame): frame is ReactionUpdated => frame.type === 'reaction.updated' && frame.room_id === roomId),
+    createUser: (displayName) => createUser(db, signer, displayName),
+    createRoom: (owner, members = [], name = 'room') => createRoom(db, owner, members, name),
+    createMessage: (sender, roomId, text = 'hello') => createMessage(db, sender, roomId, text),
+    deleteMessage: (messageId) => deleteMessage(db, messageId),
+    react: (user, messageId, body, options = {}) =>
+      app.inject({ method: 'POST', url: url(messageId, options.slash), headers: headers(user), payload: body as object }),
+    unreact: (user, messageId, options = {}) => app.inject({ method: 'DELETE', url: url(messageId, options.slash), headers: headers(user) }),
+    reactions: (user, messageId, options = {}) => app.inject({ method: 'GET', url: url(messageId, options.slash), headers: headers(user) }),
+    storedReactions: async (messageId) => {
+      const rows = await db.selectFrom('reactions').select(['user_id', 'reaction']).where('message_id', '=', messageId).execute()
+      return Object.fromEntries(rows.map((row) => [row.user_id, row.reaction]))
+    },
+    lastSeq: async (roomId) => (await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirstOrThrow()).last_seq
+  }
+}
+
+/** A bus message as a test looks at it: subject, envelope headers and the parsed frame. */
+export function receivedEvent(message: BusMessage): ReceivedEvent {
+  return {
+    subject: message.subject,
+    seqHeader: message.header(envelopeHeaders.seq),
+    msgIdHeader: message.header('Nats-Msg-Id'),
+    frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
+  }
+}
+
+export async function createUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
+  const row = await db
+    .insertInto('users')
+    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
+    .returning(['id', 'display_name', 'created_at'])
+    .executeTakeFirstOrThrow()
+  return {
+    id: row.id,
+    display_name: row.display_name,
+    created_at: row.created_at.toISOString(),
+    token: signer.sign({ id: row.id, displayName: row.display_name }).token
+  }
+}
+
+export async function createRoom(db: Kysely<Database>, owner: User, members: User[] = [], name = 'room'): Promise<string> {
+  const room = await db.insertInto('rooms').values({ name, created_by: owner.id }).returning('id').executeTakeFirstOrThrow()
+  await db
+    .insertInto('room_participants')
+    .values([
+      { room_id: room.id, user_id: owner.id, role: 'owner' as const },
+      ...members.map((member) => ({ room_id: room.id, user_id: member.id, role: 'member' as const }))
+    ])
+    .execute()
+  return room.id
+}
+
+export async function createMessage(db: Kysely<Database>, sender: TestUser, roomId: string, text: string): Promise<string> {
+  return db.transaction().execute(async (trx) => {
+    const seq = await takeRoomSeq(trx, roomId)
+    if (seq === undefined) throw new Error(`no room ${roomId}`)
+    const createdAt = new Date()
+    const id = uuidv7(createdAt.getTime())
+    await trx.insertInto('messages').values({ id, room_id: roomId, seq, sender_id: sender.id, text, created_at: createdAt }).execute()
+    await recordRoomEvent(trx, roomId, seq, 'message.created', {
+      message: {
+        id,
+        room_id: roomId,
+        seq,
+        sender: publicUser(sender),
+        text,
+        client_msg_id: null,
+        created_at: createdAt.toISOString(),
+        edited_at: null,
+        deleted: false,
+        reactions: {},
+        my_reaction: null
+      }
+    })
+    return id
+  })
+}
+
+export async function deleteMessage(db: Kysely<Database>, messageId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const message = await trx
+      .updateTable('messages')
+      .set({ text: '', deleted_at: new Date() })
+      .where('id', '=', messageId)
+      .returning('room_id')
+      .executeTakeFirstOrThrow()
+    const seq = await takeRoomSeq(trx, message.room_id)
+    if (seq === undefined) throw new Error(`no room ${message.room_id}`)
+    await recordRoomEvent(trx, message.room_id, seq, 'message.deleted', { message_id: messageId })
+  })
+}
+
+/** The room's event log: `[seq, type]` in seq order. */
+export async function roomEventLog(db: Kysely<Database>, roomId: string): Promise<Array<{ seq: number; type: string; payload: unknown }>> {
+  return db.selectFrom('room_events').select(['seq', 'type', 'payload']).where('room_id', '=', roomId).orderBy('seq').execute()
+}
+
+/** Reaction name to count, from the table. */
+export async function countsInTable(db: Kysely<Database>, messageId: string): Promise<ReactionCounts> {
+  const rows = await db.selectFrom('reactions').select('reaction').where('message_id', '=', messageId).execute()
+  const counts: ReactionCounts = {}
+  for (const row of rows) counts[row.reaction] = (counts[row.reaction] ?? 0) + 1
+  return counts
+}
+
+export function bearer(user: { token: string } | string): { authorization: string } {
+  return { authorization: `Bearer ${typeof user === 'string' ? user : user.token}` }
+}
+
+/** The public User of a test user (no token). */
+export function publicUser(user: TestUser): User {
+  return { id: user.id, display_name: user.display_name, created_at: user.created_at }
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Lets the bus deliver what was published so far. */
+export function settle(ms = 50): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+export const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+
+export const allowedNames = ['like', 'love', 'laugh', 'wow', 'sad', 'angry']
