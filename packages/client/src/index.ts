@@ -1,0 +1,17 @@
+export { createChatClient, retryAfterSeconds } from './http.js'
+export type {
+  AvatarFetchResult,
+  ChatClient,
+  ChatClientOptions,
+  FetchLike,
+  MessagePage,
+  MessagePageQuery,
+  ReadPosition,
+  RoomPage
+} from './http.js'
+export { ChatSocket } from './socket.js'
+export type { ChatSocketEvents, ConnectOptions, ConnectionState, ReconnectOptions } from './socket.js'
+export { ChatApiError, ChatNetworkError, ChatSocketError } from './errors.js'
+export { parseLinkHeader } from './link.js'
+export type { LinkValue } from './link.js'
+export type * from './types.js'
