@@ -59,14 +59,23 @@ export const roomEventTypes = [
 ] as const satisfies readonly RoomEventType[]
 
 /** Ephemeral: never stored, carries no `seq` key at all. */
-export const TypingFrame = Type.Object({ type: Type.Literal('typing'), room_id: Uuid, user: User })
+export const TypingFrame = Type.Object({
+  type: Type.Literal('typing'),
+  room_id: Uuid,
+  user: User,
+  active: Type.Boolean({ description: 'true: the user is typing (show it for at most 5 s unless repeated); false: stopped' })
+})
 export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), room_id: Uuid, last_seq: Seq })
 export const ResyncRequiredFrame = Type.Object({ type: Type.Literal('resync_required'), room_id: Uuid })
 export const AckFrame = Type.Object({
   type: Type.Literal('ack'), ref: Type.Union([Type.String(), Type.Null()]), message: Message
 })
 export const ErrorFrame = Type.Object({
-  type: Type.Literal('error'), ref: Type.Union([Type.String(), Type.Null()]), code: Type.String(), detail: Type.String()
+  type: Type.Literal('error'),
+  ref: Type.Union([Type.String(), Type.Null()]),
+  code: Type.String(),
+  detail: Type.String(),
+  room_id: Type.Optional(Uuid)
 })
 export const PongFrame = Type.Object({ type: Type.Literal('pong'), ref: Type.Union([Type.String(), Type.Null()]) })
 
@@ -92,11 +101,15 @@ export const ClientMessageFrame = Type.Object({
   ref: Type.Optional(Ref),
   room_id: Type.Optional(Uuid)
 })
-export const ClientTypingFrame = Type.Object({ type: Type.Literal('typing'), room_id: Type.Optional(Uuid) })
-export const ClientSubscribeFrame = Type.Object({
-  type: Type.Literal('subscribe'), room_id: Uuid, after_seq: Type.Optional(Seq)
+export const ClientTypingFrame = Type.Object({
+  type: Type.Literal('typing'),
+  room_id: Type.Optional(Uuid),
+  active: Type.Optional(Type.Boolean({ description: 'false: the user stopped typing; default true' }))
 })
-export const ClientUnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), room_id: Uuid })
+export const ClientSubscribeFrame = Type.Object({
+  type: Type.Literal('subscribe'), room_id: Uuid, after_seq: Type.Optional(Seq), ref: Type.Optional(Ref)
+})
+export const ClientUnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), room_id: Uuid, ref: Type.Optional(Ref) })
 export const ClientPingFrame = Type.Object({ type: Type.Literal('ping'), ref: Type.Optional(Ref) })
 
 export const ClientFrame = Type.Union([

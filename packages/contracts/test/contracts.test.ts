@@ -33,7 +33,8 @@ t.test('room event frames validate and reject', async (t) => {
 
 t.test('typing carries no seq and is a server frame', async (t) => {
   t.notOk('seq' in TypingFrame.properties)
-  t.ok(Compile(ServerFrame).Check({ type: 'typing', room_id: roomId, user }))
+  t.ok(Compile(ServerFrame).Check({ type: 'typing', room_id: roomId, user, active: true }))
+  t.notOk(Compile(ServerFrame).Check({ type: 'typing', room_id: roomId, user }), 'typing says whether it starts or stops')
 })
 
 t.test('client frames', async (t) => {

@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely'
+import { webAppPlugin } from './web-app.js'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { identityPlugin } from '@chat/identity'
 import { messagesPlugin } from '@chat/messages'
+import { loadReactionList, reactionsPlugin, type ReactionList } from '@chat/reactions'
+import { realtimePlugin, type RealtimePluginOptions } from '@chat/realtime'
 import { createRoomEventPublisher } from '@chat/room-events'
 import { roomsPlugin } from '@chat/rooms'
 import {
@@ -25,14 +28,21 @@ export interface StandaloneOptions extends CommonAppOptions {
   refreshTokenTtlDays?: number
   authPerMinute?: number
   maxAvatarBytes?: number
+  /** The allowed reactions; default: the reactions service's `reaction_list.json`. */
+  reactionList?: ReactionList
+  /** Gateway settings (send queue, frame limits, heartbeat, replay, retention). */
+  realtime?: Omit<RealtimePluginOptions, 'db' | 'bus' | 'verifier'>
+  /** Folder of the built web app to serve at `/`; nothing is served there when unset. */
+  webDir?: string
 }
 
 /** Every service plugin on one Fastify instance: the whole API on one port. */
 export async function buildStandaloneApp(deps: StandaloneDeps, options: StandaloneOptions = {}): Promise<ServiceApp> {
+  const verifier = createTokenVerifier(staticKeyResolver([deps.signer.key]))
   const app = await createServiceApp({
     title: 'Chat API',
     description: 'Rooms, messages, reactions and realtime delivery. Standalone process: every service on one port.',
-    verifier: createTokenVerifier(staticKeyResolver([deps.signer.key])),
+    verifier,
     readiness: readinessChecks(deps),
     ...options
   })
@@ -47,5 +57,8 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
   app.addHook('onClose', () => publisher.close())
   await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes })
   await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher })
+  await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList: options.reactionList ?? loadReactionList() })
+  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier })
+  if (options.webDir) await app.register(webAppPlugin, { root: options.webDir })
   return app
 }

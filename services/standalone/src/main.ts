@@ -4,7 +4,9 @@ import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
 import { startRoomEventRelay } from '@chat/room-events'
 import { closeOnSignals, commonAppOptions, configOrExit, createTokenSigner, loadConfig } from '@chat/service-kit'
+import { realtimeOptions } from '@chat/realtime'
 import { buildStandaloneApp } from './app.js'
+import { defaultWebDir } from './web-app.js'
 import { StandaloneConfig } from './config.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 
@@ -21,7 +23,9 @@ const app = await buildStandaloneApp(
     refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
     authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
     ...commonAppOptions(config),
-    maxAvatarBytes: config.AVATAR_MAX_BYTES
+    maxAvatarBytes: config.AVATAR_MAX_BYTES,
+    realtime: realtimeOptions(config),
+    webDir: config.WEB_DIR ? resolve(config.WEB_DIR) : defaultWebDir()
   }
 )
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })

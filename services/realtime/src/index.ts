@@ -1,0 +1,5 @@
+export { buildApp, realtimeOptions, type RealtimeAppOptions, type RealtimeDeps } from './app.js'
+export { RealtimeConfig, realtimeSocketConfig } from './config.js'
+export { realtimePlugin, type RealtimePluginOptions } from './plugin.js'
+export { RealtimeGateway, type GatewaySettings, type GatewayStats } from './gateway.js'
+export { socketToken } from './connection.js'

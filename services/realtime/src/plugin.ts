@@ -1,0 +1,125 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import websocket from '@fastify/websocket'
+import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import { Counter, Gauge } from 'prom-client'
+import type { EventBus } from '@chat/bus'
+import type { Database } from '@chat/db'
+import type { TokenVerifier } from '@chat/service-kit'
+import { pruneRoomEvents } from './events.repository.js'
+import { RealtimeGateway, type GatewaySettings } from './gateway.js'
+
+export interface RealtimePluginOptions extends Partial<GatewaySettings> {
+  db: Kysely<Database>
+  bus: EventBus
+  verifier: TokenVerifier
+  /** Largest client frame in bytes; a larger one closes the socket with 1009. Default 64 KiB. */
+  maxFrameBytes?: number
+  /** Ping interval; a peer that misses two pings is dropped. Default 15 s. */
+  heartbeatMs?: number
+  /** Stored events older than this many days are pruned (the newest of each room is kept); 0 keeps all. Default 30. */
+  retentionDays?: number
+  /** How often the pruner runs. Default one hour. */
+  pruneIntervalMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    realtime: RealtimeGateway
+  }
+}
+
+const defaults: GatewaySettings = {
+  sendQueueBytes: 1024 * 1024,
+  maxReplayEvents: 10_000,
+  rateLimitFps: 20,
+  rateLimitBurst: 50,
+  sendTimeoutMs: 10_000,
+  maxRoomsPerSocket: 1_000
+}
+
+const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (app, options) => {
+  const settings: GatewaySettings = {
+    sendQueueBytes: options.sendQueueBytes ?? defaults.sendQueueBytes,
+    maxReplayEvents: options.maxReplayEvents ?? defaults.maxReplayEvents,
+    rateLimitFps: options.rateLimitFps ?? defaults.rateLimitFps,
+    rateLimitBurst: options.rateLimitBurst ?? defaults.rateLimitBurst,
+    sendTimeoutMs: options.sendTimeoutMs ?? defaults.sendTimeoutMs,
+    maxRoomsPerSocket: options.maxRoomsPerSocket ?? defaults.maxRoomsPerSocket
+  }
+  const gateway = new RealtimeGateway({ db: options.db, bus: options.bus, verifier: options.verifier, logger: app.log }, settings)
+  app.decorate('realtime', gateway)
+  registerMetrics(app, gateway)
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: options.maxFrameBytes ?? 64 * 1024,
+      perMessageDeflate: false,
+      // With the `bearer, <token>` pair the server selects `bearer`, never echoing the token.
+      handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false)
+    },
+    preClose: async function closeSockets(this: { websocketServer: { close(done: () => void): void } }) {
+      await gateway.shutdown()
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()))
+    }
+  })
+
+  const heartbeat = setInterval(() => gateway.heartbeat(), options.heartbeatMs ?? 15_000)
+  heartbeat.unref()
+  const retentionDays = options.retentionDays ?? 30
+  const pruner =
+    retentionDays > 0
+      ? setInterval(() => {
+          pruneRoomEvents(options.db, retentionDays, 10_000)
+            .then((deleted) => {
+              if (deleted > 0) app.log.info({ deleted, retentionDays }, 'pruned old room events')
+            })
+            .catch((error: unknown) => app.log.warn({ err: error }, 'pruning room events failed'))
+        }, options.pruneIntervalMs ?? 3_600_000)
+      : undefined
+  pruner?.unref()
+  app.addHook('onClose', async () => {
+    clearInterval(heartbeat)
+    if (pruner) clearInterval(pruner)
+    await gateway.shutdown()
+  })
+
+  const socketRoute = { websocket: true, config: { rateLimit: false } } as const
+  app.get('/ws/', socketRoute, (socket, request) => gateway.accept(socket, request, undefined))
+  app.get<{ Params: { room_id: string } }>('/ws/chat/:room_id/', socketRoute, (socket, request) =>
+    gateway.accept(socket, request, request.params.room_id)
+  )
+}
+
+/**
+ * The realtime gateway as a Fastify plugin: `/ws/` (any number of rooms) and
+ * `/ws/chat/:room_id/` (one room). It decorates the app with `realtime` (the
+ * gateway, for its stats) and adds its metrics to service-kit's registry.
+ */
+export const realtimePlugin = fp(realtimeGatewayPlugin, { name: '@chat/realtime', fastify: '5.x' })
+
+function registerMetrics(app: FastifyInstance, gateway: RealtimeGateway): void {
+  if (!app.hasDecorator('metrics')) return
+  const registry = app.metrics
+  const stats = gateway.stats
+  new Gauge({ name: 'realtime_sockets_open', help: 'open client sockets', registers: [registry], collect() { this.set(stats.socketsOpen) } })
+  new Gauge({ name: 'realtime_rooms_watched', help: 'rooms with a bus subscription on this gateway', registers: [registry], collect() { this.set(gateway.watchedRooms) } })
+  const counter = (name: string, help: string, read: () => number): void => {
+    let reported = 0
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read()
+        this.inc(value - reported)
+        reported = value
+      }
+    })
+  }
+  counter('realtime_events_sent_total', 'room event frames written to sockets (fan-out)', () => stats.eventsSent)
+  counter('realtime_events_replayed_total', 'stored events replayed to resuming sockets', () => stats.eventsReplayed)
+  counter('realtime_duplicates_dropped_total', 'events dropped because their seq was already sent', () => stats.duplicates)
+  counter('realtime_gap_fills_total', 'reads of the event store to fill a gap in the live stream', () => stats.gapFills)
+  counter('realtime_resyncs_total', 'resync_required frames sent', () => stats.resyncs)
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import type { Kysely } from 'kysely'
+import WebSocket from 'ws'
+import { connectNatsBus, createInProcessBus, type EventBus } from '@chat/bus'
+import type { Message, ServerFrame, User } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { createTestDatabase } from '@chat/db/testing'
+import { buildApp as buildMessagesApp } from '@chat/messages'
+import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
+import { buildApp as buildRoomsApp } from '@chat/rooms'
+import {
+  createTokenSigner,
+  createTokenVerifier,
+  generateSigningKey,
+  staticKeyResolver,
+  type ServiceApp,
+  type TokenSigner
+} from '@chat/service-kit'
+import { buildApp, type RealtimeAppOptions } from '../src/app.js'
+
+export interface TestContext {
+  teardown(fn: () => unknown): void
+}
+
+export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
+export const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+
+export interface TestUser extends User {
+  token: string
+}
+
+export interface Gateway {
+  app: ServiceApp
+  bus: EventBus
+  /** `ws://127.0.0.1:<port>` */
+  url: string
+}
+
+export interface Harness {
+  db: Kysely<Database>
+  /** The test database's URL, for gateways started as processes. */
+  databaseUrl: string
+  signer: TokenSigner
+  /** The messages service (its own bus connection when on NATS). */
+  messages: ServiceApp
+  /** The rooms service, for leaving rooms. */
+  rooms: ServiceApp
+  publisher: RoomEventPublisher
+  /** The bus the services publish on. */
+  bus: EventBus
+  gateways: Gateway[]
+  createUser(displayName?: string): Promise<TestUser>
+  createRoom(owner: TestUser, members?: TestUser[]): Promise<string>
+  /** POST /messages/:room_id/ on the messages service; the stored message. */
+  send(user: TestUser, roomId: string, text: string, clientMsgId?: string): Promise<Message>
+  /** Starts one more gateway on the same database and transport (its own bus connection on NATS). */
+  addGateway(options?: RealtimeAppOptions): Promise<Gateway>
+}
+
+export interface BuildOptions {
+  /** `memory`: one in-process bus for everything; `nats`: one NATS connection per process, as in production. */
+  transport?: 'memory' | 'nats'
+  gateways?: number
+  gateway?: RealtimeAppOptions
+}
+
+/** The messages and rooms services and `gateways` realtime gateways on a fresh database, closed when the test ends. */
+export async function build(t: TestContext, options: BuildOptions = {}): Promise<Harness> {
+  const { db, url: databaseUrl } = await createTestDatabase(t)
+  const transport = options.transport ?? 'memory'
+  const shared = transport === 'memory' ? createInProcessBus() : undefined
+  const closers: Array<() => Promise<unknown>> = []
+  t.teardown(async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined)
+  })
+  const newBus = async (name: string): Promise<EventBus> => {
+    if (shared) return shared
+    const bus = await connectNatsBus({ url: natsUrl, name, logger: silentLogger })
+    closers.push(() => bus.close())
+    return bus
+  }
+  if (shared) closers.push(() => shared.close())
+
+  const signer = createTokenSigner(generateSigningKey(), 900)
+  const verifier = createTokenVerifier(staticKeyResolver([signer.key]))
+  const bus = await newBus('test-services')
+  const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
+  closers.push(() => publisher.close())
+  const messages = await buildMessagesApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0 })
+  closers.push(() => messages.close())
+  const rooms = await buildRoomsApp({ db, bus, verifier }, { logger: false, userRps: 0 })
+  closers.push(() => rooms.close())
+
+  const gateways: Gateway[] = []
+  const addGateway = async (extra: RealtimeAppOptions = {}): Promise<Gateway> => {
+    const gatewayBus = await newBus(`test-gateway-${gateways.length}`)
+    const app = await buildApp({ db, bus: gatewayBus, verifier }, { logger: false, userRps: 0, ...options.gateway, ...extra })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    closers.push(() => app.close())
+    const gateway = { app, bus: gatewayBus, url: `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}` }
+    gateways.push(gateway)
+    return gateway
+  }
+  for (let index = 0; index < (options.gateways ?? 1); index++) await addGateway()
+
+  return {
+    db,
+    databaseUrl,
+    signer,
+    messages,
+    rooms,
+    publisher,
+    bus,
+    gateways,
+    addGateway,
+    createUser: (displayName) => createUser(db, signer, displayName),
+    createRoom: (owner, members = []) => createRoom(db, owner, members),
+    async send(user, roomId, text, clientMsgId) {
+      const response = await messages.inject({
+        method: 'POST',
+        url: `/messages/${roomId}/`,
+        headers: { authorization: `Bearer ${user.token}` },
+        payload: { text, ...(clientMsgId ? { client_msg_id: clientMsgId } : {}) }
+      })
+      if (response.statusCode !== 201 && response.statusCode !== 200) throw new Error(`send answered ${response.statusCode}: ${response.body}`)
+      return response.json<Message>()
+    }
+  }
+}
+
+export async function createUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
+  const row = await db
+    .insertInto('users')
+    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
+    .returning(['id', 'display_name', 'created_at'])
+    .executeTakeFirstOrThrow()
+  return {
+    id: row.id,
+    display_name: row.display_name,
+    created_at: row.created_at.toISOString(),
+    token: signer.sign({ id: row.id, displayName: row.display_name }).token
+  }
+}
+
+export async function createRoom(db: Kysely<Database>, owner: User, members: User[] = []): Promise<string> {
+  const room = await db.insertInto('rooms').values({ name: 'room', created_by: owner.id }).returning('id').executeTakeFirstOrThrow()
+  await db
+    .insertInto('room_participants')
+    .values([
+      { room_id: room.id, user_id: owner.id, role: 'owner' as const },
+      ...members.map((member) => ({ room_id: room.id, user_id: member.id, role: 'member' as const }))
+    ])
+    .execute()
+  return room.id
+}
+
+/** A raw `ws` client that records every frame, for asserting exactly what went over the wire. */
+export class TestSocket {
+  readonly frames: ServerFrame[] = []
+  readonly closed: Promise<{ code: number; reason: string }>
+  readonly opened: Promise<void>
+  private waiters: Array<() => void> = []
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()) as ServerFrame)
+      for (const wake of this.waiters.splice(0)) wake()
+    })
+    this.opened = new Promise((resolve, reject) => {
+      ws.once('open', () => resolve())
+      ws.once('error', reject)
+    })
+    this.closed = new Promise((resolve) => {
+      ws.once('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() })
+        for (const wake of this.waiters.splice(0)) wake()
+      })
+    })
+    ws.on('error', () => undefined)
+  }
+
+  /** Sends once the socket is open; frames keep their order. */
+  send(frame: Record<string, unknown>): void {
+    const text = JSON.stringify(frame)
+    if (this.ws.readyState === WebSocket.CONNECTING) void this.opened.then(() => this.ws.send(text), () => undefined)
+    else this.ws.send(text)
+  }
+
+  /** Room events (frames with a seq) of one room, in arrival order. */
+  events(roomId?: string): Array<Extract<ServerFrame, { seq: number }>> {
+    return this.frames.filter(
+      (frame): frame is Extract<ServerFrame, { seq: number }> => 'seq' in frame && (roomId === undefined || frame.room_id === roomId)
+    )
+  }
+
+  /** Waits until `condition` holds over the frames received so far. */
+  async until(condition: (frames: ServerFrame[]) => boolean, timeoutMs = 10_000, what = 'frames'): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!condition(this.frames)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames.slice(-5))}`)
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting for ${what}`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100)
+        this.waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
+  /** The first frame of `type` (waiting for it), optionally matching `match`. */
+  async next<T extends ServerFrame['type']>(type: T, match: (frame: Extract<ServerFrame, { type: T }>) => boolean = () => true): Promise<Extract<ServerFrame, { type: T }>> {
+    let found: Extract<ServerFrame, { type: T }> | undefined
+    await this.until(
+      (frames) => {
+        found = frames.find((frame): frame is Extract<ServerFrame, { type: T }> => frame.type === type && match(frame as Extract<ServerFrame, { type: T }>))
+        return found !== undefined
+      },
+      10_000,
+      type
+    )
+    return found as Extract<ServerFrame, { type: T }>
+  }
+
+  close(): void {
+    this.ws.close()
+  }
+}
+
+export interface ConnectOptions {
+  /** How the token travels. Default: the subprotocol pair. */
+  auth?: 'header' | 'protocol' | 'query' | 'none'
+  token?: string
+  query?: Record<string, string>
+}
+
+/** Opens a socket on `path` of a gateway as `user`, closed when the test ends. */
+export function connect(t: TestContext, gateway: Gateway, path: string, user: TestUser | undefined, options: ConnectOptions = {}): TestSocket {
+  const token = options.token ?? user?.token ?? ''
+  const auth = options.auth ?? 'protocol'
+  const query = new URLSearchParams(options.query ?? {})
+  if (auth === 'query') query.set('token', token)
+  const url = `${gateway.url}${path}${query.size > 0 ? `?${query}` : ''}`
+  const ws =
+    auth === 'protocol'
+      ? new WebSocket(url, ['bearer', token])
+      : new WebSocket(url, auth === 'header' ? { headers: { authorization: `Bearer ${token}` } } : {})
+  const socket = new TestSocket(ws)
+  t.teardown(() => {
+    if (ws.readyState !== WebSocket.CONNECTING) ws.terminate()
+    else ws.once('error', () => undefined).once('open', () => ws.terminate())
+  })
+  return socket
+}
+
+/** Asserts-friendly view: the seqs of the events received for a room. */
+export function seqsOf(socket: TestSocket, roomId: string): number[] {
+  return socket.events(roomId).map((frame) => frame.seq)
+}
+
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => from + index)
+}
