@@ -1,0 +1,40 @@
+// The services mode end to end, smallest case: through the nginx gateway,
+// register a user (identity) and create a room (rooms), and read it back.
+import t from 'tap'
+import { startServicesMode } from './helper.js'
+
+await t.test('register and create a room through the gateway', async (t) => {
+  // Reactions and realtime are not finished yet: start the services that are.
+  // Switch to all five (drop `services`) once they run.
+  const mode = await startServicesMode(t, { services: ['identity', 'rooms', 'messages'] })
+  if (!mode) return
+
+  t.ok(mode.gatewayUrl, `gateway at ${mode.gatewayUrl}`)
+  const post = async (path: string, body: unknown, token?: string): Promise<Response> =>
+    fetch(mode.url(path), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body)
+    })
+
+  const registered = await post('/auth/register', { display_name: 'Ada Lovelace', password: 'correct horse battery' })
+  t.equal(registered.status, 201, 'registered through the gateway')
+  const session = (await registered.json()) as { access_token: string; user: { id: string; display_name: string } }
+  t.equal(session.user.display_name, 'Ada Lovelace')
+
+  const created = await post('/chatrooms', { name: 'first room' }, session.access_token)
+  t.equal(created.status, 201, 'room created through the gateway (no trailing slash), token verified with the JWKS')
+  const room = (await created.json()) as { id: string; name: string; created_by: { id: string } }
+  t.match(room, { name: 'first room', created_by: { id: session.user.id } })
+
+  const listed = await fetch(mode.url('/chatrooms/'), { headers: { authorization: `Bearer ${session.access_token}` } })
+  t.equal(listed.status, 200)
+  t.match(await listed.json(), [{ id: room.id }], 'the room is listed')
+
+  const sent = await post(`/messages/${room.id}/`, { text: 'hello' }, session.access_token)
+  t.equal(sent.status, 201, 'a message stored through the gateway')
+
+  const unknown = await fetch(mode.url('/no/such/path'))
+  t.equal(unknown.status, 404)
+  t.equal(unknown.headers.get('content-type'), 'application/problem+json', "the gateway's own 404 is problem details")
+})
