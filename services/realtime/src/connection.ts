@@ -148,13 +148,21 @@ export class Connection {
   private tokens: number
   private tokensAt = Date.now()
 
+  /** Read from the upgrade request, which is not kept: an idle socket should cost as little memory as possible. */
+  private token: string | undefined
+  private readonly afterSeq: number | undefined | null
+  private readonly requestId: string
+
   constructor(
     readonly gateway: RealtimeGateway,
     readonly socket: WebSocket,
-    private readonly request: ConnectionRequest,
+    request: ConnectionRequest,
     private readonly roomId: string | undefined
   ) {
     this.log = request.log
+    this.token = socketToken(request)
+    this.afterSeq = afterSeqOf(request.query)
+    this.requestId = request.id
     this.tokens = gateway.settings.rateLimitBurst
     // Listeners go on at once: frames sent before authentication finishes wait in `waiting`.
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary))
@@ -169,7 +177,9 @@ export class Connection {
     const { verifier, db } = this.gateway.deps
     let userId: string
     try {
-      userId = (await verifier.verify(socketToken(this.request))).id
+      const token = this.token
+      this.token = undefined
+      userId = (await verifier.verify(token)).id
     } catch (error) {
       if (error instanceof InvalidTokenError) this.closeWith(closeCodes.unauthenticated, error.message)
       else {
@@ -192,7 +202,7 @@ export class Connection {
     }
     if (this.closing) return
     if (this.roomId !== undefined) {
-      const afterSeq = afterSeqOf(this.request.query)
+      const afterSeq = this.afterSeq
       if (afterSeq === null) {
         this.closeWith(1008, 'after_seq must be a non-negative integer')
         return
@@ -413,7 +423,7 @@ export class Connection {
       room_id: roomId,
       text: frame.text,
       ...(frame.client_msg_id !== undefined ? { client_msg_id: frame.client_msg_id } : {}),
-      request_id: this.request.id
+      request_id: this.requestId
     }
     let reply: { message?: unknown; problem?: { code?: string; detail?: string } }
     try {
