@@ -74,3 +74,47 @@ t.test('rooms and messages on PGlite: create, avatar bytes round trip, send, eve
   while (frames.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
   t.same(frames.map((frame) => [frame.type, frame.seq]), [['participants.added', 1], ['room.updated', 2], ['message.created', 3]])
 })
+
+t.test('reactions, /emoji/ and sockets on one port: a message over /ws/ is acknowledged and a reaction arrives live', async (t) => {
+  const database = await createDb('memory://')
+  await migrateToLatest(database.db)
+  const bus = createInProcessBus()
+  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
+  t.teardown(async () => {
+    await app.close()
+    await bus.close()
+    await database.destroy()
+  })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const emoji = await app.inject('/emoji/')
+  t.equal(emoji.statusCode, 200)
+  t.same(emoji.json().map((entry: { name: string }) => entry.name), ['like', 'love', 'laugh', 'wow', 'sad', 'angry'])
+  const token = (await app.inject({ method: 'POST', url: '/auth/register', payload: { display_name: 'Ada', password: 'long enough' } })).json().access_token as string
+  const headers = { authorization: `Bearer ${token}` }
+  const roomId = (await app.inject({ method: 'POST', url: '/chatrooms/', headers, payload: { name: 'Live' } })).json().id as string
+
+  const { WebSocket } = await import('ws')
+  const socket = new WebSocket(`${address.replace('http', 'ws')}/ws/`, ['bearer', token])
+  t.teardown(() => socket.terminate())
+  const frames: Array<Record<string, unknown>> = []
+  const arrived = (test: (frame: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        const found = frames.find(test)
+        if (found) resolve(found)
+        else setTimeout(check, 10)
+      }
+      check()
+    })
+  socket.on('message', (data) => frames.push(JSON.parse(data.toString())))
+  await new Promise((resolve) => socket.once('open', resolve))
+  socket.send(JSON.stringify({ type: 'subscribe', room_id: roomId }))
+  t.match(await arrived((frame) => frame.type === 'subscribed'), { room_id: roomId, last_seq: 0 })
+  socket.send(JSON.stringify({ type: 'message', room_id: roomId, text: 'hello', ref: 'r1' }))
+  const ack = (await arrived((frame) => frame.type === 'ack')) as { message: { id: string; seq: number } }
+  t.equal(ack.message.seq, 1)
+  const reacted = await app.inject({ method: 'POST', url: `/messages/${ack.message.id}/reaction/`, headers, payload: { reaction: 'like' } })
+  t.equal(reacted.statusCode, 201)
+  t.match(await arrived((frame) => frame.type === 'reaction.updated'), { seq: 2, message_id: ack.message.id, reaction: 'like', reactions: { like: 1 } })
+  t.same(frames.filter((frame) => 'seq' in frame).map((frame) => frame.seq), [1, 2])
+})
