@@ -356,7 +356,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   #onErrorFrame(frame: Extract<ServerFrame, { type: 'error' }>): void {
     const ref = frame.ref ?? undefined
     const pending = ref === undefined ? undefined : this.#pendingMessages.get(ref)
-    const roomId = pending?.frame.room_id ?? this.#roomMentionedIn(frame.detail)
+    const roomId = frame.room_id ?? pending?.frame.room_id ?? this.#roomMentionedIn(frame.detail)
     const error = new ChatSocketError(frame.code, frame.detail, { ref, roomId })
     if (pending && ref !== undefined) {
       this.#pendingMessages.delete(ref)
@@ -376,7 +376,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
     this.emit('error', error)
   }
 
-  /** Error frames carry no room_id; a subscribed room's id in the detail tells which room it is about. */
+  /** For a gateway that sends no room_id: a subscribed room's id in the detail tells which room an error is about. */
   #roomMentionedIn(detail: string): string | undefined {
     for (const roomId of this.#rooms.keys()) if (detail.includes(roomId)) return roomId
     return this.#roomId

@@ -2,11 +2,13 @@
 // (through deploy/start-services.ts), on a fresh PostgreSQL database of its
 // own and free ports, behind the nginx gateway when nginx is installed.
 // The database is dropped when the test ends.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { Client } from 'pg'
 import type { Test } from 'tap'
 import { findNginx } from '../../../deploy/nginx/render.js'
@@ -27,6 +29,73 @@ export interface ServicesModeOptions {
   services?: readonly ServiceName[]
   /** Extra variables for every service. */
   env?: Record<string, string>
+  /**
+   * 'shared' (default): the NATS server of NATS_URL (else 127.0.0.1:4222).
+   * 'private': a nats-server of this test's own (JetStream, a port of its
+   * choosing), stopped after the services. The services' subjects carry no
+   * namespace, so on a shared server the `svc.messages.send` requests of this
+   * run's realtime gateways can be answered by any other messages service on
+   * it (another test file, another checkout), with another database: a
+   * socket message then fails with room_not_found. Falls back to 'shared'
+   * when nats-server is not installed (NATS_SERVER_BIN, /usr/sbin, the PATH).
+   */
+  nats?: 'shared' | 'private'
+}
+
+/** The nats-server binary: NATS_SERVER_BIN, the usual places, then the PATH. */
+export function findNatsServer(): string | undefined {
+  const candidates = [
+    process.env.NATS_SERVER_BIN,
+    '/usr/sbin/nats-server',
+    '/usr/local/bin/nats-server',
+    '/usr/bin/nats-server',
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server'))
+  ]
+  return candidates.find((candidate): candidate is string => candidate !== undefined && candidate !== '' && existsSync(candidate))
+}
+
+interface PrivateNats {
+  url: string
+  stop(): Promise<void>
+}
+
+/** Starts nats-server with JetStream on 127.0.0.1 and a port it picks itself (no race for it); resolves once it is ready. */
+function startPrivateNats(binary: string, storeDir: string, log: (line: string) => void): Promise<PrivateNats> {
+  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(timer)
+  }
+  return new Promise<PrivateNats>((resolve, reject) => {
+    let url: string | undefined
+    const timer = setTimeout(() => {
+      void stop()
+      reject(new Error('the private nats-server was not ready within 10 s'))
+    }, 10_000)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    void exited.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`the private nats-server exited (${child.exitCode ?? child.signalCode})`))
+    })
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        log(`nats       | ${line}`)
+        const listening = /Listening for client connections on ([\d.]+):(\d+)/.exec(line)
+        if (listening) url = `nats://${listening[1]}:${listening[2]}`
+        if (/Server is ready/.test(line) && url) {
+          clearTimeout(timer)
+          resolve({ url, stop })
+        }
+      })
+    }
+  })
 }
 
 function reachable(url: string, defaultPort: number): Promise<boolean> {
@@ -47,9 +116,11 @@ function reachable(url: string, defaultPort: number): Promise<boolean> {
  */
 export async function startServicesMode(t: Test, options: ServicesModeOptions = {}): Promise<ServicesMode | undefined> {
   const required = process.env.REQUIRE_INFRA === '1'
+  const natsServer = options.nats === 'private' ? findNatsServer() : undefined
+  if (options.nats === 'private' && !natsServer) t.comment('nats-server is not installed: the shared NATS server instead of a private one')
   const missing: string[] = []
   if (!(await reachable(SERVER_URL, 5432))) missing.push(`PostgreSQL at ${new URL(SERVER_URL).host}`)
-  if (!(await reachable(NATS_URL, 4222))) missing.push(`NATS at ${NATS_URL}`)
+  if (!natsServer && !(await reachable(NATS_URL, 4222))) missing.push(`NATS at ${NATS_URL}`)
   if (!findNginx()) missing.push('nginx')
   if (missing.length > 0) {
     if (required) throw new Error(`services mode needs ${missing.join(', ')} (REQUIRE_INFRA=1)`)
@@ -63,9 +134,11 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'))
   const logs: string[] = []
   let running: RunningServices | undefined
-  // One teardown, in order: the processes, then their database.
+  let nats: PrivateNats | undefined
+  // One teardown, in order: the processes, the private NATS server, then their database.
   t.teardown(async () => {
     await running?.stop()
+    await nats?.stop()
     rmSync(dataDir, { recursive: true, force: true })
     const admin = new Client({ connectionString: SERVER_URL })
     await admin.connect()
@@ -76,13 +149,17 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
     }
   })
 
-  // A base port per test process, so that parallel test files do not race for the same ports.
-  const basePort = 20_000 + ((process.pid * 37) % 400) * 100
+  // A base port per test process, so that parallel test files do not race for the same ports:
+  // 600 blocks of 20 ports (a run takes 8) in 20000..31999, below Linux's ephemeral range
+  // (32768..60999), where an outgoing connection could take a port between the launcher's
+  // free-port check and the service's listen (EADDRINUSE).
+  const basePort = 20_000 + ((process.pid * 37) % 600) * 20
   try {
+    if (natsServer) nats = await startPrivateNats(natsServer, join(dataDir, 'nats'), (line) => { logs.push(line) })
     running = await startServices({
       services: options.services ?? SERVICE_NAMES,
       databaseUrl: databaseUrl.toString(),
-      natsUrl: NATS_URL,
+      natsUrl: nats?.url ?? NATS_URL,
       basePort,
       gateway: 'required',
       dataDir,

@@ -4,9 +4,8 @@ import t from 'tap'
 import { startServicesMode } from './helper.js'
 
 await t.test('register and create a room through the gateway', async (t) => {
-  // Reactions and realtime are not finished yet: start the services that are.
-  // Switch to all five (drop `services`) once they run.
-  const mode = await startServicesMode(t, { services: ['identity', 'rooms', 'messages'] })
+  // All five services (identity, rooms, messages, reactions, two realtime replicas).
+  const mode = await startServicesMode(t)
   if (!mode) return
 
   t.ok(mode.gatewayUrl, `gateway at ${mode.gatewayUrl}`)
@@ -33,6 +32,10 @@ await t.test('register and create a room through the gateway', async (t) => {
 
   const sent = await post(`/messages/${room.id}/`, { text: 'hello' }, session.access_token)
   t.equal(sent.status, 201, 'a message stored through the gateway')
+
+  const emoji = await fetch(mode.url('/emoji/'))
+  t.equal(emoji.status, 200, 'the reaction list (reactions) through the gateway')
+  t.match(await emoji.json(), [{ name: 'like' }])
 
   const unknown = await fetch(mode.url('/no/such/path'))
   t.equal(unknown.status, 404)
