@@ -48,6 +48,16 @@ export function socketToken(request: ConnectionRequest): string | undefined {
   return typeof query?.token === 'string' && query.token !== '' ? query.token : undefined
 }
 
+/** The `exp` of a token that was verified, in ms since the epoch; undefined when it has none. */
+function expiryOf(token: string | undefined): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** `?after_seq=` of a room socket: undefined when absent, null when malformed. */
 function afterSeqOf(query: unknown): number | undefined | null {
   const raw = (query as { after_seq?: unknown } | undefined)?.after_seq
@@ -139,6 +149,8 @@ interface TypingState {
  */
 export class Connection {
   user: User | undefined
+  /** When the token the socket was opened with expires: the socket ends with 4401 then, and the client reconnects with a fresh one. */
+  expiresAt: number | undefined
   alive = true
   readonly log: FastifyBaseLogger
   private readonly subscriptions = new Map<string, RoomSubscription>()
@@ -180,6 +192,7 @@ export class Connection {
       const token = this.token
       this.token = undefined
       userId = (await verifier.verify(token)).id
+      this.expiresAt = expiryOf(token)
     } catch (error) {
       if (error instanceof InvalidTokenError) this.closeWith(closeCodes.unauthenticated, error.message)
       else {
@@ -511,8 +524,12 @@ export class Connection {
     this.closeWith(closeCodes.tooSlow, 'too slow: resume with after_seq')
   }
 
-  heartbeat(): void {
+  heartbeat(now = Date.now()): void {
     if (this.closing) return
+    if (this.expiresAt !== undefined && now >= this.expiresAt) {
+      this.closeWith(closeCodes.unauthenticated, 'token expired')
+      return
+    }
     if (!this.alive) {
       this.log.info('socket missed a heartbeat; dropping it')
       this.socket.terminate()

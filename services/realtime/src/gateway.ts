@@ -129,9 +129,10 @@ export class RealtimeGateway {
     }
   }
 
-  /** One heartbeat round: a socket that did not answer the previous ping is dropped. */
+  /** One heartbeat round: a socket that did not answer the previous ping is dropped, one whose token expired is closed with 4401. */
   heartbeat(): void {
-    for (const connection of this.connections) connection.heartbeat()
+    const now = Date.now()
+    for (const connection of this.connections) connection.heartbeat(now)
   }
 
   /** Stops taking sockets and closes every open one with 1001. */

@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import { closeCodes } from '@chat/contracts'
+import { createTokenSigner } from '@chat/service-kit'
 import { build, connect, range, seqsOf } from './helper.js'
 
 test('a room socket: subscribed, then every event of the room as the bytes the service published', async (t) => {
@@ -305,4 +306,18 @@ test('a slow consumer is closed with 4408 and resumes with after_seq without los
   const resumed = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada, { query: { after_seq: String(received.at(-1) ?? 0) } })
   await resumed.next('subscribed')
   t.same([...received, ...seqsOf(resumed, roomId)], range(1, total), 'together: every event once, in order')
+})
+
+test('a socket whose access token expires is closed with 4401 at the next heartbeat, so the client reconnects with a fresh token', async (t) => {
+  const h = await build(t, { gateway: { heartbeatMs: 100 } })
+  const ada = await h.createUser()
+  const roomId = await h.createRoom(ada)
+  const shortLived = createTokenSigner(h.signer.key, 1).sign({ id: ada.id, displayName: ada.display_name }).token
+  const socket = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada, { token: shortLived })
+  await socket.next('subscribed')
+  const { code, reason } = await socket.closed
+  t.equal(code, closeCodes.unauthenticated)
+  t.equal(reason, 'token expired')
+  const fresh = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada)
+  t.match(await fresh.next('subscribed'), { room_id: roomId }, 'a fresh token opens a new socket')
 })
