@@ -1,0 +1,54 @@
+import { useState } from 'preact/hooks'
+import { useChat } from '../chat.js'
+import { useStore } from '../store.js'
+import { CreateRoom } from './create-room.js'
+import { RoomAvatar } from './room-avatar.js'
+
+export function RoomList() {
+  const chat = useChat()
+  const state = useStore(chat.store)
+  const [creating, setCreating] = useState(false)
+
+  return (
+    <section class="room-list" aria-labelledby="rooms-title">
+      <div class="pane-header">
+        <h2 id="rooms-title">Rooms</h2>
+        <button type="button" class="primary" aria-expanded={creating} onClick={() => setCreating(!creating)}>
+          {creating ? 'Cancel' : 'New room'}
+        </button>
+      </div>
+      {creating && <CreateRoom onDone={() => setCreating(false)} />}
+      {state.roomsLoaded && state.rooms.length === 0 && <p class="empty-hint">No rooms yet.</p>}
+      <ul class="rooms">
+        {state.rooms.map((room) => {
+          const unread = room.unread_count
+          const selected = room.id === state.selectedRoomId
+          const label = `${room.name}${unread > 0 ? `, ${unread} unread` : ''}`
+          return (
+            <li key={room.id}>
+              <button
+                type="button"
+                class={`room-item${selected ? ' selected' : ''}`}
+                aria-current={selected ? 'true' : undefined}
+                aria-label={label}
+                data-room-name={room.name}
+                onClick={() => chat.selectRoom(room.id)}
+              >
+                <RoomAvatar room={room} />
+                <span class="room-item-text">
+                  <span class="room-name">{room.name}</span>
+                  <span class="room-meta">{room.participants.length} participants</span>
+                </span>
+                {unread > 0 && (
+                  <span class="badge" aria-hidden="true" data-unread={unread}>
+                    {unread}
+                  </span>
+                )}
+              </button>
+            </li>
+          )
+        })}
+      </ul>
+    </section>
+  )
+}
