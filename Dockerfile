@@ -3,6 +3,7 @@
 #
 #   docker build --build-arg SERVICE=identity --build-arg PORT=3001 -t chat/identity .
 #   docker build --target migrate -t chat/migrate .
+#   docker build --target gateway -t chat/gateway .   (nginx with the web app)
 #
 # SERVICE is a folder of services/ (identity, rooms, messages, reactions,
 # realtime) and PORT its default port (the PORT default of its config schema).
@@ -76,3 +77,14 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # services/<SERVICE>/dist/main.js; node is PID 1 and gets SIGTERM itself.
 CMD ["node", "dist/main.js"]
+
+# The web app (apps/web), built once for the gateway image.
+FROM deps AS web-build
+COPY . .
+RUN npx turbo run build --output-logs=errors-only --filter=@chat/web
+
+# The API gateway: nginx with the routes of deploy/nginx and the web app at /.
+# The official image renders /etc/nginx/templates/*.template with envsubst at start.
+FROM nginx:1.27-alpine AS gateway
+COPY deploy/nginx/nginx.conf.template /etc/nginx/templates/nginx.conf.template
+COPY --from=web-build /app/apps/web/dist /srv/web

@@ -252,3 +252,35 @@ t.test('every api.md path reaches its service', async (t) => {
   t.match(socketLocation?.body, /Upgrade \$http_upgrade/, 'nginx: /ws passes the upgrade')
   t.match(socketLocation?.body, /proxy_buffering off/, 'nginx: /ws is not buffered')
 })
+
+t.test('every file the Dockerfile copies from the build context survives .dockerignore', async (t) => {
+  const rules = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+  // Docker's rules: later lines win; `!` re-includes; `**/` matches any depth.
+  const ignored = (path: string): boolean => {
+    let result = false
+    for (const rule of rules) {
+      const negated = rule.startsWith('!')
+      const pattern = (negated ? rule.slice(1) : rule).replace(/\/$/, '')
+      const regex = new RegExp(
+        `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '@@ANY@@').replace(/\*/g, '[^/]*').replace(/@@ANY@@/g, '(?:.*/)?')}(?:/.*)?$`
+      )
+      if (regex.test(path)) result = !negated
+    }
+    return result
+  }
+  const copies = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .filter((line) => /^COPY\s/.test(line) && !line.includes('--from='))
+    .flatMap((line) => line.trim().split(/\s+/).slice(1, -1))
+    .filter((source) => source !== '.')
+  t.ok(copies.length > 0, `the Dockerfile copies ${copies.join(', ')} from the context`)
+  for (const source of copies) {
+    t.ok(existsSync(join(REPO_ROOT, source)), `${source} exists`)
+    t.notOk(ignored(source), `${source} is not excluded by .dockerignore`)
+  }
+  t.ok(ignored('node_modules') && ignored('services/rooms/node_modules'), 'sanity: node_modules is excluded')
+  t.notOk(ignored('services/rooms/src/main.ts'), 'sanity: sources are not')
+})
