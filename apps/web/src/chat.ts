@@ -61,7 +61,6 @@ export interface ChatState {
 
 const sessionKey = 'chat.session'
 const pageSize = 50
-const roomPollMs = 5_000
 const typingShownMs = 5_000
 const typingRepeatMs = 2_000
 const ackPatienceMs = 8_000
@@ -133,7 +132,6 @@ export class Chat {
   /** The socket closed by going offline: the next one resumes from its seqs. */
   #dropSocket: ChatSocket | undefined
   #active = false
-  #pollTimer: ReturnType<typeof setInterval> | undefined
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined
   /** The avatar_url each object URL was made from. */
   readonly #avatarSources = new Map<string, string>()
@@ -211,10 +209,6 @@ export class Chat {
       (emoji) => this.store.set({ emoji }),
       (error: unknown) => this.#report(error)
     )
-    this.#pollTimer = setInterval(() => {
-      // Nothing tells a socket about rooms one was added to: look now and then.
-      if (document.visibilityState === 'visible') void this.refreshRooms()
-    }, roomPollMs)
     this.#heartbeatTimer = setInterval(() => this.#checkSocket(), heartbeatMs)
     window.addEventListener('offline', this.#onOffline)
     window.addEventListener('online', this.#onOnline)
@@ -223,9 +217,7 @@ export class Chat {
   #stopSession(): void {
     this.#active = false
     this.#closeSocket()
-    if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer)
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer)
-    this.#pollTimer = undefined
     this.#heartbeatTimer = undefined
     window.removeEventListener('offline', this.#onOffline)
     window.removeEventListener('online', this.#onOnline)
@@ -252,6 +244,10 @@ export class Chat {
     socket.on('event', (frame) => {
       if (current()) this.#applyEvent(frame)
     })
+    // Added to a room by someone else: the room list (which subscribes new rooms) picks it up.
+    socket.on('room_joined', () => {
+      if (current()) void this.refreshRooms()
+    })
     socket.on('typing', (frame) => {
       if (current()) this.#onTyping(frame)
     })
@@ -261,8 +257,7 @@ export class Chat {
     socket.on('error', (error) => {
       if (!current()) return
       if (error.code === 'not_a_member' || error.code === 'room_not_found') {
-        // @chat/client does not copy an error frame's room_id into the error:
-        // when it is missing, the room list tells which room went.
+        // Without a room id (an older gateway), the room list tells which room went.
         if (error.roomId) this.#dropRoom(error.roomId)
         else void this.refreshRooms()
         return

@@ -3,7 +3,7 @@ import { Emitter } from './emitter.js'
 import { ChatSocketError } from './errors.js'
 import type { SocketAuth } from './http.js'
 import { randomId } from './ids.js'
-import type { ResyncRequiredFrame, SubscribedFrame, TypingFrame, WebSocketConstructor, WebSocketLike } from './types.js'
+import type { ResyncRequiredFrame, RoomJoinedFrame, SubscribedFrame, TypingFrame, WebSocketConstructor, WebSocketLike } from './types.js'
 
 // Copied from @chat/contracts' closeCodes: importing a value from there would
 // pull typebox into browser bundles.
@@ -65,6 +65,8 @@ export type ChatSocketEvents = {
   /** A room event, in seq order per room, each seq once. */
   event: (frame: RoomEventFrame) => void
   typing: (frame: TypingFrame) => void
+  /** `/ws/` only: the user was added to a room this socket does not watch yet; subscribe to follow it. */
+  room_joined: (frame: RoomJoinedFrame) => void
   subscribed: (frame: SubscribedFrame) => void
   /** The resume point is older than the kept history: reload the room, then call `resetRoom`. */
   resync_required: (frame: ResyncRequiredFrame) => void
@@ -293,6 +295,9 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
     switch (frame.type) {
       case 'typing':
         if (this.#rooms.has(frame.room_id)) this.emit('typing', frame)
+        return
+      case 'room.joined':
+        this.emit('room_joined', frame)
         return
       case 'subscribed': {
         const room = this.#rooms.get(frame.room_id)

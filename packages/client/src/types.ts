@@ -33,6 +33,7 @@ export interface Emoji {
 }
 
 export type TypingFrame = Extract<ServerFrame, { type: 'typing' }>
+export type RoomJoinedFrame = Extract<ServerFrame, { type: 'room.joined' }>
 export type SubscribedFrame = Extract<ServerFrame, { type: 'subscribed' }>
 export type ResyncRequiredFrame = Extract<ServerFrame, { type: 'resync_required' }>
 export type AckFrame = Extract<ServerFrame, { type: 'ack' }>

@@ -65,6 +65,12 @@ export const TypingFrame = Type.Object({
   user: User,
   active: Type.Boolean({ description: 'true: the user is typing (show it for at most 5 s unless repeated); false: stopped' })
 })
+/**
+ * To a user's `/ws/` sockets: they were just added to a room (a
+ * `participants.added` event named them). Not a room event: no seq. Subscribe
+ * to the room to follow it.
+ */
+export const RoomJoinedFrame = Type.Object({ type: Type.Literal('room.joined'), room_id: Uuid })
 export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), room_id: Uuid, last_seq: Seq })
 export const ResyncRequiredFrame = Type.Object({ type: Type.Literal('resync_required'), room_id: Uuid })
 export const AckFrame = Type.Object({
@@ -82,6 +88,7 @@ export const PongFrame = Type.Object({ type: Type.Literal('pong'), ref: Type.Uni
 export const ServerFrame = Type.Union([
   ...RoomEventFrame.anyOf,
   TypingFrame,
+  RoomJoinedFrame,
   SubscribedFrame,
   ResyncRequiredFrame,
   AckFrame,

@@ -22,6 +22,8 @@ export const subjects = {
   roomEvent: (roomId: string, type: RoomEventType): string => `chat.room.${roomId}.${type}`,
   roomTyping: (roomId: string): string => `chat.room.${roomId}.typing`,
   roomAll: (roomId: string): string => `chat.room.${roomId}.>`,
+  /** One event type of every room, for example every `participants.added`. */
+  anyRoomEvent: (type: RoomEventType): string => `chat.room.*.${type}`,
   allRooms: (): string => 'chat.room.>',
   messagesSend: (): string => 'svc.messages.send'
 } as const

@@ -111,11 +111,15 @@ const groups = new Map<string, Group>()
 
 function onWire(tracked: Tracked, group: Group, data: unknown): void {
   if (!tracked.armed || typeof data !== 'string') return
-  // Room events carry `"seq":` at the top level before the message (whose own seq is the same); `subscribed` has `"last_seq":`.
+  // The first `"seq":` of a room event is its seq (the top level's, or the message's, which is the same);
+  // `subscribed` has `"last_seq":`. Events the gateway replays or gap-fills from the store are PostgreSQL's
+  // jsonb text, which puts a space after the colon: skip it.
   const at = data.indexOf('"seq":')
   if (at < 0) return
+  let start = at + 6
+  while (data.charCodeAt(start) === 32) start++
   let seq = 0
-  for (let index = at + 6; index < data.length; index++) {
+  for (let index = start; index < data.length; index++) {
     const code = data.charCodeAt(index)
     if (code < 48 || code > 57) break
     seq = seq * 10 + (code - 48)

@@ -225,10 +225,22 @@ export class Connection {
         return
       }
       void this.subscribe(this.roomId, afterSeq, null)
+    } else {
+      try {
+        await this.gateway.watchJoins(this, userId)
+      } catch {
+        // Logged by the gateway; the socket works without room.joined notices.
+      }
     }
+    if (this.closing) return
     const waiting = this.waiting ?? []
     this.waiting = undefined
     for (const data of waiting) this.handle(data)
+  }
+
+  /** This socket's user was added to a room (on `/ws/` only): tell the client, unless it already watches the room. */
+  notifyJoined(roomId: string): void {
+    if (!this.subscriptions.has(roomId)) this.sendFrame({ type: 'room.joined', room_id: roomId })
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -551,6 +563,7 @@ export class Connection {
   private cleanUp(): void {
     this.closing = true
     this.waiting = undefined
+    if (this.user && this.roomId === undefined) this.gateway.unwatchJoins(this, this.user.id)
     for (const subscription of [...this.subscriptions.values()]) this.endSubscription(subscription)
     for (const roomId of [...this.typing.keys()]) this.stopTyping(roomId)
   }

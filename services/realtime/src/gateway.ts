@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { WebSocket } from 'ws'
-import type { EventBus } from '@chat/bus'
+import type { BusMessage, BusSubscription, EventBus } from '@chat/bus'
+import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { TokenVerifier } from '@chat/service-kit'
 import { Connection, type ConnectionRequest } from './connection.js'
@@ -60,6 +61,9 @@ export class RealtimeGateway {
     closes: new Map()
   }
   private readonly channels = new Map<string, ChannelEntry>()
+  /** `/ws/` sockets by user, told when their user is added to a room. */
+  private readonly multiRoomSockets = new Map<string, Set<Connection>>()
+  private joinedSubscription: Promise<BusSubscription> | undefined
   private shuttingDown = false
 
   constructor(
@@ -129,6 +133,51 @@ export class RealtimeGateway {
     }
   }
 
+  /**
+   * Registers an authenticated `/ws/` socket for `room.joined` notices. The
+   * gateway subscribes to every room's `participants.added` once, with its
+   * first such socket: those events are rare next to messages.
+   */
+  async watchJoins(connection: Connection, userId: string): Promise<void> {
+    let sockets = this.multiRoomSockets.get(userId)
+    if (!sockets) {
+      sockets = new Set()
+      this.multiRoomSockets.set(userId, sockets)
+    }
+    sockets.add(connection)
+    if (!this.joinedSubscription) {
+      const subscribing = this.deps.bus.subscribe(subjects.anyRoomEvent('participants.added'), (message) => this.onParticipantsAdded(message))
+      this.joinedSubscription = subscribing
+      subscribing.catch((error: unknown) => {
+        this.deps.logger.error({ err: error }, 'subscribing to participants.added failed; room.joined notices are off until the next socket')
+        if (this.joinedSubscription === subscribing) this.joinedSubscription = undefined
+      })
+    }
+    await this.joinedSubscription
+  }
+
+  unwatchJoins(connection: Connection, userId: string): void {
+    const sockets = this.multiRoomSockets.get(userId)
+    if (!sockets) return
+    sockets.delete(connection)
+    if (sockets.size === 0) this.multiRoomSockets.delete(userId)
+  }
+
+  private onParticipantsAdded(message: BusMessage): void {
+    if (this.multiRoomSockets.size === 0) return
+    let frame: { room_id?: unknown; users?: Array<{ id?: unknown }> }
+    try {
+      frame = JSON.parse(Buffer.from(message.data).toString('utf8')) as typeof frame
+    } catch {
+      return
+    }
+    if (typeof frame.room_id !== 'string' || !Array.isArray(frame.users)) return
+    for (const user of frame.users) {
+      const sockets = typeof user.id === 'string' ? this.multiRoomSockets.get(user.id) : undefined
+      for (const connection of sockets ?? []) connection.notifyJoined(frame.room_id)
+    }
+  }
+
   /** One heartbeat round: a socket that did not answer the previous ping is dropped, one whose token expired is closed with 4401. */
   heartbeat(): void {
     const now = Date.now()
@@ -142,5 +191,8 @@ export class RealtimeGateway {
     const channels = [...this.channels.values()]
     this.channels.clear()
     await Promise.allSettled(channels.map((entry) => entry.channel.close()))
+    const joined = this.joinedSubscription
+    this.joinedSubscription = undefined
+    if (joined) await joined.then((subscription) => subscription.unsubscribe()).catch(() => undefined)
   }
 }

@@ -321,3 +321,38 @@ test('a socket whose access token expires is closed with 4401 at the next heartb
   const fresh = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada)
   t.match(await fresh.next('subscribed'), { room_id: roomId }, 'a fresh token opens a new socket')
 })
+
+test('room.joined: a user added to a room is told on their /ws/ sockets, then subscribes and follows it', async (t) => {
+  const h = await build(t)
+  const [ada, bob, cyd] = [await h.createUser('Ada'), await h.createUser('Bob'), await h.createUser('Cyd')]
+  const bobAll = connect(t, h.gateways[0]!, '/ws/', bob)
+  const cydAll = connect(t, h.gateways[0]!, '/ws/', cyd)
+  for (const socket of [bobAll, cydAll]) {
+    socket.send({ type: 'ping', ref: 'ready' })
+    await socket.next('pong')
+  }
+  const created = await h.rooms.inject({
+    method: 'POST',
+    url: '/chatrooms/',
+    headers: { authorization: `Bearer ${ada.token}` },
+    payload: { name: 'New', participants_display_names: ['Bob'] }
+  })
+  t.equal(created.statusCode, 201)
+  const roomId = created.json<{ id: string }>().id
+  t.same(await bobAll.next('room.joined'), { type: 'room.joined', room_id: roomId })
+  bobAll.send({ type: 'subscribe', room_id: roomId, after_seq: 0 })
+  await bobAll.next('subscribed')
+  t.match(bobAll.events(roomId), [{ type: 'participants.added', seq: 1 }], 'the event that added bob, from the store')
+
+  const added = await h.rooms.inject({
+    method: 'POST',
+    url: `/chatrooms/${roomId}/add_user/`,
+    headers: { authorization: `Bearer ${bob.token}` },
+    payload: { user_display_names: ['Cyd'] }
+  })
+  t.equal(added.statusCode, 200)
+  t.same(await cydAll.next('room.joined'), { type: 'room.joined', room_id: roomId })
+  await bobAll.until(() => seqsOf(bobAll, roomId).length === 2)
+  t.equal(bobAll.frames.filter((frame) => frame.type === 'room.joined').length, 1, 'no notice for a room the socket already watches')
+  t.notOk('seq' in (cydAll.frames.find((frame) => frame.type === 'room.joined') ?? {}), 'not a room event: no seq')
+})
