@@ -17,6 +17,7 @@ export interface MessagesDeps {
 export interface MessagesAppOptions extends CommonAppOptions {
   maxTextChars?: number
   sendConcurrency?: number
+  sendSubject?: string
 }
 
 /** The messages service on its own Fastify instance (main.ts, tests and the benchmark). */
@@ -38,7 +39,8 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     bus: deps.bus,
     publisher,
     maxTextChars: options.maxTextChars,
-    sendConcurrency: options.sendConcurrency
+    sendConcurrency: options.sendConcurrency,
+    sendSubject: options.sendSubject
   })
   return app
 }

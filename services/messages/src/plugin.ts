@@ -21,6 +21,11 @@ export interface MessagesPluginOptions {
    * `messages` queue group. Default 8.
    */
   sendConcurrency?: number
+  /**
+   * Subject of the send requests. Default `svc.messages.send`; deployments
+   * that share one NATS server (tests running side by side) each use their own.
+   */
+  sendSubject?: string
 }
 
 /**
@@ -42,6 +47,6 @@ export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = 
     await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()))
   })
   for (let member = 0; member < (options.sendConcurrency ?? 8); member++) {
-    subscriptions.push(await options.bus.serve(subjects.messagesSend(), handler, { queue: queueGroups.messages }))
+    subscriptions.push(await options.bus.serve(options.sendSubject ?? subjects.messagesSend(), handler, { queue: queueGroups.messages }))
   }
 }

@@ -30,7 +30,9 @@ if (!bus) {
   })
 
   t.test('svc.messages.send over nats-server answers like POST /messages/:room_id/', async (t) => {
-    const harness = await build(t, { bus })
-    await sendRequestAnswersLikeHttp(t, harness, bus)
+    // Its own subject: another process on this NATS server may serve svc.messages.send for another database.
+    const sendSubject = `svc.messages.send.test-${testId}`
+    const harness = await build(t, { bus, sendSubject })
+    await sendRequestAnswersLikeHttp(t, harness, bus, sendSubject)
   })
 }

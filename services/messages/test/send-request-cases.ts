@@ -8,13 +8,13 @@ import { bearer, publicUser, settle, type Harness } from './helper.js'
 
 type Tap = Test
 
-export async function requestSend(bus: EventBus, payload: unknown): Promise<SendMessageReply> {
+export async function requestSend(bus: EventBus, payload: unknown, subject: string = subjects.messagesSend()): Promise<SendMessageReply> {
   const data = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(JSON.stringify(payload))
-  const reply = await bus.request(subjects.messagesSend(), data, { timeoutMs: 5_000 })
+  const reply = await bus.request(subject, data, { timeoutMs: 5_000 })
   return JSON.parse(Buffer.from(reply.data).toString('utf8')) as SendMessageReply
 }
 
-export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: EventBus): Promise<void> {
+export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: EventBus, subject?: string): Promise<void> {
   const { app, events, createUser, createRoom, send } = harness
   const ada = await createUser('Ada over the bus')
   const eve = await createUser()
@@ -23,7 +23,7 @@ export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: 
 
   const viaHttp = await send(ada, roomId, { text: 'over http', client_msg_id: 'h-1' })
   t.equal(viaHttp.statusCode, 201)
-  const created = await requestSend(bus, { user, room_id: roomId, text: '  over the bus  ', client_msg_id: 'b-1', request_id: 'req-bus-1' })
+  const created = await requestSend(bus, { user, room_id: roomId, text: '  over the bus  ', client_msg_id: 'b-1', request_id: 'req-bus-1' }, subject)
   t.equal(created.status, 201, 'a good send is 201')
   if (!('message' in created)) throw new Error(`expected a message, got ${JSON.stringify(created)}`)
   const message = created.message
@@ -32,25 +32,25 @@ export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: 
   const listed = (await app.inject({ method: 'GET', url: `/messages/${roomId}/`, headers: bearer(ada) })).json<Message[]>()
   t.same(listed[1], message, 'stored exactly as a POST stores it')
 
-  const repeat = await requestSend(bus, { user, room_id: roomId, text: 'again', client_msg_id: 'b-1' })
+  const repeat = await requestSend(bus, { user, room_id: roomId, text: 'again', client_msg_id: 'b-1' }, subject)
   t.same(repeat, { status: 200, message }, 'a repeat is 200 with the stored message')
   const httpRepeat = await send(ada, roomId, { text: 'again', client_msg_id: 'b-1' })
   t.equal(httpRepeat.statusCode, 200, 'HTTP sees the same repeat')
   t.same(httpRepeat.json(), message)
 
-  const outsider = await requestSend(bus, { user: { id: eve.id, display_name: eve.display_name }, room_id: roomId, text: 'let me in' })
+  const outsider = await requestSend(bus, { user: { id: eve.id, display_name: eve.display_name }, room_id: roomId, text: 'let me in' }, subject)
   const httpOutsider = await send(eve, roomId, { text: 'let me in' })
   t.equal(outsider.status, 403)
   t.same('problem' in outsider ? outsider.problem : undefined, httpOutsider.json(), 'the same problem details as HTTP')
 
-  const empty = await requestSend(bus, { user, room_id: roomId, text: '   ' })
+  const empty = await requestSend(bus, { user, room_id: roomId, text: '   ' }, subject)
   const httpEmpty = await send(ada, roomId, { text: '   ' })
   t.equal(empty.status, 400)
   t.same('problem' in empty ? empty.problem : undefined, httpEmpty.json())
   t.same('problem' in empty ? empty.problem.errors : undefined, [{ path: '/text', message: 'must not be blank' }])
 
   const unknownRoom = '00000000-0000-4000-8000-000000000000'
-  const unknown = await requestSend(bus, { user, room_id: unknownRoom, text: 'hello?' })
+  const unknown = await requestSend(bus, { user, room_id: unknownRoom, text: 'hello?' }, subject)
   t.equal(unknown.status, 404)
   t.same('problem' in unknown ? unknown.problem : undefined, (await send(ada, unknownRoom, { text: 'hello?' })).json())
 
@@ -62,7 +62,7 @@ export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: 
     ['text not a string', { user, room_id: roomId, text: 5 }, '/text'],
     ['unknown member', { user, room_id: roomId, text: 'x', admin: true }, '/admin']
   ] as const) {
-    const reply = await requestSend(bus, payload)
+    const reply = await requestSend(bus, payload, subject)
     t.equal(reply.status, 400, label)
     const problem = 'problem' in reply ? reply.problem : undefined
     t.equal(problem?.status, 400, `${label}: problem details`)
@@ -74,7 +74,7 @@ export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: 
     }
   }
 
-  const afterMalformed = await requestSend(bus, { user, room_id: roomId, text: 'still answering' })
+  const afterMalformed = await requestSend(bus, { user, room_id: roomId, text: 'still answering' }, subject)
   t.equal(afterMalformed.status, 201, 'the responder survives malformed requests')
   t.equal('message' in afterMalformed ? afterMalformed.message.seq : undefined, 3, 'refused requests took no seq')
 

@@ -31,6 +31,8 @@ const typingRepeatMs = 2_000
 const typingExpiryMs = 5_000
 const closeGraceMs = 5_000
 const drainWaitMs = 10_000
+/** Client frames kept while the token is being verified; more close the socket. */
+const maxWaitingFrames = 32
 
 type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>
 
@@ -73,6 +75,8 @@ function afterSeqOf(query: unknown): number | undefined | null {
  * seq, whichever path an event came by.
  */
 class RoomSubscription implements ChannelMember {
+  /** The participation check passed: typing notices may go out. */
+  admitted = false
   live = false
   ended = false
   /** Seq of the last event this socket was sent for the room. */
@@ -80,7 +84,6 @@ class RoomSubscription implements ChannelMember {
   /** The room's seq when participation was checked: a removal after it ends the subscription. */
   checkedSeq = Number.MAX_SAFE_INTEGER
   private buffered: OutgoingEvent[] = []
-  private bufferedBytes = 0
 
   constructor(
     readonly connection: Connection,
@@ -95,8 +98,7 @@ class RoomSubscription implements ChannelMember {
     if (this.ended) return
     if (!this.live) {
       this.buffered.push(event)
-      this.bufferedBytes += event.bytes.length
-      if (this.bufferedBytes > this.connection.gateway.settings.sendQueueBytes) this.connection.tooSlow()
+      this.connection.holdBytes(event.bytes.length)
       return
     }
     this.send(event)
@@ -124,8 +126,14 @@ class RoomSubscription implements ChannelMember {
     this.connection.sendFrame({ type: 'subscribed', room_id: this.roomId, last_seq: this.sentSeq })
     const waiting = this.buffered
     this.buffered = []
-    this.bufferedBytes = 0
+    this.connection.releaseBytes(waiting.reduce((total, event) => total + event.bytes.length, 0))
     for (const event of waiting) this.send(event)
+  }
+
+  /** Ends the subscription's claim on the send queue (it was unsubscribed or removed while replaying). */
+  dropBuffered(): void {
+    this.connection.releaseBytes(this.buffered.reduce((total, event) => total + event.bytes.length, 0))
+    this.buffered = []
   }
 
   deliverTyping(bytes: Buffer): void {
@@ -157,6 +165,10 @@ export class Connection {
   private readonly typing = new Map<string, TypingState>()
   private closing = false
   private waiting: RawData[] | undefined = []
+  /** Bytes of live events held for subscriptions that are still replaying; they count against the send queue. */
+  private heldBytes = 0
+  private subscribesRunning = 0
+  private readonly subscribesWaiting: Array<() => void> = []
   private tokens: number
   private tokensAt = Date.now()
 
@@ -254,8 +266,15 @@ export class Connection {
       this.sendError(null, 'invalid_frame', 'frames are JSON text')
       return
     }
-    if (this.waiting) this.waiting.push(data)
-    else this.handle(data)
+    if (!this.waiting) {
+      this.handle(data)
+      return
+    }
+    if (this.waiting.length >= maxWaitingFrames) {
+      this.closeWith(1008, 'too many frames before authentication')
+      return
+    }
+    this.waiting.push(data)
   }
 
   private takeToken(): boolean {
@@ -330,8 +349,14 @@ export class Connection {
     const subscription = new RoomSubscription(this, roomId)
     this.subscriptions.set(roomId, subscription)
     const { db } = this.gateway.deps
+    // A few subscribes at a time per socket: each may replay thousands of events.
+    if (this.subscribesRunning >= this.gateway.settings.maxConcurrentSubscribes) {
+      await new Promise<void>((resolve) => this.subscribesWaiting.push(resolve))
+    }
+    this.subscribesRunning++
     try {
-      await this.gateway.join(subscription, roomId)
+      if (subscription.ended) return
+      await this.withTimeout(this.gateway.join(subscription, roomId), this.gateway.settings.joinTimeoutMs, 'joining the room timed out')
       if (subscription.ended) return
       const access = await findSubscribeAccess(db, roomId, this.user?.id ?? '')
       if (subscription.ended) return
@@ -340,6 +365,7 @@ export class Connection {
         return
       }
       subscription.checkedSeq = access.lastSeq
+      subscription.admitted = true
       const { maxReplayEvents } = this.gateway.settings
       if (afterSeq === undefined) {
         subscription.sentSeq = access.lastSeq
@@ -352,10 +378,25 @@ export class Connection {
       subscription.goLive()
     } catch (error) {
       if (subscription.ended) return
+      // The store or the bus is failing: the client reconnects with backoff and resumes every room.
       this.log.error({ err: error, roomId }, 'subscribing a socket failed')
       this.endSubscription(subscription)
-      if (this.roomId !== undefined) this.closeWith(1011, 'try again later')
-      else this.sendError(ref, 'unavailable', 'the room could not be subscribed; try again', roomId)
+      this.closeWith(1011, 'try again later')
+    } finally {
+      this.subscribesRunning--
+      this.subscribesWaiting.shift()?.()
+    }
+  }
+
+  private async withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms)
+    })
+    try {
+      return await Promise.race([work, timeout])
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -424,6 +465,7 @@ export class Connection {
   private endSubscription(subscription: RoomSubscription): void {
     if (subscription.ended) return
     subscription.ended = true
+    subscription.dropBuffered()
     if (this.subscriptions.get(subscription.roomId) === subscription) this.subscriptions.delete(subscription.roomId)
     this.gateway.leave(subscription, subscription.roomId)
     this.stopTyping(subscription.roomId)
@@ -452,10 +494,10 @@ export class Connection {
     }
     let reply: { message?: unknown; problem?: { code?: string; detail?: string } }
     try {
-      const response = await this.gateway.deps.bus.request(subjects.messagesSend(), Buffer.from(JSON.stringify(request)), {
+      const response = await this.gateway.deps.bus.request(this.gateway.settings.sendSubject, Buffer.from(JSON.stringify(request)), {
         timeoutMs: this.gateway.settings.sendTimeoutMs
       })
-      reply = JSON.parse(Buffer.from(response.data).toString('utf8')) as typeof reply
+      reply = (JSON.parse(Buffer.from(response.data).toString('utf8')) ?? {}) as typeof reply
     } catch (error) {
       if (!(error instanceof BusError)) this.log.error({ err: error }, 'message request failed')
       const detail =
@@ -474,7 +516,7 @@ export class Connection {
 
   private onTyping(frame: ClientFrameOf<'typing'>): void {
     const roomId = frame.room_id ?? this.roomId
-    if (roomId === undefined || !this.subscriptions.has(roomId)) {
+    if (roomId === undefined || !this.subscriptions.get(roomId)?.admitted) {
       this.sendError(null, 'not_subscribed', 'typing notices go to a subscribed room', roomId)
       return
     }
@@ -530,6 +572,15 @@ export class Connection {
     }
     this.socket.send(bytes, textFrame)
     return true
+  }
+
+  holdBytes(bytes: number): void {
+    this.heldBytes += bytes
+    if (this.heldBytes + this.socket.bufferedAmount > this.gateway.settings.sendQueueBytes) this.tooSlow()
+  }
+
+  releaseBytes(bytes: number): void {
+    this.heldBytes = Math.max(0, this.heldBytes - bytes)
   }
 
   tooSlow(): void {

@@ -18,8 +18,14 @@ export interface GatewaySettings {
   rateLimitBurst: number
   /** How long a message frame waits for the messages service. */
   sendTimeoutMs: number
+  /** Subject of the messages service's send requests (its `sendSubject`). */
+  sendSubject: string
   /** Rooms one `/ws/` socket may watch at once. */
   maxRoomsPerSocket: number
+  /** Subscribes one socket may have in progress (access check and replay); more wait their turn. */
+  maxConcurrentSubscribes: number
+  /** How long joining a room's bus subscription may take before the socket is told to come back. */
+  joinTimeoutMs: number
 }
 
 export interface GatewayStats {
@@ -28,6 +34,7 @@ export interface GatewayStats {
   eventsReplayed: number
   duplicates: number
   gapFills: number
+  catchUps: number
   resyncs: number
   closes: Map<number, number>
 }
@@ -57,6 +64,7 @@ export class RealtimeGateway {
     eventsReplayed: 0,
     duplicates: 0,
     gapFills: 0,
+    catchUps: 0,
     resyncs: 0,
     closes: new Map()
   }
@@ -175,6 +183,23 @@ export class RealtimeGateway {
     for (const user of frame.users) {
       const sockets = typeof user.id === 'string' ? this.multiRoomSockets.get(user.id) : undefined
       for (const connection of sockets ?? []) connection.notifyJoined(frame.room_id)
+    }
+  }
+
+  /**
+   * Compares each watched room's seq in the store with what its channel has
+   * sent (one query for all of them), so that events the bus lost (core NATS
+   * is at most once: a reconnect, a slow consumer) still go out.
+   */
+  async reconcile(): Promise<void> {
+    const roomIds = [...this.channels.keys()]
+    for (let start = 0; start < roomIds.length; start += 1000) {
+      const rows = await this.deps.db
+        .selectFrom('rooms')
+        .select(['id', 'last_seq'])
+        .where('id', 'in', roomIds.slice(start, start + 1000))
+        .execute()
+      for (const row of rows) this.channels.get(row.id)?.channel.catchUp(Number(row.last_seq))
     }
   }
 

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import { Counter, Gauge } from 'prom-client'
 import type { EventBus } from '@chat/bus'
+import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { TokenVerifier } from '@chat/service-kit'
 import { pruneRoomEvents } from './events.repository.js'
@@ -21,6 +22,8 @@ export interface RealtimePluginOptions extends Partial<GatewaySettings> {
   retentionDays?: number
   /** How often the pruner runs. Default one hour. */
   pruneIntervalMs?: number
+  /** How often watched rooms are compared with the store, to send what the bus lost. Default 5 s. */
+  reconcileMs?: number
 }
 
 declare module 'fastify' {
@@ -35,7 +38,10 @@ const defaults: GatewaySettings = {
   rateLimitFps: 20,
   rateLimitBurst: 50,
   sendTimeoutMs: 10_000,
-  maxRoomsPerSocket: 1_000
+  sendSubject: subjects.messagesSend(),
+  maxRoomsPerSocket: 1_000,
+  maxConcurrentSubscribes: 4,
+  joinTimeoutMs: 10_000
 }
 
 const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (app, options) => {
@@ -45,7 +51,10 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     rateLimitFps: options.rateLimitFps ?? defaults.rateLimitFps,
     rateLimitBurst: options.rateLimitBurst ?? defaults.rateLimitBurst,
     sendTimeoutMs: options.sendTimeoutMs ?? defaults.sendTimeoutMs,
-    maxRoomsPerSocket: options.maxRoomsPerSocket ?? defaults.maxRoomsPerSocket
+    sendSubject: options.sendSubject ?? defaults.sendSubject,
+    maxRoomsPerSocket: options.maxRoomsPerSocket ?? defaults.maxRoomsPerSocket,
+    maxConcurrentSubscribes: options.maxConcurrentSubscribes ?? defaults.maxConcurrentSubscribes,
+    joinTimeoutMs: options.joinTimeoutMs ?? defaults.joinTimeoutMs
   }
   const gateway = new RealtimeGateway({ db: options.db, bus: options.bus, verifier: options.verifier, logger: app.log }, settings)
   app.decorate('realtime', gateway)
@@ -66,6 +75,10 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
 
   const heartbeat = setInterval(() => gateway.heartbeat(), options.heartbeatMs ?? 15_000)
   heartbeat.unref()
+  const reconcile = setInterval(() => {
+    gateway.reconcile().catch((error: unknown) => app.log.warn({ err: error }, 'comparing watched rooms with the store failed'))
+  }, options.reconcileMs ?? 5_000)
+  reconcile.unref()
   const retentionDays = options.retentionDays ?? 30
   const pruner =
     retentionDays > 0
@@ -80,6 +93,7 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
   pruner?.unref()
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)
+    clearInterval(reconcile)
     if (pruner) clearInterval(pruner)
     await gateway.shutdown()
   })
@@ -121,5 +135,6 @@ function registerMetrics(app: FastifyInstance, gateway: RealtimeGateway): void {
   counter('realtime_events_replayed_total', 'stored events replayed to resuming sockets', () => stats.eventsReplayed)
   counter('realtime_duplicates_dropped_total', 'events dropped because their seq was already sent', () => stats.duplicates)
   counter('realtime_gap_fills_total', 'reads of the event store to fill a gap in the live stream', () => stats.gapFills)
+  counter('realtime_catch_ups_total', 'stalled rooms whose missing events were read from the store', () => stats.catchUps)
   counter('realtime_resyncs_total', 'resync_required frames sent', () => stats.resyncs)
 }

@@ -33,9 +33,12 @@ export interface ChannelLogger {
 export interface ChannelStats {
   duplicates: number
   gapFills: number
+  catchUps: number
 }
 
 const gapFillPage = 500
+/** Events waiting behind a gap; past this the room's sockets are sent to resume instead. */
+const maxPending = 10_000
 
 export function toOutgoingEvent(seq: number, type: string, bytes: Buffer): OutgoingEvent {
   if (type !== 'participants.removed') return { seq, type, bytes }
@@ -72,6 +75,9 @@ export class RoomChannel {
   private readonly pending = new Map<number, OutgoingEvent>()
   private filling = false
   private closed = false
+  /** Set by {@link catchUp}: the store holds events up to this seq that the bus has not delivered. */
+  private storedSeq = 0
+  private seqAtLastCheck = -1
 
   constructor(
     readonly roomId: string,
@@ -138,6 +144,27 @@ export class RoomChannel {
       return
     }
     this.pending.set(event.seq, event)
+    if (this.pending.size > maxPending) {
+      this.deps.logger.error({ roomId: this.roomId, lastSeq: this.lastSeq }, 'too many events behind a gap; sockets must resume')
+      this.abortAll('too many events behind a gap')
+      return
+    }
+    if (!this.filling) void this.fillGaps()
+  }
+
+  /**
+   * The store says the room's latest seq is `storedSeq`. Core NATS delivers
+   * at most once (a reconnect, a slow consumer), so a quiet room could
+   * otherwise miss its last events until the next one arrives. When the
+   * channel has not moved since the previous check and the store is ahead,
+   * the missing events are read from the store.
+   */
+  catchUp(storedSeq: number): void {
+    const stalled = this.lastSeq === this.seqAtLastCheck
+    this.seqAtLastCheck = this.lastSeq
+    if (this.closed || this.lastSeq < 0 || storedSeq <= this.lastSeq || !stalled) return
+    this.deps.stats.catchUps++
+    this.storedSeq = Math.max(this.storedSeq, storedSeq)
     if (!this.filling) void this.fillGaps()
   }
 
@@ -159,11 +186,15 @@ export class RoomChannel {
   private async fillGaps(): Promise<void> {
     this.filling = true
     try {
-      while (this.pending.size > 0 && !this.closed) {
-        for (const seq of this.pending.keys()) if (seq <= this.lastSeq) this.pending.delete(seq)
+      while ((this.pending.size > 0 || this.storedSeq > this.lastSeq) && !this.closed) {
         this.emitPending()
-        if (this.pending.size === 0) break
-        const target = Math.min(...this.pending.keys())
+        // Read up to the earliest waiting event, or up to the seq the store reported.
+        let target = this.storedSeq > this.lastSeq ? this.storedSeq + 1 : Number.MAX_SAFE_INTEGER
+        for (const seq of this.pending.keys()) {
+          if (seq <= this.lastSeq) this.pending.delete(seq)
+          else if (seq < target) target = seq
+        }
+        if (target === Number.MAX_SAFE_INTEGER) break
         this.deps.stats.gapFills++
         const rows = await readRoomEvents(this.deps.db, this.roomId, { afterSeq: this.lastSeq, beforeSeq: target, limit: gapFillPage })
         if (this.closed) return

@@ -87,7 +87,9 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const bus = await newBus('test-services')
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
   closers.push(() => publisher.close())
-  const messages = await buildMessagesApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0 })
+  // Other processes may serve svc.messages.send on the same NATS server: this harness uses its own subject.
+  const sendSubject = `svc.messages.send.test-${randomUUID()}`
+  const messages = await buildMessagesApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0, sendSubject })
   closers.push(() => messages.close())
   const rooms = await buildRoomsApp({ db, bus, verifier }, { logger: false, userRps: 0 })
   closers.push(() => rooms.close())
@@ -95,7 +97,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const gateways: Gateway[] = []
   const addGateway = async (extra: RealtimeAppOptions = {}): Promise<Gateway> => {
     const gatewayBus = await newBus(`test-gateway-${gateways.length}`)
-    const app = await buildApp({ db, bus: gatewayBus, verifier }, { logger: false, userRps: 0, ...options.gateway, ...extra })
+    const app = await buildApp({ db, bus: gatewayBus, verifier }, { logger: false, userRps: 0, sendSubject, ...options.gateway, ...extra })
     await app.listen({ port: 0, host: '127.0.0.1' })
     closers.push(() => app.close())
     const gateway = { app, bus: gatewayBus, url: `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}` }

@@ -356,3 +356,43 @@ test('room.joined: a user added to a room is told on their /ws/ sockets, then su
   t.equal(bobAll.frames.filter((frame) => frame.type === 'room.joined').length, 1, 'no notice for a room the socket already watches')
   t.notOk('seq' in (cydAll.frames.find((frame) => frame.type === 'room.joined') ?? {}), 'not a room event: no seq')
 })
+
+test('typing needs a subscription whose participation check passed: an outsider cannot type into a room', async (t) => {
+  const h = await build(t)
+  const [ada, eve] = [await h.createUser('Ada'), await h.createUser('Eve')]
+  const roomId = await h.createRoom(ada)
+  const adaSocket = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada)
+  await adaSocket.next('subscribed')
+  const eveAll = connect(t, h.gateways[0]!, '/ws/', eve)
+  eveAll.send({ type: 'subscribe', room_id: roomId, ref: 's' })
+  eveAll.send({ type: 'typing', room_id: roomId })
+  await eveAll.next('error', (frame) => frame.ref === 's')
+  const eveRoom = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, eve)
+  eveRoom.send({ type: 'typing' })
+  t.equal((await eveRoom.closed).code, closeCodes.notAParticipant)
+  adaSocket.send({ type: 'ping', ref: 'after' })
+  await adaSocket.next('pong')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(adaSocket.frames.filter((frame) => frame.type === 'typing'), [], 'no typing notice of Eve reached the room')
+})
+
+test('an event the bus never delivered reaches a quiet room from the store (reconciliation)', async (t) => {
+  const h = await build(t, { gateway: { reconcileMs: 100 } })
+  const ada = await h.createUser()
+  const roomId = await h.createRoom(ada)
+  const socket = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada)
+  await socket.next('subscribed')
+  await h.send(ada, roomId, 'one')
+  await socket.until(() => seqsOf(socket, roomId).length === 1)
+  // Committed, but its publish was lost, and nothing else happens in the room.
+  await h.db.transaction().execute(async (trx) => {
+    const room = await trx.updateTable('rooms').set((eb) => ({ last_seq: eb('last_seq', '+', 1) })).where('id', '=', roomId).returning('last_seq').executeTakeFirstOrThrow()
+    await trx
+      .insertInto('room_events')
+      .values({ room_id: roomId, seq: room.last_seq, type: 'message.deleted', payload: JSON.stringify({ type: 'message.deleted', room_id: roomId, seq: room.last_seq, message_id: '0190a0a0-0000-7000-8000-000000000003' }) })
+      .execute()
+  })
+  await socket.until(() => seqsOf(socket, roomId).length === 2, 5_000, 'the lost event')
+  t.same(seqsOf(socket, roomId), [1, 2])
+  t.ok(h.gateways[0]!.app.realtime.stats.catchUps >= 1, 'it came by the catch-up path')
+})
