@@ -214,9 +214,11 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
         setSession(next)
         return next
       } catch (error) {
-        // The server refused the refresh token: this session is over. A
-        // network failure says nothing about the token, so it is kept.
-        if (error instanceof ChatApiError && session?.refresh_token === current.refresh_token) setSession(null)
+        // The server refused the refresh token (400/401): this session is
+        // over. An outage (5xx), a rate limit or a network failure says
+        // nothing about the token, so the session is kept for a later try.
+        const refused = error instanceof ChatApiError && (error.status === 400 || error.status === 401)
+        if (refused && session?.refresh_token === current.refresh_token) setSession(null)
         throw error
       } finally {
         refreshing = undefined

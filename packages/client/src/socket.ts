@@ -31,6 +31,9 @@ const roomEventTypes = new Set<string>([
 ])
 
 const OPEN = 1
+/** The client stays under the gateway's default frame limit (RATE_LIMIT_WS_FPS 20, RATE_LIMIT_WS_BURST 50). */
+const sendPerSecond = 15
+const sendBurst = 40
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 
@@ -79,7 +82,7 @@ interface RoomState {
   lastSeq: number | undefined
   /** The room's latest seq according to the last `subscribed` frame. */
   serverLastSeq: number | undefined
-  /** After resync_required: events are held back until resetRoom or the next subscribed. */
+  /** After resync_required: events are held back until resetRoom. */
   resync: boolean
 }
 
@@ -116,6 +119,15 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   readonly #pings = new Map<string, PendingPing>()
   #state: ConnectionState = 'connecting'
   #ws: WebSocketLike | undefined
+  /**
+   * Frames wait here when sending them at once would pass the gateway's
+   * per-socket limit (20 frames/s, bursts of 50: close 4429). Re-subscribing
+   * 100 rooms after a reconnect is then paced instead of refused.
+   */
+  #outbox: ClientFrame[] = []
+  #outboxTimer: Timer | undefined
+  #sendTokens = sendBurst
+  #sendTokensAt = Date.now()
   #usedToken: string | undefined
   #attempt = 0
   #authRejections = 0
@@ -304,11 +316,11 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
         if (!room) return
         room.serverLastSeq = frame.last_seq
         // Without a resume point, the stream starts after the room's latest
-        // seq. With one, replayed events are still to come: keep it.
-        if (room.lastSeq === undefined || room.resync) {
-          room.lastSeq = frame.last_seq
-          room.resync = false
-        }
+        // seq. With one, the replayed events came before this frame. After
+        // resync_required, events stay held back until resetRoom: the app's
+        // reload decides where the room continues, and the gateway replays
+        // from there, so nothing is emitted twice.
+        if (room.lastSeq === undefined && !room.resync) room.lastSeq = frame.last_seq
         this.emit('subscribed', frame)
         return
       }
@@ -445,6 +457,10 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   /** What ends with any connection: pings die, the stability clock stops. */
   #disconnected(): void {
     this.#ws = undefined
+    // Whatever waited was for this connection; the next one re-sends its subscribes and pending messages.
+    this.#outbox = []
+    if (this.#outboxTimer !== undefined) clearTimeout(this.#outboxTimer)
+    this.#outboxTimer = undefined
     if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer)
     this.#stableTimer = undefined
     for (const ping of this.#pings.values()) ping.reject(new ChatSocketError('disconnected', 'the connection dropped before the pong'))
@@ -470,8 +486,33 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   #send(frame: ClientFrame): boolean {
     const ws = this.#ws
     if (!ws || ws.readyState !== OPEN) return false
-    ws.send(JSON.stringify(frame))
+    if (this.#outbox.length === 0 && this.#takeSendToken()) {
+      ws.send(JSON.stringify(frame))
+      return true
+    }
+    this.#outbox.push(frame)
+    this.#scheduleOutbox()
     return true
+  }
+
+  #takeSendToken(): boolean {
+    const now = Date.now()
+    this.#sendTokens = Math.min(sendBurst, this.#sendTokens + ((now - this.#sendTokensAt) * sendPerSecond) / 1000)
+    this.#sendTokensAt = now
+    if (this.#sendTokens < 1) return false
+    this.#sendTokens -= 1
+    return true
+  }
+
+  #scheduleOutbox(): void {
+    if (this.#outboxTimer !== undefined) return
+    this.#outboxTimer = setTimeout(() => {
+      this.#outboxTimer = undefined
+      const ws = this.#ws
+      if (!ws || ws.readyState !== OPEN) return
+      while (this.#outbox.length > 0 && this.#takeSendToken()) ws.send(JSON.stringify(this.#outbox.shift()))
+      if (this.#outbox.length > 0) this.#scheduleOutbox()
+    }, Math.ceil(1000 / sendPerSecond))
   }
 
   #emitState(state: ConnectionState): void {

@@ -68,6 +68,27 @@ t.test('a refused refresh clears the session and the call fails with the origina
   t.equal(refreshes, 1)
 })
 
+t.test('a refresh that fails for a passing reason (503, 429) keeps the session for a later try', async (t) => {
+  let refreshes = 0
+  const peer = await startPeer(t, {
+    http: (request, response) => {
+      if (request.url === '/auth/refresh/') {
+        refreshes += 1
+        return refreshes === 1 ? sendProblem(response, 503, 'unavailable', {}, { 'retry-after': '1' }) : sendProblem(response, 429, 'rate_limited')
+      }
+      sendProblem(response, 401, 'unauthenticated')
+    }
+  })
+  const changes: Array<string | null> = []
+  const client = createChatClient({ baseUrl: peer.baseUrl, session: session('token-1'), onSessionChange: (next) => changes.push(next?.access_token ?? null) })
+  await t.rejects(client.rooms.get(roomA), { name: 'ChatApiError', status: 401 }, 'the call fails with its own 401')
+  t.equal(client.session?.access_token, 'token-1', 'an identity outage does not log the user out')
+  await t.rejects(client.rooms.get(roomA), { name: 'ChatApiError', status: 401 })
+  t.equal(client.session?.access_token, 'token-1', 'nor does a rate limit')
+  t.same(changes, [])
+  t.equal(refreshes, 2)
+})
+
 t.test('problem details become ChatApiError with code, errors, not_found, allowed and Retry-After', async (t) => {
   const peer = await startPeer(t, {
     http: (request, response) => {
