@@ -69,6 +69,12 @@ if (missing.length > 0) {
     const bob = await contextB.newPage()
     const pageErrors: string[] = []
     for (const page of [ada, bob]) page.on('pageerror', (error) => pageErrors.push(error.message))
+    const policyViolations: string[] = []
+    for (const page of [ada, bob]) {
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text())
+      })
+    }
     // Display names come back unchanged: markup and quotes included.
     const adaName = 'Ada "<b>"'
     const bobName = 'Bob'
@@ -310,5 +316,6 @@ if (missing.length > 0) {
     })
 
     t.same(pageErrors, [], 'no uncaught error in either page')
+    t.same(policyViolations, [], 'nothing the Content-Security-Policy refused')
   })
 }

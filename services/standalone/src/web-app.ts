@@ -1,8 +1,15 @@
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
+
+/**
+ * The app loads its own scripts and styles only, talks to this origin (HTTP
+ * and WebSocket), shows avatars from blob: URLs, and may not be framed.
+ */
+export const webAppContentSecurityPolicy =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
 /** The web app built in this checkout (`npm run build` writes apps/web/dist), when it exists. */
 export function defaultWebDir(): string | undefined {
@@ -22,8 +29,12 @@ export const webAppPlugin: FastifyPluginAsync<{ root: string }> = async (app, op
     index: ['index.html'],
     cacheControl: false,
     setHeaders(response, path) {
-      response.setHeader('cache-control', path.includes(`${join('assets', '')}`) ? 'public, max-age=31536000, immutable' : 'no-cache')
+      // Vite names the files under assets/ by their content: they never change.
+      const hashed = relative(options.root, path).startsWith(`assets${sep}`)
+      response.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache')
       response.setHeader('x-content-type-options', 'nosniff')
+      response.setHeader('content-security-policy', webAppContentSecurityPolicy)
+      response.setHeader('referrer-policy', 'no-referrer')
     }
   })
 }

@@ -284,3 +284,10 @@ t.test('every file the Dockerfile copies from the build context survives .docker
   t.ok(ignored('node_modules') && ignored('services/rooms/node_modules'), 'sanity: node_modules is excluded')
   t.notOk(ignored('services/rooms/src/main.ts'), 'sanity: sources are not')
 })
+
+t.test('nginx serves the web app with the same Content-Security-Policy as the standalone process', async (t) => {
+  const source = readFileSync(join(REPO_ROOT, 'services', 'standalone', 'src', 'web-app.ts'), 'utf8')
+  const policy = /webAppContentSecurityPolicy =\s*"([^"]+)"/.exec(source)?.[1]
+  t.ok(policy, 'the standalone process declares its policy')
+  t.ok(readFileSync(NGINX_TEMPLATE, 'utf8').includes(`add_header Content-Security-Policy "${policy}" always;`), 'nginx sends the same one')
+})

@@ -250,6 +250,17 @@ async function gatewayTests(t: Test, nginxBin: string): Promise<void> {
     const echoed = new Promise<string>((done) => first.socket.once('message', (data: Buffer) => done(data.toString())))
     first.socket.send('{"type":"ping","ref":"1"}')
     t.equal(await echoed, '{"type":"ping","ref":"1"}', 'frames flow both ways')
+    const withToken = await open(`/ws/?after=1&token=secret.jwt.value&x=2`)
+    withToken.socket.close()
+    t.match(withToken.seen, { url: '/ws/?after=1&token=secret.jwt.value&x=2' }, 'the upstream gets the token')
+    const deadline = Date.now() + 5_000
+    let log = ''
+    while (!log.includes('token=[redacted]') && Date.now() < deadline) {
+      await new Promise((wake) => setTimeout(wake, 50))
+      log = readFileSync(join(work, 'nginx', 'access.log'), 'utf8')
+    }
+    t.notMatch(log, /secret\.jwt\.value/, 'the access log never holds a token from the query')
+    t.match(log, '"uri":"/ws/?after=1&token=[redacted]&x=2"', 'the rest of the query is logged')
   })
 
   await t.test('an upstream that is down is a 502 problem', async (t) => {
