@@ -20,7 +20,8 @@ export interface ConnectionRequest {
   readonly id: string
   readonly headers: Record<string, string | string[] | undefined>
   readonly query: unknown
-  readonly log: FastifyBaseLogger
+  /** The upgrade's IncomingMessage, whose socket the WebSocket now owns. */
+  readonly raw?: { readonly socket?: unknown }
 }
 
 const clientFrameCheck = Compile(ClientFrame)
@@ -160,7 +161,6 @@ export class Connection {
   /** When the token the socket was opened with expires: the socket ends with 4401 then, and the client reconnects with a fresh one. */
   expiresAt: number | undefined
   alive = true
-  readonly log: FastifyBaseLogger
   private readonly subscriptions = new Map<string, RoomSubscription>()
   private readonly typing = new Map<string, TypingState>()
   private closing = false
@@ -183,7 +183,6 @@ export class Connection {
     request: ConnectionRequest,
     private readonly roomId: string | undefined
   ) {
-    this.log = request.log
     this.token = socketToken(request)
     this.afterSeq = afterSeqOf(request.query)
     this.requestId = request.id
@@ -195,6 +194,14 @@ export class Connection {
     })
     socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'))
     socket.once('close', () => this.cleanUp())
+  }
+
+  /**
+   * A logger with the upgrade's request id, made when something is logged:
+   * keeping the request's own child logger would cost every idle socket.
+   */
+  get log(): FastifyBaseLogger {
+    return this.gateway.deps.logger.child({ reqId: this.requestId })
   }
 
   async start(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { WebSocket } from 'ws'
@@ -46,6 +48,20 @@ export interface GatewayDeps {
   logger: FastifyBaseLogger
 }
 
+/**
+ * @fastify/websocket routes an upgrade through Fastify with a ServerResponse
+ * assigned to the TCP socket, and an error listener that holds the request
+ * and reply. Both would live as long as the socket: the ServerResponse, the
+ * IncomingMessage with its headers (and token), Fastify's request and reply
+ * and a child logger, about 3 KB per idle socket. The connection logs socket
+ * errors itself and needs none of them.
+ */
+function releaseUpgradeRequest(socket: WebSocket, request: ConnectionRequest): void {
+  socket.removeAllListeners('error')
+  const tcp = request.raw?.socket as (Socket & { _httpMessage?: ServerResponse | null }) | undefined
+  if (tcp?._httpMessage) tcp._httpMessage.detachSocket(tcp)
+}
+
 interface ChannelEntry {
   channel: RoomChannel
   ready: Promise<void>
@@ -86,6 +102,7 @@ export class RealtimeGateway {
 
   /** Takes a freshly upgraded socket; `roomId` is set for `/ws/chat/:room_id/`. */
   accept(socket: WebSocket, request: ConnectionRequest, roomId: string | undefined): void {
+    releaseUpgradeRequest(socket, request)
     const connection = new Connection(this, socket, request, roomId)
     if (this.shuttingDown) {
       connection.closeWith(1001, 'server going away')

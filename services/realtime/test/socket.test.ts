@@ -396,3 +396,15 @@ test('an event the bus never delivered reaches a quiet room from the store (reco
   t.same(seqsOf(socket, roomId), [1, 2])
   t.ok(h.gateways[0]!.app.realtime.stats.catchUps >= 1, 'it came by the catch-up path')
 })
+
+test('an idle socket keeps nothing of its upgrade request (the ServerResponse, the request and its logger)', async (t) => {
+  const h = await build(t)
+  const ada = await h.createUser()
+  const roomId = await h.createRoom(ada)
+  const socket = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada)
+  await socket.next('subscribed')
+  const [connection] = [...h.gateways[0]!.app.realtime.connections]
+  const tcp = (connection!.socket as unknown as { _socket: { _httpMessage?: unknown } })._socket
+  t.notOk(tcp._httpMessage, 'the TCP socket no longer points at the upgrade ServerResponse')
+  t.equal(connection!.socket.listenerCount('error'), 1, "only the connection's own error listener, none holding the request")
+})
