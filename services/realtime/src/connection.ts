@@ -363,9 +363,18 @@ export class Connection {
     this.subscribesRunning++
     try {
       if (subscription.ended) return
+      const userId = this.user?.id ?? ''
+      // Refuse outsiders before taking a bus subscription for them.
+      const early = await findSubscribeAccess(db, roomId, userId)
+      if (subscription.ended) return
+      if (early.kind !== 'participant') {
+        this.refuse(subscription, early.kind === 'no_room' ? 'room_not_found' : 'not_a_member', ref)
+        return
+      }
       await this.withTimeout(this.gateway.join(subscription, roomId), this.gateway.settings.joinTimeoutMs, 'joining the room timed out')
       if (subscription.ended) return
-      const access = await findSubscribeAccess(db, roomId, this.user?.id ?? '')
+      // Checked again after joining: this read's seq is where the replay hands over to the live stream.
+      const access = await findSubscribeAccess(db, roomId, userId)
       if (subscription.ended) return
       if (access.kind !== 'participant') {
         this.refuse(subscription, access.kind === 'no_room' ? 'room_not_found' : 'not_a_member', ref)

@@ -38,6 +38,8 @@ export interface GatewayStats {
   gapFills: number
   catchUps: number
   resyncs: number
+  /** Bus subscriptions taken for rooms (a channel opened). */
+  channelsOpened: number
   closes: Map<number, number>
 }
 
@@ -81,6 +83,7 @@ export class RealtimeGateway {
     duplicates: 0,
     gapFills: 0,
     catchUps: 0,
+    channelsOpened: 0,
     resyncs: 0,
     closes: new Map()
   }
@@ -131,6 +134,7 @@ export class RealtimeGateway {
           if (this.channels.get(roomId)?.channel === broken) this.channels.delete(roomId)
         }
       })
+      this.stats.channelsOpened++
       const created: ChannelEntry = { channel, ready: channel.open() }
       created.ready.catch(() => {
         if (this.channels.get(roomId) === created) this.channels.delete(roomId)

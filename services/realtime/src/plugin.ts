@@ -136,5 +136,6 @@ function registerMetrics(app: FastifyInstance, gateway: RealtimeGateway): void {
   counter('realtime_duplicates_dropped_total', 'events dropped because their seq was already sent', () => stats.duplicates)
   counter('realtime_gap_fills_total', 'reads of the event store to fill a gap in the live stream', () => stats.gapFills)
   counter('realtime_catch_ups_total', 'stalled rooms whose missing events were read from the store', () => stats.catchUps)
+  counter('realtime_channels_opened_total', 'room subscriptions taken on the bus', () => stats.channelsOpened)
   counter('realtime_resyncs_total', 'resync_required frames sent', () => stats.resyncs)
 }

@@ -408,3 +408,13 @@ test('an idle socket keeps nothing of its upgrade request (the ServerResponse, t
   t.notOk(tcp._httpMessage, 'the TCP socket no longer points at the upgrade ServerResponse')
   t.equal(connection!.socket.listenerCount('error'), 1, "only the connection's own error listener, none holding the request")
 })
+
+test('an outsider\'s subscribe is refused before the gateway subscribes to the room on the bus', async (t) => {
+  const h = await build(t)
+  const [ada, eve] = [await h.createUser(), await h.createUser()]
+  const roomIds = [await h.createRoom(ada), await h.createRoom(ada), await h.createRoom(ada), await h.createRoom(ada), await h.createRoom(ada)]
+  const eveAll = connect(t, h.gateways[0]!, '/ws/', eve)
+  for (const [index, roomId] of roomIds.entries()) eveAll.send({ type: 'subscribe', room_id: roomId, ref: `s${index}` })
+  await eveAll.until((frames) => frames.filter((frame) => frame.type === 'error').length === 5)
+  t.equal(h.gateways[0]!.app.realtime.stats.channelsOpened, 0, 'no bus subscription was taken for any of the rooms')
+})
