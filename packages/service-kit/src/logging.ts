@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 
 const safeRequestId = /^[\w.:-]{1,128}$/
 
@@ -33,4 +33,35 @@ export function loggerOptions(level: string): NonNullable<FastifyServerOptions['
 export function genRequestId(request: { headers: Record<string, string | string[] | undefined> }): string {
   const incoming = request.headers['x-request-id']
   return typeof incoming === 'string' && safeRequestId.test(incoming) ? incoming : randomUUID()
+}
+
+/** Logs what happens before the app exists (bus, relay, publisher) and, once attached, through the app's logger. */
+export interface StartupLogger {
+  info(object: Record<string, unknown>, message: string): void
+  warn(object: Record<string, unknown>, message: string): void
+  error(object: Record<string, unknown>, message: string): void
+  /** From now on, everything goes to this app's logger. */
+  attach(app: { log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'> }): void
+}
+
+/**
+ * For main.ts: the bus and the event machinery start before the app and log
+ * through it once it exists; warnings and errors before that go to stderr.
+ *
+ * @example
+ * const logger = startupLogger()
+ * const bus = await connectNatsBus({ url, name: 'rooms', logger })
+ * const app = await buildApp(...)
+ * logger.attach(app)
+ */
+export function startupLogger(): StartupLogger {
+  let target: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'> | undefined
+  return {
+    info: (object, message) => target?.info(object, message),
+    warn: (object, message) => (target ? target.warn(object, message) : console.error(message, object)),
+    error: (object, message) => (target ? target.error(object, message) : console.error(message, object)),
+    attach: (app) => {
+      target = app.log
+    }
+  }
 }

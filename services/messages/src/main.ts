@@ -1,13 +1,13 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
-import { createRoomEventPublisher, startRoomEventRelay, type EventsLogger } from '@chat/room-events'
+import { createRoomEventPublisher, startRoomEventRelay } from '@chat/room-events'
 import {
   closeOnSignals,
   commonAppOptions,
   configOrExit,
   loadConfig,
   tokenVerifierFromConfig,
-  type ServiceApp
+  startupLogger
 } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { MessagesConfig } from './config.js'
@@ -17,13 +17,8 @@ const { config, verifier } = configOrExit(() => {
   return { config, verifier: tokenVerifierFromConfig(config) }
 })
 
-// The publisher, relay and bus exist before the app, whose logger they use once it does.
-const started: { app?: ServiceApp } = {}
-const logger: EventsLogger & { info(object: Record<string, unknown>, message: string): void } = {
-  info: (object, message) => started.app?.log.info(object, message),
-  warn: (object, message) => (started.app ? started.app.log.warn(object, message) : console.error(message, object)),
-  error: (object, message) => (started.app ? started.app.log.error(object, message) : console.error(message, object))
-}
+// The bus and the event machinery start before the app and log through it once it exists.
+const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const bus = await connectNatsBus({ url: config.NATS_URL, name: 'messages', logger })
@@ -35,7 +30,7 @@ const app = await buildApp(
     ...commonAppOptions(config),
   }
 )
-started.app = app
+logger.attach(app)
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   afterClose: async () => {
