@@ -1,4 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { toUser, type User } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import type { TokenSigner } from './tokens.js'
 
 export interface RunningService {
   child: ChildProcess
@@ -39,4 +44,32 @@ export async function runToExit(mainFile: string, env: Record<string, string | u
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
   return { code, stderr }
+}
+
+/** A user made directly in the database, with a valid access token: the fixture of the services' tests. */
+export interface TestUser extends User {
+  token: string
+}
+
+/** Inserts a user (no password: tests authenticate with the token) and signs an access token for it. */
+export async function createTestUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
+  const row = await db
+    .insertInto('users')
+    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
+    .returning(['id', 'display_name', 'created_at'])
+    .executeTakeFirstOrThrow()
+  return { ...toUser(row), token: signer.sign({ id: row.id, displayName: row.display_name }).token }
+}
+
+/** Inserts a room with `owner` as its owner and `members` as members (no events: seq stays 0); its id. */
+export async function createTestRoom(db: Kysely<Database>, owner: User, members: User[] = [], name = 'room'): Promise<string> {
+  const room = await db.insertInto('rooms').values({ name, created_by: owner.id }).returning('id').executeTakeFirstOrThrow()
+  await db
+    .insertInto('room_participants')
+    .values([
+      { room_id: room.id, user_id: owner.id, role: 'owner' as const },
+      ...members.map((member) => ({ room_id: room.id, user_id: member.id, role: 'member' as const }))
+    ])
+    .execute()
+  return room.id
 }

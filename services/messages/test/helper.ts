@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
 import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
@@ -14,18 +13,16 @@ import {
   type ServiceApp,
   type TokenSigner
 } from '@chat/service-kit'
+import { createTestRoom, createTestUser, type TestUser } from '@chat/service-kit/testing'
 import { buildApp, type MessagesAppOptions } from '../src/app.js'
+
+export type { TestUser }
 
 export interface TestContext {
   teardown(fn: () => unknown): void
 }
 
 export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
-
-/** A user row made directly in the database, with a valid access token. */
-export interface TestUser extends User {
-  token: string
-}
 
 /** An event as it arrived on the bus. */
 export interface ReceivedEvent {
@@ -85,36 +82,10 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     signer,
     publisher,
     events,
-    createUser: (displayName) => createUser(db, signer, displayName),
-    createRoom: (owner, members = [], name = 'room') => createRoom(db, owner, members, name),
+    createUser: (displayName) => createTestUser(db, signer, displayName),
+    createRoom: (owner, members = [], name = 'room') => createTestRoom(db, owner, members, name),
     send: (user, roomId, body) => app.inject({ method: 'POST', url: `/messages/${roomId}/`, headers: bearer(user), payload: body })
   }
-}
-
-export async function createUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
-  const row = await db
-    .insertInto('users')
-    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
-    .returning(['id', 'display_name', 'created_at'])
-    .executeTakeFirstOrThrow()
-  return {
-    id: row.id,
-    display_name: row.display_name,
-    created_at: row.created_at.toISOString(),
-    token: signer.sign({ id: row.id, displayName: row.display_name }).token
-  }
-}
-
-export async function createRoom(db: Kysely<Database>, owner: User, members: User[] = [], name = 'room'): Promise<string> {
-  const room = await db.insertInto('rooms').values({ name, created_by: owner.id }).returning('id').executeTakeFirstOrThrow()
-  await db
-    .insertInto('room_participants')
-    .values([
-      { room_id: room.id, user_id: owner.id, role: 'owner' as const },
-      ...members.map((member) => ({ room_id: room.id, user_id: member.id, role: 'member' as const }))
-    ])
-    .execute()
-  return room.id
 }
 
 export function bearer(user: { token: string } | string): { authorization: string } {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
 import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
@@ -14,18 +13,16 @@ import {
   type ServiceApp,
   type TokenSigner
 } from '@chat/service-kit'
+import { createTestRoom, createTestUser, type TestUser } from '@chat/service-kit/testing'
 import { buildApp, type ReactionsAppOptions } from '../src/app.js'
+
+export type { TestUser }
 
 export interface TestContext {
   teardown(fn: () => unknown): void
 }
 
 export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
-
-/** A user row made directly in the database, with a valid access token. */
-export interface TestUser extends User {
-  token: string
-}
 
 /** An event as it arrived on the bus. */
 export interface ReceivedEvent {
@@ -106,8 +103,8 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
       events
         .map((event) => event.frame)
         .filter((frame): frame is ReactionUpdated => frame.type === 'reaction.updated' && frame.room_id === roomId),
-    createUser: (displayName) => createUser(db, signer, displayName),
-    createRoom: (owner, members = [], name = 'room') => createRoom(db, owner, members, name),
+    createUser: (displayName) => createTestUser(db, signer, displayName),
+    createRoom: (owner, members = [], name = 'room') => createTestRoom(db, owner, members, name),
     createMessage: (sender, roomId, text = 'hello') => createMessage(db, sender, roomId, text),
     deleteMessage: (messageId) => deleteMessage(db, messageId),
     react: (user, messageId, body, options = {}) =>
@@ -130,32 +127,6 @@ export function receivedEvent(message: BusMessage): ReceivedEvent {
     msgIdHeader: message.header('Nats-Msg-Id'),
     frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
   }
-}
-
-export async function createUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
-  const row = await db
-    .insertInto('users')
-    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
-    .returning(['id', 'display_name', 'created_at'])
-    .executeTakeFirstOrThrow()
-  return {
-    id: row.id,
-    display_name: row.display_name,
-    created_at: row.created_at.toISOString(),
-    token: signer.sign({ id: row.id, displayName: row.display_name }).token
-  }
-}
-
-export async function createRoom(db: Kysely<Database>, owner: User, members: User[] = [], name = 'room'): Promise<string> {
-  const room = await db.insertInto('rooms').values({ name, created_by: owner.id }).returning('id').executeTakeFirstOrThrow()
-  await db
-    .insertInto('room_participants')
-    .values([
-      { room_id: room.id, user_id: owner.id, role: 'owner' as const },
-      ...members.map((member) => ({ room_id: room.id, user_id: member.id, role: 'member' as const }))
-    ])
-    .execute()
-  return room.id
 }
 
 export async function createMessage(db: Kysely<Database>, sender: TestUser, roomId: string, text: string): Promise<string> {

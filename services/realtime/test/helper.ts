@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Kysely } from 'kysely'
 import WebSocket from 'ws'
 import { connectNatsBus, createInProcessBus, type EventBus } from '@chat/bus'
-import type { Message, ServerFrame, User } from '@chat/contracts'
+import type { Message, ServerFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { createTestDatabase } from '@chat/db/testing'
 import { buildApp as buildMessagesApp } from '@chat/messages'
@@ -17,7 +17,10 @@ import {
   type ServiceApp,
   type TokenSigner
 } from '@chat/service-kit'
+import { createTestRoom, createTestUser, type TestUser } from '@chat/service-kit/testing'
 import { buildApp, type RealtimeAppOptions } from '../src/app.js'
+
+export type { TestUser }
 
 export interface TestContext {
   teardown(fn: () => unknown): void
@@ -25,10 +28,6 @@ export interface TestContext {
 
 export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
 export const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
-
-export interface TestUser extends User {
-  token: string
-}
 
 export interface Gateway {
   app: ServiceApp
@@ -116,8 +115,8 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     bus,
     gateways,
     addGateway,
-    createUser: (displayName) => createUser(db, signer, displayName),
-    createRoom: (owner, members = []) => createRoom(db, owner, members),
+    createUser: (displayName) => createTestUser(db, signer, displayName),
+    createRoom: (owner, members = []) => createTestRoom(db, owner, members),
     async send(user, roomId, text, clientMsgId) {
       const response = await messages.inject({
         method: 'POST',
@@ -129,32 +128,6 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
       return response.json<Message>()
     }
   }
-}
-
-export async function createUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
-  const row = await db
-    .insertInto('users')
-    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
-    .returning(['id', 'display_name', 'created_at'])
-    .executeTakeFirstOrThrow()
-  return {
-    id: row.id,
-    display_name: row.display_name,
-    created_at: row.created_at.toISOString(),
-    token: signer.sign({ id: row.id, displayName: row.display_name }).token
-  }
-}
-
-export async function createRoom(db: Kysely<Database>, owner: User, members: User[] = []): Promise<string> {
-  const room = await db.insertInto('rooms').values({ name: 'room', created_by: owner.id }).returning('id').executeTakeFirstOrThrow()
-  await db
-    .insertInto('room_participants')
-    .values([
-      { room_id: room.id, user_id: owner.id, role: 'owner' as const },
-      ...members.map((member) => ({ room_id: room.id, user_id: member.id, role: 'member' as const }))
-    ])
-    .execute()
-  return room.id
 }
 
 /** A raw `ws` client that records every frame, for asserting exactly what went over the wire. */
