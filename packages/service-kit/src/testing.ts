@@ -73,3 +73,30 @@ export async function createTestRoom(db: Kysely<Database>, owner: User, members:
     .execute()
   return room.id
 }
+
+/** The Authorization header of a test user (or of a raw token). */
+export function bearer(user: { token: string } | string): { authorization: string } {
+  return { authorization: `Bearer ${typeof user === 'string' ? user : user.token}` }
+}
+
+/** The public User of a test user (no token). */
+export function publicUser(user: TestUser): User {
+  return { id: user.id, display_name: user.display_name, created_at: user.created_at }
+}
+
+/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Lets a bus deliver what was published so far. */
+export function settle(ms = 50): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** ISO 8601 UTC with milliseconds, as api.md writes timestamps. */
+export const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
 import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
-import { envelopeHeaders, type ReactionCounts, type RoomEventFrame, type User } from '@chat/contracts'
+import { envelopeHeaders, type ReactionCounts, type RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { createTestDatabase } from '@chat/db/testing'
 import { createRoomEventPublisher, recordRoomEvent, takeRoomSeq, uuidv7, type RoomEventPublisher } from '@chat/room-events'
@@ -13,7 +13,8 @@ import {
   type ServiceApp,
   type TokenSigner
 } from '@chat/service-kit'
-import { createTestRoom, createTestUser, type TestUser } from '@chat/service-kit/testing'
+import { bearer, createTestRoom, createTestUser, publicUser, type TestUser } from '@chat/service-kit/testing'
+export { bearer, isoMs, publicUser, settle, waitFor } from '@chat/service-kit/testing'
 import { buildApp, type ReactionsAppOptions } from '../src/app.js'
 
 export type { TestUser }
@@ -181,29 +182,5 @@ export async function countsInTable(db: Kysely<Database>, messageId: string): Pr
   for (const row of rows) counts[row.reaction] = (counts[row.reaction] ?? 0) + 1
   return counts
 }
-
-export function bearer(user: { token: string } | string): { authorization: string } {
-  return { authorization: `Bearer ${typeof user === 'string' ? user : user.token}` }
-}
-
-/** The public User of a test user (no token). */
-export function publicUser(user: TestUser): User {
-  return { id: user.id, display_name: user.display_name, created_at: user.created_at }
-}
-
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
-/** Lets the bus deliver what was published so far. */
-export function settle(ms = 50): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-export const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
 export const allowedNames = ['like', 'love', 'laugh', 'wow', 'sad', 'angry']
