@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Client } from 'pg'
+import { createDatabase, databaseNameOf, databaseUrl as urlOfDatabase } from '@chat/db'
 import { findNginx, nginxArgs, writeNginxConfig, type GatewayUpstream } from './nginx/render.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -224,23 +224,10 @@ function reachable(host: string, port: number): Promise<boolean> {
 }
 
 /** Creates the database named by the URL when it does not exist (connecting to the `postgres` database). */
-export async function ensureDatabase(databaseUrl: string, log: (line: string) => void = () => {}): Promise<void> {
-  const url = new URL(databaseUrl)
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''))
+export async function ensureDatabase(url: string, log: (line: string) => void = () => {}): Promise<void> {
+  const name = databaseNameOf(url)
   if (!name) throw new StartError('DATABASE_URL names no database')
-  const admin = new URL(databaseUrl)
-  admin.pathname = '/postgres'
-  const client = new Client({ connectionString: admin.toString() })
-  await client.connect()
-  try {
-    const found = await client.query('select 1 from pg_database where datname = $1', [name])
-    if (found.rowCount === 0) {
-      await client.query(`create database "${name.replaceAll('"', '""')}"`)
-      log(`launcher   | created database ${name}`)
-    }
-  } finally {
-    await client.end()
-  }
+  if (await createDatabase(urlOfDatabase(url, 'postgres'), name, { ifMissing: true })) log(`launcher   | created database ${name}`)
 }
 
 async function runMigrations(databaseUrl: string, log: (line: string) => void): Promise<void> {

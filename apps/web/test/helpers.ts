@@ -5,7 +5,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deflateSync } from 'node:zlib'
+import { crc32, deflateSync } from 'node:zlib'
 import { chromium, type Browser } from 'playwright-core'
 
 export const webDir = fileURLToPath(new URL('..', import.meta.url))
@@ -97,18 +97,6 @@ export async function launchChromium(): Promise<Browser> {
 export async function artifactPath(name: string): Promise<string> {
   await mkdir(artifactsDir, { recursive: true })
   return join(artifactsDir, name)
-}
-
-const crcTable = Array.from({ length: 256 }, (_, index) => {
-  let c = index
-  for (let bit = 0; bit < 8; bit++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff
-  for (const byte of bytes) crc = crcTable[(crc ^ byte) & 0xff]! ^ (crc >>> 8)
-  return (crc ^ 0xffffffff) >>> 0
 }
 
 function chunk(type: string, data: Buffer): Buffer {

@@ -21,3 +21,4 @@ export type { CreateDbOptions, DbHandle, DbKind, DbLogger } from './connection.j
 export { migrateToLatest, migrationStatus } from './migrate.js'
 export type { MigrationState } from './migrate.js'
 export { migrations } from './migrations/index.js'
+export { createDatabase, databaseNameOf, databaseUrl, dropDatabase, quoteIdent } from './admin.js'

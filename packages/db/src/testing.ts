@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import { Client } from 'pg'
+import { databaseUrl, quoteIdent } from './admin.js'
 import { createDb, createPgliteDb } from './connection.js'
 import type { DbKind } from './connection.js'
 import { migrateToLatest } from './migrate.js'
@@ -232,11 +233,6 @@ async function migrationsFingerprint(): Promise<string> {
   return hash.digest('hex').slice(0, 8)
 }
 
-function databaseUrl(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  return url.toString()
-}
 
 function redact(serverUrl: string): string {
   try {
@@ -246,8 +242,4 @@ function redact(serverUrl: string): string {
   } catch {
     return '(unparseable DATABASE_URL)'
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
 }

@@ -27,4 +27,4 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
-export const silentLogger = { warn: () => {}, error: () => {}, debug: () => {} }
+export { silentLogger } from '@chat/service-kit/testing'

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { crc32, deflateSync } from 'node:zlib'
 import type { Kysely } from 'kysely'
-import { toUser, type User } from '@chat/contracts'
+import { MSG_ID_HEADER, type BusMessage } from '@chat/bus'
+import { envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import type { TokenSigner } from './tokens.js'
+import { generateSigningKey } from './keys.js'
+import { createTokenSigner, createTokenVerifier, staticKeyResolver, type TokenSigner, type TokenVerifier } from './tokens.js'
 
 export interface RunningService {
   child: ChildProcess
@@ -100,3 +103,78 @@ export function settle(ms = 50): Promise<void> {
 
 /** ISO 8601 UTC with milliseconds, as api.md writes timestamps. */
 export const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+
+/** A logger for the event machinery in tests: says nothing. */
+export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
+
+/** A fresh signing key, its signer (tokens live 900 s) and a verifier that trusts it: what a service's tests authenticate with. */
+export function createTestAuth(): { signer: TokenSigner; verifier: TokenVerifier } {
+  const signer = createTokenSigner(generateSigningKey(), 900)
+  return { signer, verifier: createTokenVerifier(staticKeyResolver([signer.key])) }
+}
+
+/** A room event as it arrived on a bus: subject, envelope headers and the parsed frame. */
+export interface ReceivedEvent {
+  subject: string
+  seqHeader: string | undefined
+  msgIdHeader: string | undefined
+  frame: RoomEventFrame
+}
+
+export function receivedEvent(message: BusMessage): ReceivedEvent {
+  return {
+    subject: message.subject,
+    seqHeader: message.header(envelopeHeaders.seq),
+    msgIdHeader: message.header(MSG_ID_HEADER),
+    frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
+  }
+}
+
+/** A multipart/form-data body with one file part, and its Content-Type header. */
+export function multipartFile(field: string, filename: string, contentType: string, bytes: Buffer): { payload: Buffer; headers: { 'content-type': string } } {
+  const boundary = `----chat${randomUUID().replaceAll('-', '')}`
+  const payload = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`),
+    bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`)
+  ])
+  return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(data.length)
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(crc32(body))
+  return Buffer.concat([length, body, crc])
+}
+
+/**
+ * A PNG written by hand: its header declares `width` x `height` 8-bit RGB
+ * pixels and its data is `scanlines` (each row a filter byte, then the
+ * pixels), deflated. Scanlines that do not fit the header make a file that
+ * only declares its size, as a decompression bomb does.
+ */
+export function pngFile(width: number, height: number, scanlines: Buffer): Buffer {
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(width, 0)
+  header.writeUInt32BE(height, 4)
+  header.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', deflateSync(scanlines)),
+    pngChunk('IEND', Buffer.alloc(0))
+  ])
+}
+
+/** The scanlines of a `width` x `height` RGB image whose pixels `rgbAt` gives. */
+export function pngScanlines(width: number, height: number, rgbAt: (x: number, y: number) => readonly [number, number, number]): Buffer {
+  const rows = Buffer.alloc((width * 3 + 1) * height)
+  for (let y = 0; y < height; y++) {
+    const start = y * (width * 3 + 1) // filter byte 0
+    for (let x = 0; x < width; x++) rows.set(rgbAt(x, y), start + 1 + x * 3)
+  }
+  return rows
+}

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { cpus } from 'node:os'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { createDb, migrateToLatest } from '@chat/db'
+import { createDatabase, createDb, databaseUrl, dropDatabase, migrateToLatest } from '@chat/db'
 import { uuidv7 } from '@chat/room-events'
 import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
 import { sendStatements } from '../src/messages.repository.js'
@@ -31,22 +31,6 @@ const participantsPerRoom = 5
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const databaseName = `chat_bench_${Date.now()}`
 
-function urlOf(database: string): string {
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  return url.toString()
-}
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
@@ -60,8 +44,8 @@ interface Sender {
   token: string
 }
 
-await admin((client) => client.query(`create database "${databaseName}"`))
-const database = await createDb(urlOf(databaseName), { poolSize: 5 })
+await createDatabase(serverUrl, databaseName)
+const database = await createDb(databaseUrl(serverUrl, databaseName), { poolSize: 5 })
 let server: ChildProcess | undefined
 async function stopServer(): Promise<void> {
   if (!server || server.exitCode !== null) return
@@ -107,7 +91,7 @@ try {
   // BENCH_CPU_PROF=1 writes a CPU profile of the service to bench-results/.
   const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench-results'] : []
   server = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url))], {
-    env: { ...process.env, BENCH_DATABASE_URL: urlOf(databaseName), BENCH_PUBLIC_KEY: signer.key.publicKeyPem, BENCH_POOL_SIZE: String(servicePoolSize) },
+    env: { ...process.env, BENCH_DATABASE_URL: databaseUrl(serverUrl, databaseName), BENCH_PUBLIC_KEY: signer.key.publicKeyPem, BENCH_POOL_SIZE: String(servicePoolSize) },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const address = await new Promise<string>((resolve, reject) => {
@@ -158,7 +142,7 @@ try {
 
   // The ceiling: the send transaction's own statements over 50 pg clients.
   const clients = await Promise.all(Array.from({ length: connections }, async () => {
-    const client = new pg.Client({ connectionString: urlOf(databaseName) })
+    const client = new pg.Client({ connectionString: databaseUrl(serverUrl, databaseName) })
     await client.connect()
     return client
   }))
@@ -282,5 +266,5 @@ try {
   await database.destroy()
   // pg-pool's end() resolves before its sockets have closed; a forced drop would kill them mid-close.
   await new Promise((resolve) => setTimeout(resolve, 500))
-  await admin((client) => client.query(`drop database if exists "${databaseName}" with (force)`))
+  await dropDatabase(serverUrl, databaseName)
 }

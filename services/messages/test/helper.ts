@@ -1,36 +1,19 @@
 import type { Kysely } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
-import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
-import { envelopeHeaders, type Message, type RoomEventFrame } from '@chat/contracts'
+import { createInProcessBus, type EventBus } from '@chat/bus'
+import type { Message } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { createTestDatabase } from '@chat/db/testing'
+import { createTestDatabase, type TeardownHost } from '@chat/db/testing'
 import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
-import {
-  createTokenSigner,
-  createTokenVerifier,
-  generateSigningKey,
-  staticKeyResolver,
-  type ServiceApp,
-  type TokenSigner
-} from '@chat/service-kit'
-import { bearer, createTestRoom, createTestUser, type TestUser } from '@chat/service-kit/testing'
-export { bearer, isoMs, publicUser, settle, waitFor } from '@chat/service-kit/testing'
+import type { ServiceApp, TokenSigner } from '@chat/service-kit'
+import { bearer, createTestAuth, createTestRoom, createTestUser, receivedEvent, silentLogger, type ReceivedEvent, type TestUser } from '@chat/service-kit/testing'
+export { bearer, isoMs, publicUser, receivedEvent, settle, silentLogger, waitFor, type ReceivedEvent } from '@chat/service-kit/testing'
 import { buildApp, type MessagesAppOptions } from '../src/app.js'
 
 export type { TestUser }
 
-export interface TestContext {
-  teardown(fn: () => unknown): void
-}
+export type TestContext = TeardownHost
 
-export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
-
-/** An event as it arrived on the bus. */
-export interface ReceivedEvent {
-  subject: string
-  seqHeader: string | undefined
-  frame: RoomEventFrame
-}
 
 export interface Harness {
   app: ServiceApp
@@ -58,17 +41,10 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const { db } = await createTestDatabase(t)
   const ownBus = createInProcessBus()
   const bus = options.bus ?? ownBus
-  const signer = createTokenSigner(generateSigningKey(), 900)
+  const { signer, verifier } = createTestAuth()
   const events: ReceivedEvent[] = []
-  await (options.observeBus ?? bus).subscribe('chat.room.>', (message: BusMessage) => {
-    events.push({
-      subject: message.subject,
-      seqHeader: message.header(envelopeHeaders.seq),
-      frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
-    })
-  })
+  await (options.observeBus ?? bus).subscribe('chat.room.>', (message) => { events.push(receivedEvent(message)) })
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
-  const verifier = createTokenVerifier(staticKeyResolver([signer.key]))
   const app = await buildApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0, ...options })
   t.teardown(async () => {
     await app.close()

@@ -1,37 +1,19 @@
 import type { Kysely } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
-import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
-import { envelopeHeaders, type ReactionCounts, type RoomEventFrame } from '@chat/contracts'
+import { createInProcessBus, type EventBus } from '@chat/bus'
+import type { ReactionCounts, RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { createTestDatabase } from '@chat/db/testing'
+import { createTestDatabase, type TeardownHost } from '@chat/db/testing'
 import { createRoomEventPublisher, recordRoomEvent, takeRoomSeq, uuidv7, type RoomEventPublisher } from '@chat/room-events'
-import {
-  createTokenSigner,
-  createTokenVerifier,
-  generateSigningKey,
-  staticKeyResolver,
-  type ServiceApp,
-  type TokenSigner
-} from '@chat/service-kit'
-import { bearer, createTestRoom, createTestUser, publicUser, type TestUser } from '@chat/service-kit/testing'
-export { bearer, isoMs, publicUser, settle, waitFor } from '@chat/service-kit/testing'
+import type { ServiceApp, TokenSigner } from '@chat/service-kit'
+import { bearer, createTestAuth, createTestRoom, createTestUser, publicUser, receivedEvent, silentLogger, type ReceivedEvent, type TestUser } from '@chat/service-kit/testing'
+export { bearer, isoMs, publicUser, receivedEvent, settle, silentLogger, waitFor, type ReceivedEvent } from '@chat/service-kit/testing'
 import { buildApp, type ReactionsAppOptions } from '../src/app.js'
 
 export type { TestUser }
 
-export interface TestContext {
-  teardown(fn: () => unknown): void
-}
+export type TestContext = TeardownHost
 
-export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
-
-/** An event as it arrived on the bus. */
-export interface ReceivedEvent {
-  subject: string
-  seqHeader: string | undefined
-  msgIdHeader: string | undefined
-  frame: RoomEventFrame
-}
 
 export type ReactionUpdated = Extract<RoomEventFrame, { type: 'reaction.updated' }>
 
@@ -75,14 +57,13 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const { db } = await createTestDatabase(t)
   const ownBus = createInProcessBus()
   const bus = givenBus ?? ownBus
-  const signer = createTokenSigner(generateSigningKey(), 900)
+  const { signer, verifier } = createTestAuth()
   const events: ReceivedEvent[] = []
   const subscription =
     observe === false
       ? undefined
-      : await (observeBus ?? bus).subscribe(observe ?? 'chat.room.>', (message: BusMessage) => { events.push(receivedEvent(message)) })
+      : await (observeBus ?? bus).subscribe(observe ?? 'chat.room.>', (message) => { events.push(receivedEvent(message)) })
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
-  const verifier = createTokenVerifier(staticKeyResolver([signer.key]))
   const app = await buildApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0, ...appOptions })
   t.teardown(async () => {
     await app.close()
@@ -117,16 +98,6 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
       return Object.fromEntries(rows.map((row) => [row.user_id, row.reaction]))
     },
     lastSeq: async (roomId) => (await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirstOrThrow()).last_seq
-  }
-}
-
-/** A bus message as a test looks at it: subject, envelope headers and the parsed frame. */
-export function receivedEvent(message: BusMessage): ReceivedEvent {
-  return {
-    subject: message.subject,
-    seqHeader: message.header(envelopeHeaders.seq),
-    msgIdHeader: message.header('Nats-Msg-Id'),
-    frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
   }
 }
 

@@ -37,10 +37,9 @@ import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import WebSocket from 'ws'
 import { createChatClient, type ChatClient } from '@chat/client'
-import { createDb, migrateToLatest } from '@chat/db'
+import { createDatabase, createDb, databaseUrl, dropDatabase, migrateToLatest } from '@chat/db'
 import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
 import { bucketMs, histogramBuckets, type GroupStats, type SocketSpec } from './clients.js'
 
@@ -78,22 +77,6 @@ const now = (): number => performance.timeOrigin + performance.now()
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const round1 = (value: number) => Number(value.toFixed(1))
 const round2 = (value: number) => Number(value.toFixed(2))
-
-function urlOf(database: string): string {
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  return url.toString()
-}
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -385,8 +368,8 @@ function distFingerprint(): string {
 }
 const gatewayBuild = distFingerprint()
 console.log(`# realtime benchmark; gateway build ${gatewayBuild} (sha256 of dist/*.js); ${cpus().length} CPUs; load average ${loadavg().map((value) => value.toFixed(2)).join(' ')} (before)`)
-await admin((client) => client.query(`create database "${databaseName}"`))
-const database = await createDb(urlOf(databaseName), { poolSize: 5 })
+await createDatabase(serverUrl, databaseName)
+const database = await createDb(databaseUrl(serverUrl, databaseName), { poolSize: 5 })
 const db = database.db
 let gateway: ChildProcess | undefined
 let messages: ChildProcess | undefined
@@ -441,7 +424,7 @@ try {
 
   // The services, each in its own process, from their built dist/.
   const serviceEnv = (port: number): Record<string, string> => ({
-    DATABASE_URL: urlOf(databaseName),
+    DATABASE_URL: databaseUrl(serverUrl, databaseName),
     NATS_URL: natsUrl,
     JWT_PUBLIC_KEY: signer.key.publicKeyPem,
     HOST: '127.0.0.1',
@@ -943,5 +926,5 @@ try {
   await rm(memoryFile, { force: true })
   await database.destroy()
   await sleep(500)
-  await admin((client) => client.query(`drop database if exists "${databaseName}" with (force)`))
+  await dropDatabase(serverUrl, databaseName)
 }

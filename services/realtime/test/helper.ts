@@ -5,28 +5,18 @@ import WebSocket from 'ws'
 import { connectNatsBus, createInProcessBus, type EventBus } from '@chat/bus'
 import type { Message, ServerFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { createTestDatabase } from '@chat/db/testing'
+import { createTestDatabase, type TeardownHost } from '@chat/db/testing'
 import { buildApp as buildMessagesApp } from '@chat/messages'
 import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
 import { buildApp as buildRoomsApp } from '@chat/rooms'
-import {
-  createTokenSigner,
-  createTokenVerifier,
-  generateSigningKey,
-  staticKeyResolver,
-  type ServiceApp,
-  type TokenSigner
-} from '@chat/service-kit'
-import { createTestRoom, createTestUser, type TestUser } from '@chat/service-kit/testing'
+import type { ServiceApp, TokenSigner } from '@chat/service-kit'
+import { createTestAuth, createTestRoom, createTestUser, silentLogger, type TestUser } from '@chat/service-kit/testing'
+export { silentLogger }
 import { buildApp, type RealtimeAppOptions } from '../src/app.js'
 
 export type { TestUser }
 
-export interface TestContext {
-  teardown(fn: () => unknown): void
-}
-
-export const silentLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
+export type TestContext = TeardownHost
 export const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
 export interface Gateway {
@@ -81,8 +71,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   }
   if (shared) closers.push(() => shared.close())
 
-  const signer = createTokenSigner(generateSigningKey(), 900)
-  const verifier = createTokenVerifier(staticKeyResolver([signer.key]))
+  const { signer, verifier } = createTestAuth()
   const bus = await newBus('test-services')
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
   closers.push(() => publisher.close())

@@ -1,7 +1,7 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig } from '@chat/service-kit'
+import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { RoomsConfig } from './config.js'
 
@@ -9,8 +9,10 @@ const { config, verifier } = configOrExit(() => {
   const config = loadConfig(RoomsConfig)
   return { config, verifier: tokenVerifierFromConfig(config) }
 })
+// The bus starts before the app and logs its connection status through it once it exists, as in the other services.
+const logger = startupLogger()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus({ url: config.NATS_URL, name: 'rooms' })
+const bus = await connectNatsBus({ url: config.NATS_URL, name: 'rooms', logger })
 const app = await buildApp(
   { db: database.db, bus, verifier },
   {
@@ -18,6 +20,7 @@ const app = await buildApp(
     ...commonAppOptions(config),
   }
 )
+logger.attach(app)
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,

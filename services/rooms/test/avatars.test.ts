@@ -1,36 +1,14 @@
-import { crc32, deflateSync } from 'node:zlib'
 import t from 'tap'
 import sharp from 'sharp'
 import type { Room } from '@chat/contracts'
+import { multipartFile, pngFile } from '@chat/service-kit/testing'
 import { build, unknownRoomId, waitFor, type TestUser } from './helper.js'
 
-function multipart(field: string, filename: string, contentType: string, bytes: Buffer) {
-  const boundary = `----chat${Math.random().toString(16).slice(2)}`
-  const payload = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`),
-    bytes,
-    Buffer.from(`\r\n--${boundary}--\r\n`)
-  ])
-  return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(data.length)
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
-  const crc = Buffer.alloc(4)
-  crc.writeUInt32BE(crc32(body))
-  return Buffer.concat([length, body, crc])
-}
+const multipart = multipartFile
 
 /** A small file whose header declares width x height pixels: a decompression bomb. */
 function pngDeclaring(width: number, height: number): Buffer {
-  const header = Buffer.alloc(13)
-  header.writeUInt32BE(width, 0)
-  header.writeUInt32BE(height, 4)
-  header.set([8, 2, 0, 0, 0], 8)
-  const scanlines = deflateSync(Buffer.alloc(64 * 1024))
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header), pngChunk('IDAT', scanlines), pngChunk('IEND', Buffer.alloc(0))])
+  return pngFile(width, height, Buffer.alloc(64 * 1024))
 }
 
 function noise(width: number, height: number) {

@@ -3,9 +3,11 @@ import sharp from 'sharp'
 import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
 import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
+import { multipartFile } from '@chat/service-kit/testing'
 import { buildStandaloneApp } from '../src/app.js'
 
-t.test('the standalone app serves identity on PGlite with the in-process bus', async (t) => {
+/** The standalone app on an in-memory PGlite and the in-process bus, closed when the test ends. */
+async function standalone(t: { teardown(fn: () => unknown): void }) {
   const database = await createDb('memory://')
   await migrateToLatest(database.db)
   const bus = createInProcessBus()
@@ -15,6 +17,11 @@ t.test('the standalone app serves identity on PGlite with the in-process bus', a
     await bus.close()
     await database.destroy()
   })
+  return { app, bus }
+}
+
+t.test('the standalone app serves identity on PGlite with the in-process bus', async (t) => {
+  const { app } = await standalone(t)
   const registered = await app.inject({ method: 'POST', url: '/auth/register/', payload: { display_name: 'Solo', password: 'long enough' } })
   t.equal(registered.statusCode, 201)
   const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { display_name: 'solo', password: 'long enough' } })
@@ -30,15 +37,7 @@ t.test('the standalone app serves identity on PGlite with the in-process bus', a
 })
 
 t.test('rooms and messages on PGlite: create, avatar bytes round trip, send, events on the in-process bus', async (t) => {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
+  const { app, bus } = await standalone(t)
   const frames: Array<{ type: string; seq: number }> = []
   await bus.subscribe('chat.room.>', (message) => { frames.push(JSON.parse(Buffer.from(message.data).toString())) })
   const register = async (name: string) =>
@@ -49,13 +48,8 @@ t.test('rooms and messages on PGlite: create, avatar bytes round trip, send, eve
   t.equal(created.statusCode, 201)
   const roomId = created.json().id as string
   const png = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#336699' } }).png().toBuffer()
-  const boundary = 'standalone-boundary'
-  const payload = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`),
-    png,
-    Buffer.from(`\r\n--${boundary}--\r\n`)
-  ])
-  const uploaded = await app.inject({ method: 'PATCH', url: `/chatrooms/${roomId}/avatar/`, headers: { ...ada, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload })
+  const form = multipartFile('avatar', 'a.png', 'image/png', png)
+  const uploaded = await app.inject({ method: 'PATCH', url: `/chatrooms/${roomId}/avatar/`, headers: { ...ada, ...form.headers }, payload: form.payload })
   t.equal(uploaded.statusCode, 200)
   const fetched = await app.inject({ method: 'GET', url: `/chatrooms/${roomId}/avatar/`, headers: ada })
   t.equal(fetched.statusCode, 200)
@@ -76,15 +70,7 @@ t.test('rooms and messages on PGlite: create, avatar bytes round trip, send, eve
 })
 
 t.test('reactions, /emoji/ and sockets on one port: a message over /ws/ is acknowledged and a reaction arrives live', async (t) => {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
+  const { app } = await standalone(t)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const emoji = await app.inject('/emoji/')
   t.equal(emoji.statusCode, 200)

@@ -20,7 +20,6 @@
 //   15 message.created      Ada, live on the resumed socket
 //   16 participants.removed Cy leaves
 //   17 message.created      Ada, after Cy left
-import { deflateSync, crc32 } from 'node:zlib'
 import t from 'tap'
 import { WebSocket } from 'ws'
 import {
@@ -38,6 +37,7 @@ import {
   type SubscribedFrame,
   type WebSocketConstructor
 } from '@chat/client'
+import { pngFile, pngScanlines } from '@chat/service-kit/testing'
 import { startServicesMode } from './helper.js'
 
 const password = 'correct horse battery'
@@ -55,30 +55,8 @@ async function failure(promise: Promise<unknown>): Promise<ChatApiError> {
 
 /** A width x height RGB PNG (a gradient), written by hand: no image library needed. */
 function tinyPng(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const length = Buffer.alloc(4)
-    length.writeUInt32BE(data.length)
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
-    const crc = Buffer.alloc(4)
-    crc.writeUInt32BE(crc32(body))
-    return Buffer.concat([length, body, crc])
-  }
-  const header = Buffer.alloc(13)
-  header.writeUInt32BE(width, 0)
-  header.writeUInt32BE(height, 4)
-  header.writeUInt8(8, 8) // bit depth
-  header.writeUInt8(2, 9) // colour type: RGB
-  const rows = Buffer.alloc((width * 3 + 1) * height)
-  for (let y = 0; y < height; y++) {
-    const start = y * (width * 3 + 1) // each row starts with filter byte 0
-    for (let x = 0; x < width; x++) {
-      rows[start + 1 + x * 3] = Math.round((x / width) * 255)
-      rows[start + 2 + x * 3] = Math.round((y / height) * 255)
-      rows[start + 3 + x * 3] = 160
-    }
-  }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
-  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]))
+  const rows = pngScanlines(width, height, (x, y) => [Math.round((x / width) * 255), Math.round((y / height) * 255), 160])
+  return new Uint8Array(pngFile(width, height, rows))
 }
 
 /**

@@ -9,7 +9,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { Client } from 'pg'
+import { databaseUrl as urlOfDatabase, dropDatabase } from '@chat/db'
 import type { Test } from 'tap'
 import { findNginx } from '../../../deploy/nginx/render.js'
 import { DEFAULT_NATS_URL, SERVICE_NAMES, startServices, type RunningServices, type ServiceName } from '../../../deploy/start-services.js'
@@ -129,8 +129,7 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   }
 
   const name = `chat_e2e_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`
-  const databaseUrl = new URL(SERVER_URL)
-  databaseUrl.pathname = `/${name}`
+  const databaseUrl = urlOfDatabase(SERVER_URL, name)
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'))
   const logs: string[] = []
   let running: RunningServices | undefined
@@ -140,13 +139,7 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
     await running?.stop()
     await nats?.stop()
     rmSync(dataDir, { recursive: true, force: true })
-    const admin = new Client({ connectionString: SERVER_URL })
-    await admin.connect()
-    try {
-      await admin.query(`drop database if exists "${name}" with (force)`)
-    } finally {
-      await admin.end()
-    }
+    await dropDatabase(SERVER_URL, name)
   })
 
   // A base port per test process, so that parallel test files do not race for the same ports:
@@ -158,7 +151,7 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
     if (natsServer) nats = await startPrivateNats(natsServer, join(dataDir, 'nats'), (line) => { logs.push(line) })
     running = await startServices({
       services: options.services ?? SERVICE_NAMES,
-      databaseUrl: databaseUrl.toString(),
+      databaseUrl,
       natsUrl: nats?.url ?? NATS_URL,
       basePort,
       gateway: 'required',
