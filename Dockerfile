@@ -85,6 +85,7 @@ RUN npx turbo run build --output-logs=errors-only --filter=@chat/web
 
 # The API gateway: nginx with the routes of deploy/nginx and the web app at /.
 # The official image renders /etc/nginx/templates/*.template with envsubst at start.
-FROM nginx:1.27-alpine AS gateway
+# 1.28: upstream servers with `resolve` (compose re-resolves its replicas).
+FROM nginx:1.28-alpine AS gateway
 COPY deploy/nginx/nginx.conf.template /etc/nginx/templates/nginx.conf.template
 COPY --from=web-build /app/apps/web/dist /srv/web

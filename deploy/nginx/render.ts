@@ -51,9 +51,21 @@ export function fillTemplate(template: string, values: Record<string, string>): 
   return template.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_, name: string) => values[name]!)
 }
 
-export function serverLines(addresses: readonly string[] | undefined): string {
+/**
+ * Each group's failure policy (see the template's upstream comment): the
+ * realtime group never marks a server down, the HTTP groups for 5 s.
+ */
+export const SERVER_PARAMETERS: Record<GatewayUpstream, string> = {
+  identity: 'max_fails=1 fail_timeout=5s',
+  rooms: 'max_fails=1 fail_timeout=5s',
+  messages: 'max_fails=1 fail_timeout=5s',
+  reactions: 'max_fails=1 fail_timeout=5s',
+  realtime: 'max_fails=0'
+}
+
+export function serverLines(group: GatewayUpstream, addresses: readonly string[] | undefined): string {
   if (!addresses || addresses.length === 0) return UNAVAILABLE_SERVER
-  return addresses.map((address) => `server ${address} max_fails=1 fail_timeout=5s;`).join(' ')
+  return addresses.map((address) => `server ${address} ${SERVER_PARAMETERS[group]};`).join(' ')
 }
 
 /** The placeholder values for `options`. */
@@ -68,9 +80,11 @@ export function templateValues(options: NginxRenderOptions): Record<string, stri
     ACCESS_LOG: options.accessLog ?? join(workDir, 'access.log'),
     JSON_BODY_MAX: options.jsonBodyMax ?? DEFAULT_JSON_BODY_MAX,
     AVATAR_BODY_MAX: options.avatarBodyMax ?? DEFAULT_AVATAR_BODY_MAX,
-    WORKER_PROCESSES: String(options.workerProcesses ?? 'auto')
+    WORKER_PROCESSES: String(options.workerProcesses ?? 'auto'),
+    // Addresses here are literal: nothing to resolve while running.
+    RESOLVER: '# no resolver: upstream addresses are literal'
   }
-  for (const group of GATEWAY_UPSTREAMS) values[`${group.toUpperCase()}_SERVERS`] = serverLines(options.upstreams[group])
+  for (const group of GATEWAY_UPSTREAMS) values[`${group.toUpperCase()}_SERVERS`] = serverLines(group, options.upstreams[group])
   return values
 }
 

@@ -78,11 +78,20 @@ export async function createDb(target: string, options: CreateDbOptions = {}): P
       statement_timeout: 30_000,
       idle_in_transaction_session_timeout: 60_000
     })
+    const report = (error: Error, message: string): void => {
+      if (options.logger !== undefined) options.logger.error({ err: error }, message)
+      else console.error(`${message}:`, error.message)
+    }
     // An idle client losing its connection emits 'error' on the pool; without
     // a listener that would crash the process. The pool replaces the client.
-    pool.on('error', (error) => {
-      if (options.logger !== undefined) options.logger.error({ err: error }, 'idle database connection failed')
-      else console.error('idle database connection failed:', error.message)
+    pool.on('error', (error) => report(error, 'idle database connection failed'))
+    // A checked-out client has no pool listener (pg-pool removes it while the
+    // client is lent out), so a server restart or a cut connection during a
+    // query or a transaction would emit an unhandled 'error' and end the
+    // process. The query itself fails with the same error (a 503 upstream)
+    // and the pool discards the broken client when it is released.
+    pool.on('connect', (client) => {
+      client.on('error', (error) => report(error, 'database connection lost while in use'))
     })
     const log = options.logger === undefined ? undefined : queryLogger(options.logger)
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })

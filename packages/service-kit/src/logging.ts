@@ -20,13 +20,33 @@ export function loggerOptions(level: string): NonNullable<FastifyServerOptions['
       censor: '[redacted]'
     },
     serializers: {
-      // The URL may carry ?token= on socket upgrades: log the path only when it does.
       req(request: { method: string; url: string; id: string; ip?: string }) {
-        const url = request.url.includes('token=') ? request.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') : request.url
-        return { method: request.method, url, id: request.id, remoteAddress: request.ip }
+        return { method: request.method, url: redactUrl(request.url), id: request.id, remoteAddress: request.ip }
       }
     }
   }
+}
+
+/**
+ * The URL with the value of every `token` query parameter replaced: socket
+ * upgrades may carry the access token there. Names are compared as the query
+ * parser sees them (decoded: `%74oken` is `token` too), case-insensitively.
+ */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?')
+  if (start < 0 || !/token|%/i.test(url.slice(start))) return url
+  const parts = url.slice(start + 1).split('&').map((part) => {
+    const equals = part.indexOf('=')
+    const name = equals < 0 ? part : part.slice(0, equals)
+    let decoded = name
+    try {
+      decoded = decodeURIComponent(name.replaceAll('+', ' '))
+    } catch {
+      // A malformed escape is kept as written; it is no `token` to the parser either.
+    }
+    return decoded.toLowerCase() === 'token' ? `${name}=[redacted]` : part
+  })
+  return `${url.slice(0, start)}?${parts.join('&')}`
 }
 
 /** Request ids: the caller's `x-request-id` when it is sane, else a fresh UUID. */

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
 import { SERVICES } from '../../../deploy/start-services.js'
-import { GATEWAY_UPSTREAMS, NGINX_TEMPLATE, templatePlaceholders } from '../../../deploy/nginx/render.js'
+import { GATEWAY_UPSTREAMS, NGINX_TEMPLATE, SERVER_PARAMETERS, templatePlaceholders, type GatewayUpstream } from '../../../deploy/nginx/render.js'
 import {
   API_SPEC,
   SHARED_API_SPEC,
@@ -108,7 +108,9 @@ t.test('docker-compose.yml', async (t) => {
     for (const placeholder of templatePlaceholders(template)) t.ok(placeholder in env, `the gateway sets ${placeholder} for envsubst`)
     for (const name of serviceNames) {
       t.match(String(env[`${name.toUpperCase()}_SERVERS`]), `server ${name}:${defaultPort(config(name))}`, `the gateway's ${name} upstream is ${name}:${defaultPort(config(name))}`)
+      t.ok(String(env[`${name.toUpperCase()}_SERVERS`]).endsWith(` ${SERVER_PARAMETERS[name as GatewayUpstream]};`), `the gateway's ${name} upstream has the launcher's failure policy`)
     }
+    t.match(String(env.RESOLVER), /^resolver 127\.0\.0\.11 /, 'the gateway re-resolves the replicas with Docker\'s DNS')
   }
 })
 
@@ -120,6 +122,7 @@ t.test('the Dockerfile', async (t) => {
   t.match(dockerfile, /npm ci --omit=dev/, 'production dependencies only in the final stages')
   t.equal((dockerfile.match(/^USER node$/gm) ?? []).length, 2, 'both final stages run as node')
   t.match(dockerfile, /HEALTHCHECK[\s\S]*\/healthz/, 'a HEALTHCHECK on /healthz')
+  t.match(dockerfile, /^FROM nginx:1\.(2[89]|[3-9]\d)\S* AS gateway$/m, 'the gateway image is nginx 1.28 or newer (upstream servers with `resolve`)')
   t.ok(existsSync(join(REPO_ROOT, '.dockerignore')), '.dockerignore')
   t.match(readRepoFile('.dockerignore'), /node_modules/, '.dockerignore leaves node_modules out')
 })
@@ -246,6 +249,8 @@ t.test('every api.md path reaches its service', async (t) => {
   t.equal(avatar?.annotations['nginx.ingress.kubernetes.io/proxy-body-size'], '5184k', 'Ingress: avatar uploads up to 5 MiB plus the envelope')
   const socket = ingressRoute(ingress, '/ws/')
   t.ok(Number(socket?.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600, 'Ingress: sockets get a long read timeout')
+  t.equal(socket?.annotations['nginx.ingress.kubernetes.io/proxy-next-upstream'], 'error timeout', 'Ingress: a socket refused by one replica tries the next')
+  t.notOk(Number(socket?.annotations['nginx.ingress.kubernetes.io/upstream-max-fails'] ?? 0) > 0, 'Ingress: no replica is marked down by passive checks')
   const avatarLocation = nginxRoute(locations, `/chatrooms/${SAMPLE_ID}/avatar`)
   t.match(avatarLocation?.body, /client_max_body_size \$\{AVATAR_BODY_MAX\}/, 'nginx: the avatar location has its own body limit')
   const socketLocation = nginxRoute(locations, '/ws')
