@@ -4,16 +4,14 @@
 //
 // Importable too: `startServices(options)` is what the end-to-end tests use,
 // with their own database and ports.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createDatabase, databaseNameOf, databaseUrl as urlOfDatabase } from '@chat/db'
+import { ManagedProcess, freePort, portIsFree, reachable, waitHttpOk, waitListening, type ProcessExit } from '@chat/process-kit'
 import { findNginx, nginxArgs, writeNginxConfig, type GatewayUpstream } from './nginx/render.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -72,16 +70,18 @@ export interface RunningServices {
   gatewayUrl: string | null
   services: { name: string; url: string }[]
   databaseUrl: string
+  /**
+   * Every process by name (`identity`, `realtime-1`, `nginx`...), to kill,
+   * stall or restart one as an orchestrator would (the chaos run does).
+   */
+  processes: Map<string, ManagedProcess>
+  /** Starts a stopped or killed process again; resolves once it is ready. */
+  restart(name: string): Promise<void>
+  /** nginx's access log (JSON lines), while the gateway runs; null without a gateway. */
+  gatewayAccessLog: string | null
+  /** Called whenever a process ends without having been asked to (a crash). */
+  onCrash(listener: (exit: ProcessExit) => void): void
   stop(): Promise<void>
-}
-
-interface Child {
-  name: string
-  process: ChildProcess
-  exited: Promise<number | null>
-  recent: string[]
-  /** How to ask it to stop. */
-  stopSignal: NodeJS.Signals
 }
 
 class StartError extends Error {}
@@ -101,15 +101,27 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   if (needsNats) await checkNats(natsUrl)
   await ensureDatabase(databaseUrl, log)
 
-  const children: Child[] = []
-  let stopping: Promise<void> | undefined
   // Children run in their own process groups (so that Ctrl-C reaches only
-  // this launcher, which then stops them in order); never leave them behind.
-  const killAll = (): void => {
-    for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL')
+  // this launcher, which then stops them in order); ManagedProcess kills them
+  // when the launcher exits.
+  const children: ManagedProcess[] = []
+  const readiness = new Map<string, () => Promise<void>>()
+  const crashListeners: Array<(exit: ProcessExit) => void> = []
+  const cleanups: Array<() => void> = []
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => (stopping ??= stopChildren(children).finally(() => { for (const cleanup of cleanups) cleanup() }))
+  /** Starts `child` and keeps it: `ready` tells when it serves, a crash goes to the listeners. */
+  const adopt = (child: ManagedProcess, ready: (child: ManagedProcess) => Promise<void>): Promise<void> => {
+    children.push(child)
+    readiness.set(child.name, () => ready(child))
+    child.onExit((exit) => {
+      if (stopping || exit.requested) return
+      log(`launcher   | ${child.name} exited (${exit.code ?? exit.signal})`)
+      for (const listener of crashListeners) listener(exit)
+    })
+    child.start()
+    return ready(child)
   }
-  process.once('exit', killAll)
-  const stop = (): Promise<void> => (stopping ??= stopChildren(children, log).finally(() => process.removeListener('exit', killAll)))
 
   try {
     await runMigrations(databaseUrl, log)
@@ -120,30 +132,29 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     const identityUrl = `http://127.0.0.1:${ports.get('identity')![0]}`
     const started: { name: string; url: string }[] = []
 
-    const launch = (service: ServiceName, port: number, name: string): Child => {
+    const launch = (service: ServiceName, port: number, name: string): Promise<void> => {
       const env: NodeJS.ProcessEnv = { ...baseEnv, PORT: String(port), HOST: '127.0.0.1', TRUST_PROXY_HOPS: '1', DATABASE_URL: databaseUrl }
       if (SERVICES[service].signs) env.JWT_PRIVATE_KEY = privateKey
       else env.JWKS_URL = `${identityUrl}/.well-known/jwks.json`
       if (SERVICES[service].nats) env.NATS_URL = natsUrl
-      const child = spawnChild(name, process.execPath, [serviceMain(service)], { env, cwd: REPO_ROOT }, log, 'SIGTERM')
-      void child.exited.then((code) => { if (!stopping) log(`launcher   | ${name} exited (${code})`) })
-      children.push(child)
       started.push({ name, url: `http://127.0.0.1:${port}` })
-      return child
+      const readyUrl = `http://127.0.0.1:${port}/readyz`
+      return adopt(
+        new ManagedProcess({ name, command: process.execPath, args: [serviceMain(service)], env, cwd: REPO_ROOT }, log),
+        (child) => waitHttpOk(readyUrl, { process: child, timeoutMs: readyTimeoutMs })
+      )
     }
 
     // identity first: the others fetch its JWKS.
-    const identity = launch('identity', ports.get('identity')![0]!, 'identity')
-    await waitReady(identity, `${identityUrl}/readyz`, readyTimeoutMs)
-    const rest = [...wanted].filter((name) => name !== 'identity').flatMap((service) =>
-      ports.get(service)!.map((port, index, all) => {
-        const name = all.length > 1 ? `${service}-${index + 1}` : service
-        return { child: launch(service, port, name), url: `http://127.0.0.1:${port}/readyz` }
-      })
+    await launch('identity', ports.get('identity')![0]!, 'identity')
+    await Promise.all(
+      [...wanted].filter((name) => name !== 'identity').flatMap((service) =>
+        ports.get(service)!.map((port, index, all) => launch(service, port, all.length > 1 ? `${service}-${index + 1}` : service))
+      )
     )
-    await Promise.all(rest.map(({ child, url }) => waitReady(child, url, readyTimeoutMs)))
 
     let gatewayUrl: string | null = null
+    let gatewayAccessLog: string | null = null
     if (options.gateway !== false) {
       const nginx = findNginx()
       if (!nginx) {
@@ -160,6 +171,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
         for (const [service, list] of ports) upstreams[service] = list.map((port) => `127.0.0.1:${port}`)
         mkdirSync(dataDir, { recursive: true })
         const workDir = mkdtempSync(join(tmpdir(), 'chat-gateway-'))
+        cleanups.push(() => rmSync(workDir, { recursive: true, force: true }))
         const { configPath } = writeNginxConfig({
           listen: `127.0.0.1:${gatewayPort}`,
           upstreams,
@@ -167,15 +179,32 @@ export async function startServices(options: StartServicesOptions = {}): Promise
           workDir,
           jsonBodyMax: jsonBodyMax(options.env?.BODY_LIMIT_BYTES ?? process.env.BODY_LIMIT_BYTES)
         })
-        // nginx stops gracefully on SIGQUIT; its work folder goes with it.
-        const gateway = spawnChild('nginx', nginx, nginxArgs(workDir, configPath), { cwd: workDir }, log, 'SIGQUIT')
-        void gateway.exited.then(() => rmSync(workDir, { recursive: true, force: true }))
-        children.unshift(gateway)
-        await waitListening(gateway, gatewayPort, readyTimeoutMs)
+        // nginx stops gracefully on SIGQUIT.
+        await adopt(
+          new ManagedProcess({ name: 'nginx', command: nginx, args: nginxArgs(workDir, configPath), cwd: workDir, stopSignal: 'SIGQUIT' }, log),
+          (child) => waitListening(gatewayPort, { process: child, timeoutMs: readyTimeoutMs })
+        )
         gatewayUrl = `http://127.0.0.1:${gatewayPort}`
+        gatewayAccessLog = join(workDir, 'access.log')
       }
     }
-    return { gatewayUrl, services: started, databaseUrl, stop }
+    return {
+      gatewayUrl,
+      gatewayAccessLog,
+      services: started,
+      databaseUrl,
+      processes: new Map(children.map((child) => [child.name, child])),
+      async restart(name) {
+        const child = children.find((candidate) => candidate.name === name)
+        if (!child) throw new StartError(`no process ${name}`)
+        if (!child.running) child.start()
+        await readiness.get(name)!()
+      },
+      onCrash(listener) {
+        crashListeners.push(listener)
+      },
+      stop
+    }
   } catch (error) {
     await stop()
     throw error
@@ -206,21 +235,14 @@ async function checkDatabaseServer(databaseUrl: string): Promise<void> {
 }
 
 async function checkNats(natsUrl: string): Promise<void> {
-  if (!/^nats:\/\//.test(natsUrl) || !URL.canParse(natsUrl)) return // tls:// and ws:// are left to the services
-  const url = new URL(natsUrl)
-  if (!(await reachable(url.hostname || '127.0.0.1', Number(url.port || 4222)))) {
-    throw new StartError(`NATS is not reachable at ${url.hostname}:${url.port || 4222} (NATS_URL=${natsUrl}); start \`nats-server -js\``)
+  const servers = natsUrl.split(',').map((server) => server.trim())
+  // tls:// and ws:// are left to the services.
+  if (!servers.every((server) => /^nats:\/\//.test(server) && URL.canParse(server))) return
+  for (const server of servers) {
+    const url = new URL(server)
+    if (await reachable(url.hostname || '127.0.0.1', Number(url.port || 4222))) return
   }
-}
-
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host, port })
-    socket.setTimeout(2_000)
-    socket.once('connect', () => { socket.destroy(); done(true) })
-    socket.once('timeout', () => { socket.destroy(); done(false) })
-    socket.once('error', () => done(false))
-  })
+  throw new StartError(`NATS is not reachable at ${natsUrl} (NATS_URL); start \`nats-server -js\``)
 }
 
 /** Creates the database named by the URL when it does not exist (connecting to the `postgres` database). */
@@ -231,9 +253,12 @@ export async function ensureDatabase(url: string, log: (line: string) => void = 
 }
 
 async function runMigrations(databaseUrl: string, log: (line: string) => void): Promise<void> {
-  const child = spawnChild('migrate', process.execPath, [join(REPO_ROOT, 'packages', 'db', 'dist', 'migrate-cli.js'), 'up'], { env: { ...process.env, DATABASE_URL: databaseUrl }, cwd: REPO_ROOT }, log, 'SIGTERM')
-  const code = await child.exited
-  if (code !== 0) throw new StartError(`migrations failed (exit ${code}): ${child.recent.at(-1) ?? ''}`)
+  const migrate = new ManagedProcess(
+    { name: 'migrate', command: process.execPath, args: [join(REPO_ROOT, 'packages', 'db', 'dist', 'migrate-cli.js'), 'up'], env: { ...process.env, DATABASE_URL: databaseUrl }, cwd: REPO_ROOT },
+    log
+  ).start()
+  const exit = await migrate.exited
+  if (exit.code !== 0) throw new StartError(`migrations failed (exit ${exit.code ?? exit.signal}): ${migrate.recent.at(-1) ?? ''}`)
 }
 
 function signingKey(dataDir: string, log: (line: string) => void): string {
@@ -284,92 +309,11 @@ async function assignPorts(wanted: Set<ServiceName>, realtimeReplicas: number, b
   return ports
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer()
-    server.once('error', () => done(false))
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => done(true)))
-  })
-}
-
-async function freePort(from: number): Promise<number> {
-  for (let port = from; port < Math.min(from + 1000, 65_536); port++) if (await portIsFree(port)) return port
-  throw new StartError(`no free port between ${from} and ${from + 999}`)
-}
-
-function spawnChild(
-  name: string,
-  command: string,
-  args: string[],
-  spawnOptions: { env?: NodeJS.ProcessEnv; cwd: string },
-  log: (line: string) => void,
-  stopSignal: NodeJS.Signals
-): Child {
-  const child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  const recent: string[] = []
-  const prefix = `${name.padEnd(11)}|`
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      recent.push(line)
-      if (recent.length > 20) recent.shift()
-      log(`${prefix} ${line}`)
-    })
-  }
-  const exited = new Promise<number | null>((done) => {
-    child.once('error', (error) => {
-      recent.push(error.message)
-      done(-1)
-    })
-    child.once('exit', (code, signal) => done(code ?? (signal ? 128 : null)))
-  })
-  return { name, process: child, exited, recent, stopSignal }
-}
-
-async function waitReady(child: Child, url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let exitCode: number | null | undefined
-  void child.exited.then((code) => { exitCode = code })
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new StartError(`${child.name} exited (${exitCode}) before it was ready: ${child.recent.slice(-3).join(' / ')}`)
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
-      await response.arrayBuffer()
-      if (response.ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((wake) => setTimeout(wake, 150))
-  }
-  throw new StartError(`${child.name} was not ready within ${timeoutMs} ms (${url}): ${child.recent.slice(-3).join(' / ')}`)
-}
-
-async function waitListening(child: Child, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let exitCode: number | null | undefined
-  void child.exited.then((code) => { exitCode = code })
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new StartError(`${child.name} exited (${exitCode}): ${child.recent.slice(-3).join(' / ')}`)
-    if (await reachable('127.0.0.1', port)) return
-    await new Promise((wake) => setTimeout(wake, 100))
-  }
-  throw new StartError(`${child.name} did not listen on ${port} within ${timeoutMs} ms`)
-}
-
 /** The gateway first (no new requests), then every service at once; SIGKILL for whatever outlives its shutdown timeout. */
-async function stopChildren(children: Child[], log: (line: string) => void, graceMs = 15_000): Promise<void> {
-  const stopOne = async (child: Child): Promise<void> => {
-    if (child.process.exitCode !== null || child.process.signalCode !== null) return
-    child.process.kill(child.stopSignal)
-    const timer = setTimeout(() => {
-      log(`launcher   | ${child.name} did not stop within ${graceMs} ms: killing it`)
-      child.process.kill('SIGKILL')
-    }, graceMs)
-    await child.exited
-    clearTimeout(timer)
-  }
-  const [first, ...rest] = children
-  if (first?.name === 'nginx') await stopOne(first)
-  await Promise.all((first?.name === 'nginx' ? rest : children).map(stopOne))
+async function stopChildren(children: ManagedProcess[], graceMs = 15_000): Promise<void> {
+  const gateway = children.find((child) => child.name === 'nginx')
+  if (gateway) await gateway.stop(graceMs)
+  await Promise.all(children.filter((child) => child !== gateway).map((child) => child.stop(graceMs)))
 }
 
 async function main(): Promise<void> {

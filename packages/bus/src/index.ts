@@ -18,4 +18,4 @@ export { assertPublishSubject, assertSubscribePattern, subjectMatches } from './
 export { createInProcessBus } from './in-process-bus.js'
 export type { InProcessBusOptions } from './in-process-bus.js'
 export { connectNatsBus } from './nats-bus.js'
-export type { BusLogger, NatsBus, NatsBusOptions } from './nats-bus.js'
+export type { BusLogger, NatsBus, NatsBusOptions, StreamLimits } from './nats-bus.js'

@@ -12,9 +12,11 @@ import {
   type Subscription
 } from '@nats-io/nats-core'
 import {
+  DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   StorageType,
+  type StreamConfig,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
@@ -47,8 +49,18 @@ export interface BusLogger {
   error(object: Record<string, unknown>, message: string): void
 }
 
+/** Limits of the event stream, applied when it is created and whenever they differ from what the server has. */
+export interface StreamLimits {
+  /** Copies of each message in a JetStream cluster (1..5). */
+  replicas?: number
+  /** Messages older than this are discarded (0: kept until another limit applies). */
+  maxAgeMs?: number
+  /** The oldest messages are discarded past this size (-1: unlimited). */
+  maxBytes?: number
+}
+
 export interface NatsBusOptions {
-  /** For example `nats://127.0.0.1:4222`. */
+  /** For example `nats://127.0.0.1:4222`; several servers of a cluster separated by commas. */
   url: string
   /** Connection name shown by the server (monitoring). */
   name?: string
@@ -62,6 +74,19 @@ export interface NatsBusOptions {
   logger?: BusLogger
   /** Called when a handler throws; defaults to `logger.error`, else console.error. */
   onError?: HandlerErrorListener
+  limits?: StreamLimits
+  /**
+   * Whether this connection creates the stream and applies `limits` (default
+   * true). Processes that only subscribe to core subjects (the gateway) leave
+   * the stream to the writers, so that settings are not fought over.
+   */
+  manageStream?: boolean
+  /**
+   * Keep trying (with a backoff up to 5 s, each failure logged) until the
+   * server answers and the stream is in place, instead of rejecting: a
+   * service started while NATS is down waits for it rather than exiting.
+   */
+  waitForServer?: boolean
 }
 
 /** The NATS EventBus, with the raw connection for what the port does not cover. */
@@ -81,16 +106,24 @@ const STREAM_NAME_IN_USE = 10058
 export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   const streamName = options.stream?.name ?? CHAT_EVENTS_STREAM
   const streamSubjects = [...(options.stream?.subjects ?? options.streamSubjects ?? chatEventsStreamSubjects)]
-  // Services outlive NATS restarts: keep reconnecting instead of closing after 10 tries.
-  const nc = await connect({ servers: options.url, name: options.name, maxReconnectAttempts: -1 })
-  try {
-    const jsm = await jetstreamManager(nc)
-    await ensureStream(jsm, streamName, streamSubjects, options.logger)
-  } catch (error) {
-    await nc.close().catch(() => undefined)
-    throw error
+  const servers = options.url.split(',').map((server) => server.trim()).filter(Boolean)
+  for (let attempt = 1; ; attempt++) {
+    let nc: NatsConnection | undefined
+    try {
+      // Services outlive NATS restarts: keep reconnecting instead of closing after 10 tries.
+      nc = await connect({ servers, name: options.name, maxReconnectAttempts: -1 })
+      if (options.manageStream !== false) await ensureStream(await jetstreamManager(nc), streamName, streamSubjects, options.limits ?? {}, options.logger)
+      return new NatsEventBus(nc, streamName, streamSubjects, options)
+    } catch (error) {
+      await nc?.close().catch(() => undefined)
+      if (!options.waitForServer) throw error
+      const delayMs = Math.min(5_000, 500 * attempt)
+      const fields = { err: error, servers, attempt, retryInMs: delayMs }
+      if (options.logger) options.logger.warn(fields, 'NATS or its JetStream is not available yet; waiting')
+      else console.error(`NATS not available yet (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`)
+      await new Promise((wake) => setTimeout(wake, delayMs))
+    }
   }
-  return new NatsEventBus(nc, streamName, streamSubjects, options)
 }
 
 /**
@@ -98,7 +131,12 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
  * start at once: creating an identical stream is idempotent on the server, and
  * a creator that lost the race falls back to the update path.
  */
-async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], logger: BusLogger | undefined): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], limits: StreamLimits, logger: BusLogger | undefined): Promise<void> {
+  const wanted = {
+    ...(limits.replicas !== undefined ? { num_replicas: limits.replicas } : {}),
+    ...(limits.maxAgeMs !== undefined ? { max_age: nanos(limits.maxAgeMs) } : {}),
+    ...(limits.maxBytes !== undefined ? { max_bytes: limits.maxBytes } : {})
+  }
   const existing = await streamInfo(jsm, name)
   if (!existing) {
     try {
@@ -106,19 +144,28 @@ async function ensureStream(jsm: JetStreamManager, name: string, subjects: strin
         name,
         subjects,
         storage: StorageType.File,
-        duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS)
+        duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
+        // Past max_bytes the oldest events go: the database is the record, the stream a window.
+        discard: DiscardPolicy.Old,
+        ...wanted
       })
-      logger?.info({ stream: name, subjects }, 'created JetStream stream')
+      logger?.info({ stream: name, subjects, ...wanted }, 'created JetStream stream')
       return
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE)) throw error
     }
   }
   const info = existing ?? (await jsm.streams.info(name))
-  const current = info.config.subjects ?? []
-  if (!sameSet(current, subjects)) {
-    await jsm.streams.update(name, { subjects })
-    logger?.warn({ stream: name, from: current, to: subjects }, 'updated JetStream stream subjects')
+  const current = info.config
+  const changes: Partial<StreamConfig> = {}
+  if (!sameSet(current.subjects ?? [], subjects)) changes.subjects = subjects
+  for (const [key, value] of Object.entries(wanted) as Array<[keyof typeof wanted, number]>) {
+    if (current[key] !== value) Object.assign(changes, { [key]: value })
+  }
+  if (Object.keys(changes).length > 0) {
+    await jsm.streams.update(name, changes)
+    const from = Object.fromEntries(Object.keys(changes).map((key) => [key, current[key as keyof StreamConfig]]))
+    logger?.warn({ stream: name, from, to: changes }, 'updated JetStream stream settings')
   }
 }
 

@@ -47,14 +47,15 @@ export function requireInfra(): boolean {
  * A migrated database for one test file, dropped when `t` ends. On PostgreSQL
  * it is cloned from a template database (`chat_tpl_<hash>`, built once per
  * migration set) so each file costs one CREATE DATABASE, not a migration run.
+ * `serverUrl` puts it on another server than DATABASE_URL's (a test's own).
  * Without a reachable PostgreSQL it falls back to an in-memory PGlite, unless
  * REQUIRE_INFRA=1, in which case it throws.
  *
  * @example
  * const { db } = await createTestDatabase(t)
  */
-export async function createTestDatabase(t: TeardownHost): Promise<TestDatabase> {
-  const serverUrl = testDatabaseUrl()
+export async function createTestDatabase(t: TeardownHost, options: { serverUrl?: string } = {}): Promise<TestDatabase> {
+  const serverUrl = options.serverUrl ?? testDatabaseUrl()
   let admin: Client
   try {
     admin = await connectAdmin(serverUrl)

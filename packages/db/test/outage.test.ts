@@ -7,7 +7,7 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import { createDb } from '../src/connection.js'
-import { findPostgresBinDir, startPostgresServer } from '../src/postgres-server.js'
+import { findPostgresBinDir, startPostgresServer } from '@chat/process-kit'
 import { requireInfra } from '../src/testing.js'
 
 if (!findPostgresBinDir() && !requireInfra()) {

@@ -77,7 +77,10 @@ export const databaseConfig = {
 } satisfies TProperties
 
 export const natsConfig = {
-  NATS_URL: Type.String({ pattern: '^(nats|tls|ws|wss)://', default: 'nats://127.0.0.1:4222' })
+  NATS_URL: Type.String({ pattern: '^(nats|tls|ws|wss)://', default: 'nats://127.0.0.1:4222', description: 'NATS server, or several of a cluster separated by commas' }),
+  NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'copies of each event in the CHAT_EVENTS stream (3 in a JetStream cluster of three)' }),
+  NATS_STREAM_MAX_AGE_HOURS: Type.Number({ minimum: 0, default: 168, description: 'events older than this leave the stream (the database keeps them); 0: no age limit' }),
+  NATS_STREAM_MAX_BYTES: Type.Integer({ minimum: -1, default: 8 * 1024 ** 3, description: 'size of the stream past which the oldest events leave it, per replica; -1: no size limit' })
 } satisfies TProperties
 
 /** How a service that does not sign tokens finds the public keys that verify them. */

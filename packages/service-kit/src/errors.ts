@@ -98,10 +98,14 @@ const dependencyErrorCodes = new Set([
   'bus_no_responders', 'bus_timeout', 'bus_closed'
 ])
 
-function isDependencyFailure(error: { code?: unknown; message?: string }): boolean {
-  if (typeof error.code === 'string' && dependencyErrorCodes.has(error.code)) return true
-  // pg's pool reports these without a code.
-  return /timeout exceeded when trying to connect|Connection terminated|Cannot use a pool after calling end/i.test(error.message ?? '')
+/** True when `error` says a dependency (database, bus) failed rather than the request: answer 503, not 500. */
+export function isDependencyFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  if (typeof code === 'string' && dependencyErrorCodes.has(code)) return true
+  // pg reports these without a code: a pool that cannot connect, a connection
+  // cut under a query, a client whose connection broke (its rollback then fails too).
+  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|Cannot use a pool after calling end|is not queryable/i.test(message)
 }
 
 const postgresInputErrors: Record<string, string> = {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from 'typebox'
-import { AppError, createServiceApp, createTokenVerifier, generateSigningKey, staticKeyResolver, validationIssues } from '../src/index.js'
+import { AppError, createServiceApp, createTokenVerifier, generateSigningKey, isDependencyFailure, staticKeyResolver, validationIssues } from '../src/index.js'
 
 async function app(t: { teardown(fn: () => unknown): void }) {
   const instance = await createServiceApp({
@@ -119,4 +119,19 @@ t.test('validationIssues maps required and additional members to their paths', a
     { path: '/c', message: 'is not allowed' },
     { path: '/n', message: 'must be >= 1' }
   ])
+})
+
+t.test('a database or bus that went away is a 503, whatever form pg gives the failure', async (t) => {
+  t.ok(isDependencyFailure(new Error('Client has encountered a connection error and is not queryable')), "a broken client's rollback")
+  t.ok(isDependencyFailure(new Error('Connection terminated unexpectedly')))
+  t.ok(isDependencyFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })))
+  t.ok(isDependencyFailure(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })))
+  t.notOk(isDependencyFailure(new Error('password=hunter2 at db.internal:5432')), 'anything else is not')
+  t.notOk(isDependencyFailure('a string'))
+  const instance = await app(t)
+  instance.get('/broken', async () => { throw new Error('Client has encountered a connection error and is not queryable') })
+  const response = await instance.inject('/broken')
+  t.equal(response.statusCode, 503)
+  t.equal(response.headers['retry-after'], '5')
+  t.equal(response.json().code, 'service_unavailable')
 })

@@ -7,7 +7,8 @@ import {
   configOrExit,
   loadConfig,
   tokenVerifierFromConfig,
-  startupLogger
+  startupLogger,
+  natsBusOptions
 } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { MessagesConfig } from './config.js'
@@ -21,7 +22,7 @@ const { config, verifier } = configOrExit(() => {
 const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus({ url: config.NATS_URL, name: 'messages', logger })
+const bus = await connectNatsBus(natsBusOptions(config, 'messages', logger))
 const relay = startRoomEventRelay({ db: database.db, bus, logger })
 const publisher = createRoomEventPublisher({ db: database.db, bus, logger })
 const app = await buildApp(

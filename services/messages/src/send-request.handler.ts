@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile'
 import type { RequestHandler } from '@chat/bus'
-import { AppError, problemBody, validationIssues } from '@chat/service-kit'
+import { AppError, errors, isDependencyFailure, problemBody, validationIssues } from '@chat/service-kit'
 import { sendMessage, type MessagesContext } from './messages.service.js'
 import { SendMessageRequest, type SendMessageReply } from './send-request.schemas.js'
 
@@ -43,6 +43,11 @@ export async function answerSendRequest(context: MessagesContext, data: Uint8Arr
   } catch (error) {
     if (error instanceof AppError) return failure(error.statusCode, error.code, error.message, error.extra)
     logger.error({ err: error, room_id: request.room_id, request_id: request.request_id }, 'send request failed')
+    // The same 503 a POST gets while the database is down: the gateway tells the client to retry.
+    if (isDependencyFailure(error)) {
+      const unavailable = errors.unavailable()
+      return failure(unavailable.statusCode, unavailable.code, unavailable.message)
+    }
     return failure(500, 'internal_error', 'Something went wrong on our side; it has been logged')
   }
 }

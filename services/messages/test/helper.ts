@@ -34,18 +34,21 @@ export interface BuildOptions extends MessagesAppOptions {
   bus?: EventBus
   /** The bus events are collected from (when `bus` wraps another). */
   observeBus?: EventBus
+  /** The PostgreSQL server of the test's database (default DATABASE_URL's). */
+  databaseServerUrl?: string
 }
 
 /** The messages app on its own fresh database and an in-process bus, closed when the test ends. */
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<Harness> {
-  const { db } = await createTestDatabase(t)
+  const { databaseServerUrl, ...appOptions } = options
+  const { db } = await createTestDatabase(t, { serverUrl: databaseServerUrl })
   const ownBus = createInProcessBus()
   const bus = options.bus ?? ownBus
   const { signer, verifier } = createTestAuth()
   const events: ReceivedEvent[] = []
   await (options.observeBus ?? bus).subscribe('chat.room.>', (message) => { events.push(receivedEvent(message)) })
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
-  const app = await buildApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0, ...options })
+  const app = await buildApp({ db, bus, verifier, publisher }, { logger: false, userRps: 0, ...appOptions })
   t.teardown(async () => {
     await app.close()
     await publisher.close()

@@ -7,7 +7,8 @@ import {
   configOrExit,
   loadConfig,
   tokenVerifierFromConfig,
-  startupLogger
+  startupLogger,
+  natsBusOptions
 } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { ReactionsConfig } from './config.js'
@@ -23,7 +24,7 @@ const { config, verifier, reactionList } = configOrExit(() => {
 const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus({ url: config.NATS_URL, name: 'reactions', logger })
+const bus = await connectNatsBus(natsBusOptions(config, 'reactions', logger))
 const relay = startRoomEventRelay({ db: database.db, bus, logger })
 const publisher = createRoomEventPublisher({ db: database.db, bus, logger })
 const app = await buildApp({ db: database.db, bus, verifier, publisher }, { ...commonAppOptions(config), reactionList })

@@ -1,6 +1,6 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger } from '@chat/service-kit'
+import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger, natsBusOptions } from '@chat/service-kit'
 import { buildApp, realtimeOptions } from './app.js'
 import { RealtimeConfig } from './config.js'
 
@@ -13,7 +13,7 @@ const { config, verifier } = configOrExit(() => {
 const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus({ url: config.NATS_URL, name: 'realtime', logger })
+const bus = await connectNatsBus(natsBusOptions(config, 'realtime', logger, 'reader'))
 const app = await buildApp({ db: database.db, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config) })
 logger.attach(app)
 // SIGTERM: stop accepting, close sockets with 1001 (the plugin's preClose), drain NATS, exit.

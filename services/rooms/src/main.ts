@@ -1,7 +1,7 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
+import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, startupLogger, tokenVerifierFromConfig, natsBusOptions } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { RoomsConfig } from './config.js'
 
@@ -12,7 +12,7 @@ const { config, verifier } = configOrExit(() => {
 // The bus starts before the app and logs its connection status through it once it exists, as in the other services.
 const logger = startupLogger()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus({ url: config.NATS_URL, name: 'rooms', logger })
+const bus = await connectNatsBus(natsBusOptions(config, 'rooms', logger))
 const app = await buildApp(
   { db: database.db, bus, verifier },
   {

@@ -2,14 +2,12 @@
 // (through deploy/start-services.ts), on a fresh PostgreSQL database of its
 // own and free ports, behind the nginx gateway when nginx is installed.
 // The database is dropped when the test ends.
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { connect } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import { databaseUrl as urlOfDatabase, dropDatabase } from '@chat/db'
+import { findNatsServer, reachable, startNatsServer, type NatsServerProcess } from '@chat/process-kit'
 import type { Test } from 'tap'
 import { findNginx } from '../../../deploy/nginx/render.js'
 import { DEFAULT_NATS_URL, SERVICE_NAMES, startServices, type RunningServices, type ServiceName } from '../../../deploy/start-services.js'
@@ -42,71 +40,9 @@ export interface ServicesModeOptions {
   nats?: 'shared' | 'private'
 }
 
-/** The nats-server binary: NATS_SERVER_BIN, the usual places, then the PATH. */
-export function findNatsServer(): string | undefined {
-  const candidates = [
-    process.env.NATS_SERVER_BIN,
-    '/usr/sbin/nats-server',
-    '/usr/local/bin/nats-server',
-    '/usr/bin/nats-server',
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server'))
-  ]
-  return candidates.find((candidate): candidate is string => candidate !== undefined && candidate !== '' && existsSync(candidate))
-}
-
-interface PrivateNats {
-  url: string
-  stop(): Promise<void>
-}
-
-/** Starts nats-server with JetStream on 127.0.0.1 and a port it picks itself (no race for it); resolves once it is ready. */
-function startPrivateNats(binary: string, storeDir: string, log: (line: string) => void): Promise<PrivateNats> {
-  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<void>((done) => child.once('exit', () => done()))
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(timer)
-  }
-  return new Promise<PrivateNats>((resolve, reject) => {
-    let url: string | undefined
-    const timer = setTimeout(() => {
-      void stop()
-      reject(new Error('the private nats-server was not ready within 10 s'))
-    }, 10_000)
-    child.once('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    void exited.then(() => {
-      clearTimeout(timer)
-      reject(new Error(`the private nats-server exited (${child.exitCode ?? child.signalCode})`))
-    })
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        log(`nats       | ${line}`)
-        const listening = /Listening for client connections on ([\d.]+):(\d+)/.exec(line)
-        if (listening) url = `nats://${listening[1]}:${listening[2]}`
-        if (/Server is ready/.test(line) && url) {
-          clearTimeout(timer)
-          resolve({ url, stop })
-        }
-      })
-    }
-  })
-}
-
-function reachable(url: string, defaultPort: number): Promise<boolean> {
+function reachableUrl(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url)
-  return new Promise((done) => {
-    const socket = connect({ host: hostname || '127.0.0.1', port: Number(port || defaultPort) })
-    socket.setTimeout(2_000)
-    socket.once('connect', () => { socket.destroy(); done(true) })
-    socket.once('timeout', () => { socket.destroy(); done(false) })
-    socket.once('error', () => done(false))
-  })
+  return reachable(hostname || '127.0.0.1', Number(port || defaultPort))
 }
 
 /**
@@ -119,8 +55,8 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   const natsServer = options.nats === 'private' ? findNatsServer() : undefined
   if (options.nats === 'private' && !natsServer) t.comment('nats-server is not installed: the shared NATS server instead of a private one')
   const missing: string[] = []
-  if (!(await reachable(SERVER_URL, 5432))) missing.push(`PostgreSQL at ${new URL(SERVER_URL).host}`)
-  if (!natsServer && !(await reachable(NATS_URL, 4222))) missing.push(`NATS at ${NATS_URL}`)
+  if (!(await reachableUrl(SERVER_URL, 5432))) missing.push(`PostgreSQL at ${new URL(SERVER_URL).host}`)
+  if (!natsServer && !(await reachableUrl(NATS_URL, 4222))) missing.push(`NATS at ${NATS_URL}`)
   if (!findNginx()) missing.push('nginx')
   if (missing.length > 0) {
     if (required) throw new Error(`services mode needs ${missing.join(', ')} (REQUIRE_INFRA=1)`)
@@ -133,11 +69,11 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'))
   const logs: string[] = []
   let running: RunningServices | undefined
-  let nats: PrivateNats | undefined
+  let nats: NatsServerProcess | undefined
   // One teardown, in order: the processes, the private NATS server, then their database.
   t.teardown(async () => {
     await running?.stop()
-    await nats?.stop()
+    await nats?.destroy()
     rmSync(dataDir, { recursive: true, force: true })
     await dropDatabase(SERVER_URL, name)
   })
@@ -148,7 +84,7 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   // free-port check and the service's listen (EADDRINUSE).
   const basePort = 20_000 + ((process.pid * 37) % 600) * 20
   try {
-    if (natsServer) nats = await startPrivateNats(natsServer, join(dataDir, 'nats'), (line) => { logs.push(line) })
+    if (natsServer) nats = await startNatsServer({ storeDir: join(dataDir, 'nats'), log: (line) => { logs.push(line) } })
     running = await startServices({
       services: options.services ?? SERVICE_NAMES,
       databaseUrl,

@@ -2,12 +2,13 @@
 // postmaster as a child process on a port of its own. For tests (and the
 // chaos run) that stop, crash and restart the database under running
 // services; the shared server on 5432 is never touched.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { Client } from 'pg'
+import { ManagedProcess } from './child.js'
+import { freePort, sleep } from './ports.js'
 
 export interface PostgresServerOptions {
   /** Port to listen on (default: a free one picked at start, kept across restarts). */
@@ -26,6 +27,8 @@ export type PostgresStopMode =
   | 'immediate'
 
 export interface PostgresServer {
+  /** The postmaster, for signals (SIGSTOP...). */
+  readonly process: ManagedProcess
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   readonly url: string
   readonly port: number
@@ -67,7 +70,6 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   const root = mkdtempSync(join(tmpdir(), 'chat-pg-'))
   const dataDir = join(root, 'data')
   if (owner) chownSync(root, owner.uid, owner.gid)
-  const log = options.log ?? (() => {})
   try {
     execFileSync(join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -78,34 +80,35 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     throw new Error(`initdb failed: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, { cause: error })
   }
   const port = options.port ?? (await freePort())
-  let child: ChildProcess | undefined
-  let exited: Promise<void> = Promise.resolve()
+  const postmaster = new ManagedProcess(
+    {
+      name: 'postgres',
+      command: join(binDir, 'postgres'),
+      // Durability is not what these servers test; fsync off keeps them fast on a busy machine.
+      args: ['-D', dataDir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
+      ...(owner ?? {})
+    },
+    options.log
+  )
 
   const server: PostgresServer = {
+    process: postmaster,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
     get running() {
-      return child !== undefined && child.exitCode === null && child.signalCode === null
+      return postmaster.running
     },
     async start() {
-      if (server.running) return
-      const started = spawn(
-        join(binDir, 'postgres'),
-        // Durability is not what these servers test; fsync off keeps them fast on a busy machine.
-        ['-D', dataDir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
-        { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) }
-      )
-      child = started
-      exited = new Promise((done) => started.once('exit', () => done()))
-      for (const stream of [started.stdout, started.stderr]) stream?.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach(log))
-      await waitAccepting(server.url, started)
+      if (postmaster.running) return
+      postmaster.start()
+      await waitAccepting(server.url, postmaster)
     },
     async stop(mode = 'fast') {
-      if (!child || !server.running) return
-      child.kill(SIGNAL_OF[mode])
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 30_000)
-      await exited
+      if (!postmaster.running) return
+      postmaster.signal(SIGNAL_OF[mode])
+      const timer = setTimeout(() => void postmaster.kill(), 30_000)
+      await postmaster.exited
       clearTimeout(timer)
     },
     async destroy() {
@@ -128,10 +131,10 @@ function postgresUser(): { uid: number; gid: number } {
   return { uid, gid }
 }
 
-async function waitAccepting(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+async function waitAccepting(url: string, postmaster: ManagedProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}) before it accepted connections`)
+    if (!postmaster.running) throw new Error(`postgres exited before it accepted connections: ${postmaster.tail()}`)
     const client = new Client({ connectionString: url, connectionTimeoutMillis: 1_000 })
     client.on('error', () => {})
     try {
@@ -143,17 +146,6 @@ async function waitAccepting(url: string, child: ChildProcess, timeoutMs = 30_00
     } finally {
       await client.end().catch(() => undefined)
     }
-    await new Promise((wake) => setTimeout(wake, 100))
+    await sleep(100)
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }

@@ -1,0 +1,7 @@
+export { freePort, portIsFree, reachable, sleep } from './ports.js'
+export { ManagedProcess, waitHttpOk, waitListening } from './child.js'
+export type { ProcessExit, ProcessSpec } from './child.js'
+export { findPostgresBinDir, startPostgresServer } from './postgres-server.js'
+export type { PostgresServer, PostgresServerOptions, PostgresStopMode } from './postgres-server.js'
+export { findNatsServer, startNatsCluster, startNatsServer } from './nats-server.js'
+export type { NatsCluster, NatsServerOptions, NatsServerProcess } from './nats-server.js'
