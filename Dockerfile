@@ -88,4 +88,5 @@ RUN npx turbo run build --output-logs=errors-only --filter=@chat/web
 # 1.28: upstream servers with `resolve` (compose re-resolves its replicas).
 FROM nginx:1.28-alpine AS gateway
 COPY deploy/nginx/nginx.conf.template /etc/nginx/templates/nginx.conf.template
+COPY deploy/nginx/gateway.js /etc/nginx/gateway.js
 COPY --from=web-build /app/apps/web/dist /srv/web

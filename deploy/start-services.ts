@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createDatabase, databaseNameOf, databaseUrl as urlOfDatabase } from '@chat/db'
 import { ManagedProcess, freePort, portIsFree, reachable, waitHttpOk, waitListening, type ProcessExit } from '@chat/process-kit'
-import { findNginx, nginxArgs, writeNginxConfig, type GatewayUpstream } from './nginx/render.js'
+import { findNginx, gatewayMissing, nginxArgs, writeNginxConfig, type GatewayUpstream } from './nginx/render.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -157,9 +157,10 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     let gatewayAccessLog: string | null = null
     if (options.gateway !== false) {
       const nginx = findNginx()
-      if (!nginx) {
-        if (options.gateway === 'required') throw new StartError('nginx is not installed (looked at NGINX_BIN, /usr/sbin/nginx and the PATH)')
-        log('launcher   | nginx is not installed: no gateway; call the services on their own ports:')
+      const missing = gatewayMissing()
+      if (!nginx || missing) {
+        if (options.gateway === 'required') throw new StartError(`the gateway needs ${missing} (not installed)`)
+        log(`launcher   | ${missing} is not installed: no gateway; call the services on their own ports:`)
         for (const service of started) log(`launcher   |   ${service.name.padEnd(11)} ${service.url}`)
       } else {
         const gatewayPort =

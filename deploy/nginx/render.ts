@@ -11,6 +11,17 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 export const NGINX_TEMPLATE = fileURLToPath(new URL('./nginx.conf.template', import.meta.url))
+/** The njs handlers of the gateway (/readyz, /docs/json). */
+export const GATEWAY_JS = fileURLToPath(new URL('./gateway.js', import.meta.url))
+/** Where Debian (libnginx-mod-http-js) and the official nginx image keep njs. */
+export const DEFAULT_NJS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so'
+
+/** The njs module: NGINX_NJS_MODULE, else the usual place; undefined when it is not installed. */
+export function findNjsModule(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return [env.NGINX_NJS_MODULE, DEFAULT_NJS_MODULE, '/etc/nginx/modules/ngx_http_js_module.so'].find(
+    (candidate): candidate is string => candidate !== undefined && candidate !== '' && existsSync(candidate)
+  )
+}
 
 /** The upstream groups of the template, each with the services that serve it. */
 export const GATEWAY_UPSTREAMS = ['identity', 'rooms', 'messages', 'reactions', 'realtime'] as const
@@ -32,6 +43,8 @@ export interface NginxRenderOptions {
   /** client_max_body_size of the avatar upload (default 5184k: 5 MiB plus 64 KiB of multipart envelope). */
   avatarBodyMax?: string
   workerProcesses?: number | 'auto'
+  /** Path of ngx_http_js_module.so (default: found with findNjsModule). */
+  njsModule?: string
 }
 
 export const DEFAULT_JSON_BODY_MAX = '128k'
@@ -82,7 +95,9 @@ export function templateValues(options: NginxRenderOptions): Record<string, stri
     AVATAR_BODY_MAX: options.avatarBodyMax ?? DEFAULT_AVATAR_BODY_MAX,
     WORKER_PROCESSES: String(options.workerProcesses ?? 'auto'),
     // Addresses here are literal: nothing to resolve while running.
-    RESOLVER: '# no resolver: upstream addresses are literal'
+    RESOLVER: '# no resolver: upstream addresses are literal',
+    NJS_MODULE: options.njsModule ?? findNjsModule() ?? DEFAULT_NJS_MODULE,
+    GATEWAY_JS: GATEWAY_JS
   }
   for (const group of GATEWAY_UPSTREAMS) values[`${group.toUpperCase()}_SERVERS`] = serverLines(group, options.upstreams[group])
   return values
@@ -110,6 +125,13 @@ export function writeNginxConfig(options: NginxRenderOptions): { configPath: str
 /** Arguments for running a rendered config unprivileged, in the foreground, logging to stderr until the config is read. */
 export function nginxArgs(workDir: string, configPath: string): string[] {
   return ['-p', `${resolve(workDir)}/`, '-c', configPath, '-e', 'stderr', '-g', 'daemon off;']
+}
+
+/** What the gateway needs and this machine lacks (nginx, its njs module), or undefined when nothing is missing. */
+export function gatewayMissing(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!findNginx(env)) return 'nginx (NGINX_BIN, /usr/sbin/nginx, the PATH)'
+  if (!findNjsModule(env)) return "nginx's njs module (Debian: libnginx-mod-http-js; NGINX_NJS_MODULE)"
+  return undefined
 }
 
 /** The nginx binary: NGINX_BIN, /usr/sbin/nginx, or `nginx` on the PATH; undefined when none. */

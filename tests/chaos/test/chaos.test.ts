@@ -3,11 +3,11 @@
 // crash nobody caused, locked-out client or token in a log.
 import t from 'tap'
 import { findNatsServer, findPostgresBinDir } from '@chat/process-kit'
-import { findNginx } from '../../../deploy/nginx/render.js'
+import { gatewayMissing } from '../../../deploy/nginx/render.js'
 import { formatReport } from '../src/report.js'
 import { runChaos } from '../src/run.js'
 
-const missing = [!findPostgresBinDir() && 'PostgreSQL server binaries', !findNatsServer() && 'nats-server', !findNginx() && 'nginx'].filter(Boolean)
+const missing = [!findPostgresBinDir() && 'PostgreSQL server binaries', !findNatsServer() && 'nats-server', gatewayMissing()].filter(Boolean)
 if (missing.length > 0) {
   if (process.env.REQUIRE_INFRA === '1') t.fail(`the chaos run needs ${missing.join(', ')} (REQUIRE_INFRA=1)`)
   else t.plan(0, `the chaos run needs ${missing.join(', ')}`)

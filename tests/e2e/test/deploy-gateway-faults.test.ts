@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
-import { findNginx, writeNginxConfig } from '../../../deploy/nginx/render.js'
+import { findNginx, gatewayMissing, writeNginxConfig } from '../../../deploy/nginx/render.js'
 
 /** A WebSocket upstream that can be killed (listener and sockets gone) and started again on the same port. */
 class Replica {
@@ -191,8 +191,9 @@ async function faultTests(t: Test, nginxBin: string): Promise<void> {
 }
 
 const nginx = findNginx()
-if (!nginx) {
-  if (process.env.REQUIRE_INFRA === '1') t.fail('nginx is not installed (NGINX_BIN, /usr/sbin/nginx, PATH) and REQUIRE_INFRA=1')
+const gatewayLacks = gatewayMissing()
+if (!nginx || gatewayLacks) {
+  if (process.env.REQUIRE_INFRA === '1') t.fail(`${gatewayLacks} is not installed and REQUIRE_INFRA=1`)
   else t.plan(0, 'nginx is not installed: skipping the gateway fault tests (REQUIRE_INFRA=1 makes this a failure)')
 } else {
   await t.test('the gateway under realtime replica restarts', (t) => faultTests(t, nginx))

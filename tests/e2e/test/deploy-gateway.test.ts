@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
-import { findNginx, writeNginxConfig } from '../../../deploy/nginx/render.js'
+import { findNginx, gatewayMissing, writeNginxConfig } from '../../../deploy/nginx/render.js'
 import { API_SPEC, SAMPLE_ID, apiRoutes, samplePaths } from './deploy-lib.js'
 
 interface Seen {
@@ -30,8 +30,9 @@ interface Reply {
 }
 
 const nginx = findNginx()
-if (!nginx) {
-  if (process.env.REQUIRE_INFRA === '1') t.fail('nginx is not installed (NGINX_BIN, /usr/sbin/nginx, PATH) and REQUIRE_INFRA=1')
+const gatewayLacks = gatewayMissing()
+if (!nginx || gatewayLacks) {
+  if (process.env.REQUIRE_INFRA === '1') t.fail(`${gatewayLacks} is not installed and REQUIRE_INFRA=1`)
   else t.plan(0, 'nginx is not installed: skipping the gateway tests (REQUIRE_INFRA=1 makes this a failure)')
 } else {
   await t.test('the nginx gateway', (t) => gatewayTests(t, nginx))
@@ -45,6 +46,16 @@ async function listen(server: Server): Promise<number> {
 /** An upstream that answers every request with its name and what it received; realtime ones accept sockets too. */
 async function upstream(service: string, sockets: boolean): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
+    // What the gateway's own /readyz and /docs/json ask each service.
+    if (req.url === '/readyz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}')
+      return
+    }
+    if (req.url === '/docs/json') {
+      const paths = { [`/${service}/thing`]: { get: { operationId: `get_${service}` } }, '/healthz': { get: { operationId: 'healthz' } } }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ openapi: '3.1.0', info: { title: service, version: '0.1.0' }, paths, tags: [{ name: service }] }))
+      return
+    }
     let bytes = 0
     req.on('data', (chunk: Buffer) => { bytes += chunk.length })
     req.on('end', () => {
@@ -263,11 +274,38 @@ async function gatewayTests(t: Test, nginxBin: string): Promise<void> {
     t.match(log, '"uri":"/ws/?after=1&token=[redacted]&x=2"', 'the rest of the query is logged')
   })
 
+  await t.test('malformed paths are problem details too', async (t) => {
+    for (const path of ['/chatrooms/%00/', '/messages/..%2F..%2Fetc/', '/../../etc/passwd']) {
+      problem(t, await send('GET', path), 400, 'bad_request')
+    }
+  })
+
+  await t.test('/readyz and /docs/json of the gateway speak for every service', async (t) => {
+    const ready = await send('GET', '/readyz')
+    t.equal(ready.status, 200, 'ready while every group answers its /readyz')
+    t.same(JSON.parse(ready.text), { status: 'ready', checks: { identity: 'ok', rooms: 'ok', messages: 'ok', reactions: 'ok', realtime: 'ok' } })
+    const docs = await send('GET', '/docs/json')
+    t.equal(docs.status, 200)
+    const document = JSON.parse(docs.text) as { paths: Record<string, Record<string, { operationId: string }>>; tags: Array<{ name: string }> }
+    for (const service of ['identity', 'rooms', 'messages', 'reactions']) {
+      t.equal(document.paths[`/${service}/thing`]?.get?.operationId, `get_${service}`, `${service}'s paths are in the one document`)
+    }
+    t.ok(document.paths['/realtime-1/thing'] ?? document.paths['/realtime-2/thing'], "a realtime replica's paths too")
+    t.match(document.paths['/readyz'], { get: { operationId: 'readyz' } }, "the gateway's /readyz is described, not a service's")
+    t.equal(document.tags.length, 5, 'each tag once')
+    const ui = await seenBy('GET', '/docs/static/index.html')
+    t.match(ui, { service: 'identity', url: '/docs/static/index.html' }, "the UI's files come from one service")
+  })
+
   await t.test('an upstream that is down is a 502 problem', async (t) => {
     servers.reactions.server.closeAllConnections()
     await new Promise((done) => servers.reactions.server.close(done))
     problem(t, await send('GET', '/emoji/'), 502, 'bad_gateway')
     const reply = await send('GET', '/emoji/')
     t.equal(reply.headers['retry-after'], '5', 'with Retry-After')
+    const ready = await send('GET', '/readyz')
+    problem(t, ready, 503, 'not_ready')
+    t.match(JSON.parse(ready.text), { detail: 'Unavailable: reactions', checks: { identity: 'ok', reactions: 'down' } }, "the gateway's /readyz names the service that is down")
+    problem(t, await send('GET', '/docs/json'), 503, 'service_unavailable')
   })
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { databaseUrl as urlOfDatabase, dropDatabase } from '@chat/db'
 import { findNatsServer, reachable, startNatsServer, type NatsServerProcess } from '@chat/process-kit'
 import type { Test } from 'tap'
-import { findNginx } from '../../../deploy/nginx/render.js'
+import { gatewayMissing } from '../../../deploy/nginx/render.js'
 import { DEFAULT_NATS_URL, SERVICE_NAMES, startServices, type RunningServices, type ServiceName } from '../../../deploy/start-services.js'
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -57,7 +57,8 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   const missing: string[] = []
   if (!(await reachableUrl(SERVER_URL, 5432))) missing.push(`PostgreSQL at ${new URL(SERVER_URL).host}`)
   if (!natsServer && !(await reachableUrl(NATS_URL, 4222))) missing.push(`NATS at ${NATS_URL}`)
-  if (!findNginx()) missing.push('nginx')
+  const gateway = gatewayMissing()
+  if (gateway) missing.push(gateway)
   if (missing.length > 0) {
     if (required) throw new Error(`services mode needs ${missing.join(', ')} (REQUIRE_INFRA=1)`)
     t.plan(0, `services mode needs ${missing.join(', ')}`)

@@ -1,6 +1,8 @@
 // The services mode end to end, smallest case: through the nginx gateway,
 // register a user (identity) and create a room (rooms), and read it back.
+import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { API_SPEC, apiRoutes } from './deploy-lib.js'
 import { startServicesMode } from './helper.js'
 
 await t.test('register and create a room through the gateway', async (t) => {
@@ -36,6 +38,22 @@ await t.test('register and create a room through the gateway', async (t) => {
   const emoji = await fetch(mode.url('/emoji/'))
   t.equal(emoji.status, 200, 'the reaction list (reactions) through the gateway')
   t.match(await emoji.json(), [{ name: 'like' }])
+
+  const ready = await fetch(mode.url('/readyz'))
+  t.equal(ready.status, 200, "the gateway's /readyz: every service is ready")
+  t.match(await ready.json(), { status: 'ready', checks: { identity: 'ok', rooms: 'ok', messages: 'ok', reactions: 'ok', realtime: 'ok' } })
+
+  // One OpenAPI document for the whole API at the gateway, with every route of api.md in it.
+  const docs = await fetch(mode.url('/docs/json'))
+  t.equal(docs.status, 200, '/docs/json at the gateway')
+  const document = (await docs.json()) as { paths: Record<string, Record<string, unknown>> }
+  const documented = new Set(Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\/$/, '')}`)))
+  for (const route of apiRoutes(readFileSync(API_SPEC, 'utf8')).filter((candidate) => !candidate.template.startsWith('/ws'))) {
+    const path = route.template.split('?')[0]!.replace(/:([a-z_]+)/g, '{$1}').replace(/\/$/, '')
+    t.ok(documented.has(`${route.method} ${path}`), `the gateway's OpenAPI document has ${route.method} ${path}`)
+  }
+  const ui = await fetch(mode.url('/docs'), { redirect: 'follow' })
+  t.equal(ui.status, 200, 'the documentation UI at the gateway')
 
   const unknown = await fetch(mode.url('/no/such/path'))
   t.equal(unknown.status, 404)
