@@ -13,6 +13,14 @@ import { freePort, sleep } from './ports.js'
 export interface PostgresServerOptions {
   /** Port to listen on (default: a free one picked at start, kept across restarts). */
   port?: number
+  /**
+   * fsync on, as in production (default off: the fault tests do not test
+   * durability, and fsync is slow on a busy machine). Benchmarks of commits
+   * want it on.
+   */
+  durable?: boolean
+  /** More server settings (`-c name=value`), e.g. `{ max_connections: '300' }`. */
+  settings?: Record<string, string>
   /** Receives the server's log lines. */
   log?: (line: string) => void
 }
@@ -80,12 +88,12 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     throw new Error(`initdb failed: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, { cause: error })
   }
   const port = options.port ?? (await freePort())
+  const settings = { listen_addresses: '127.0.0.1', fsync: options.durable ? 'on' : 'off', max_connections: '200', ...options.settings }
   const postmaster = new ManagedProcess(
     {
       name: 'postgres',
       command: join(binDir, 'postgres'),
-      // Durability is not what these servers test; fsync off keeps them fast on a busy machine.
-      args: ['-D', dataDir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
+      args: ['-D', dataDir, '-p', String(port), '-k', root, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
       ...(owner ?? {})
     },
     options.log

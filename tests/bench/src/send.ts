@@ -1,0 +1,163 @@
+// npm run bench:send: the send path as clients meet it, in services mode
+// through the nginx gateway: autocannon POSTs /messages/:room_id/ over 50
+// connections as 500 users in 100 rooms of 5. Prints requests/s, p50/p99,
+// non-2xx answers and the CPU each process spent per send, in alternating
+// rounds of each system compared, and the ratio of each to the first.
+// Figures, never a timed test; results in bench-results/send.json.
+//
+//   BENCH_DURATION   seconds per round (15)          BENCH_ROUNDS    rounds per system (3)
+//   BENCH_WARMUP     seconds before each round (3)    BENCH_CONNECTIONS  (50)
+//   BENCH_BASELINE_DIR  a built checkout of another commit, run as the system "baseline"
+//                       (git worktree add /tmp/base <commit> && cd /tmp/base && npm ci && npm run build)
+//   BENCH_VARIANTS   more systems of this checkout with other settings: "name:VAR=value,VAR=value;name2:..."
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { descendantsOf, machineCpuSeconds, startPostgresServer } from '@chat/process-kit'
+import { startSystem, type RunningSystem, type SystemSpec } from './system.js'
+
+const env = process.env
+const durationSeconds = Number(env.BENCH_DURATION ?? 15)
+const rounds = Number(env.BENCH_ROUNDS ?? 3)
+const warmupSeconds = Number(env.BENCH_WARMUP ?? 3)
+const connections = Number(env.BENCH_CONNECTIONS ?? 50)
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
+
+function systemSpecs(): SystemSpec[] {
+  const specs: SystemSpec[] = [{ name: 'this checkout', root: repoRoot, env: {} }]
+  for (const variant of (env.BENCH_VARIANTS ?? '').split(';').filter(Boolean)) {
+    const [name, settings = ''] = variant.split(':')
+    specs.push({ name: name!, root: repoRoot, env: Object.fromEntries(settings.split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string])) })
+  }
+  if (env.BENCH_BASELINE_DIR) specs.push({ name: 'baseline', root: env.BENCH_BASELINE_DIR, env: {} })
+  return specs
+}
+
+/** Which part of the path a process is, from its command line. */
+function roleOf(command: string): string | undefined {
+  const service = /services\/(\w+)\/dist\/main\.js/.exec(command)
+  if (service) return service[1]
+  if (command.startsWith('nginx')) return 'nginx'
+  if (/(^|\/)postgres( |$)/.test(command) || command.startsWith('postgres:')) return 'postgres'
+  if (/nats-server/.test(command)) return 'nats'
+  return undefined
+}
+
+function cpuByRole(): Map<string, number> {
+  const totals = new Map<string, number>()
+  for (const info of descendantsOf(process.pid)) {
+    const role = roleOf(info.command)
+    if (role) totals.set(role, (totals.get(role) ?? 0) + info.cpuSeconds)
+  }
+  totals.set('bench (autocannon)', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6)
+  totals.set('machine', machineCpuSeconds())
+  return totals
+}
+
+interface Round {
+  system: string
+  requestsPerSecond: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+  /** CPU microseconds per send, by role (messages, nginx, postgres, nats, ...). */
+  cpuMicrosPerSend: Record<string, number>
+}
+
+let textCounter = 0
+function load(system: RunningSystem, seconds: number): Promise<autocannon.Result> {
+  let next = 0
+  const senders = system.senders
+  return autocannon({
+    url: system.gatewayUrl,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request) => {
+          const sender = senders[next++ % senders.length]!
+          return {
+            ...request,
+            path: `/messages/${sender.roomId}/`,
+            headers: { 'content-type': 'application/json', authorization: sender.authorization },
+            body: JSON.stringify({ text: `benchmark message ${++textCounter}` })
+          }
+        }
+      }
+    ]
+  })
+}
+
+async function round(system: RunningSystem): Promise<Round> {
+  await load(system, warmupSeconds)
+  const before = cpuByRole()
+  const result = await load(system, durationSeconds)
+  const after = cpuByRole()
+  const sends = result.requests.total
+  const cpuMicrosPerSend: Record<string, number> = {}
+  let pathTotal = 0
+  for (const [role, seconds] of after) {
+    // A process that ended during the round takes its time with it: never below 0.
+    const micros = Math.max(0, ((seconds - (before.get(role) ?? 0)) * 1e6) / Math.max(1, sends))
+    cpuMicrosPerSend[role] = Math.round(micros)
+    if (role !== 'machine' && role !== 'bench (autocannon)') pathTotal += micros
+  }
+  cpuMicrosPerSend['path total'] = Math.round(pathTotal)
+  return {
+    system: system.spec.name,
+    requestsPerSecond: Math.round(sends / durationSeconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    cpuMicrosPerSend
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)]!
+}
+
+const { privateKey } = generateKeyPairSync('ed25519')
+const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+// fsync on, as in production: commits are what this measures.
+const postgres = await startPostgresServer({ durable: true, settings: { max_connections: '300' } })
+const systems: RunningSystem[] = []
+try {
+  const specs = systemSpecs()
+  for (const [index, spec] of specs.entries()) {
+    process.stdout.write(`starting ${spec.name} (${spec.root}${Object.keys(spec.env).length > 0 ? `, ${JSON.stringify(spec.env)}` : ''})\n`)
+    systems.push(await startSystem(spec, { serverUrl: postgres.url, privateKeyPem, basePort: 24_000 + index * 40, rooms: 100, participantsPerRoom: 5, log: () => {} }))
+  }
+  const results: Round[] = []
+  for (let index = 0; index < rounds; index++) {
+    for (const system of systems) {
+      const result = await round(system)
+      results.push(result)
+      const cpu = Object.entries(result.cpuMicrosPerSend).map(([role, micros]) => `${role} ${micros}`).join(', ')
+      process.stdout.write(`round ${index + 1} ${result.system.padEnd(16)} ${String(result.requestsPerSecond).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  non-2xx ${result.non2xx}  errors ${result.errors}  CPU µs/send: ${cpu}\n`)
+    }
+  }
+  process.stdout.write('\nmedians over the rounds (spread min..max):\n')
+  const first = systems[0]!.spec.name
+  const medianOf = (name: string, pick: (round: Round) => number): number => median(results.filter((round) => round.system === name).map(pick))
+  for (const system of systems) {
+    const mine = results.filter((entry) => entry.system === system.spec.name)
+    const rps = mine.map((entry) => entry.requestsPerSecond)
+    const ratio = system.spec.name === first ? '' : `  ratio ${first}/${system.spec.name}: ${(medianOf(first, (entry) => entry.requestsPerSecond) / medianOf(system.spec.name, (entry) => entry.requestsPerSecond)).toFixed(2)}x req/s, ${(medianOf(system.spec.name, (entry) => entry.cpuMicrosPerSend['path total']!) / medianOf(first, (entry) => entry.cpuMicrosPerSend['path total']!)).toFixed(2)}x less CPU per send`
+    process.stdout.write(
+      `${system.spec.name.padEnd(16)} ${medianOf(system.spec.name, (entry) => entry.requestsPerSecond)} req/s (${Math.min(...rps)}..${Math.max(...rps)}), p99 ${medianOf(system.spec.name, (entry) => entry.p99)} ms, CPU ${medianOf(system.spec.name, (entry) => entry.cpuMicrosPerSend['path total']!)} µs/send${ratio}\n`
+    )
+  }
+  const resultsDir = join(repoRoot, 'bench-results')
+  mkdirSync(resultsDir, { recursive: true })
+  writeFileSync(join(resultsDir, 'send.json'), JSON.stringify({ at: new Date().toISOString(), durationSeconds, rounds, connections, results }, null, 2))
+} finally {
+  for (const system of systems) await system.stop()
+  await postgres.destroy()
+}
