@@ -52,6 +52,8 @@ export interface BuildOptions {
   transport?: 'memory' | 'nats'
   gateways?: number
   gateway?: RealtimeAppOptions
+  /** The nats-server of a `nats` transport; default NATS_URL or the local one. */
+  natsUrl?: string
 }
 
 /** The messages and rooms services and `gateways` realtime gateways on a fresh database, closed when the test ends. */
@@ -65,7 +67,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   })
   const newBus = async (name: string): Promise<EventBus> => {
     if (shared) return shared
-    const bus = await connectNatsBus({ url: natsUrl, name, logger: silentLogger })
+    const bus = await connectNatsBus({ url: options.natsUrl ?? natsUrl, name, logger: silentLogger })
     closers.push(() => bus.close())
     return bus
   }
