@@ -1,9 +1,18 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
 import { errors } from '@chat/service-kit'
 
-/** What a user may do in a room: it does not exist, they are outside it, or they participate (with their role). */
-export type RoomAccess = { kind: 'no_room' } | { kind: 'outsider' } | { kind: 'participant'; role: 'owner' | 'member'; lastReadSeq: number }
+/**
+ * What a user may do in a room: it does not exist, they are outside it, or
+ * they participate (with their role). `lastSeq` is the room's latest seq read
+ * in the same snapshot: events up to it happened while the user participated,
+ * and a removal after it arrives as a later event (the realtime gateway hands
+ * a replay over to the live stream there).
+ */
+export type RoomAccess =
+  | { kind: 'no_room' }
+  | { kind: 'outsider' }
+  | { kind: 'participant'; role: 'owner' | 'member'; lastReadSeq: number; lastSeq: number }
 
 /**
  * One query that answers the first two checks of every room-scoped request
@@ -11,7 +20,7 @@ export type RoomAccess = { kind: 'no_room' } | { kind: 'outsider' } | { kind: 'p
  * the room row lock first, which serializes the room's writers.
  */
 export async function findRoomAccess(
-  db: Kysely<Database> | Transaction<Database>,
+  db: Kysely<Database>,
   roomId: string,
   userId: string,
   options: { lock?: boolean } = {}
@@ -19,13 +28,13 @@ export async function findRoomAccess(
   let query = db
     .selectFrom('rooms')
     .leftJoin('room_participants', (join) => join.onRef('room_participants.room_id', '=', 'rooms.id').on('room_participants.user_id', '=', userId))
-    .select(['rooms.id', 'room_participants.role', 'room_participants.last_read_seq'])
+    .select(['rooms.last_seq', 'room_participants.role', 'room_participants.last_read_seq'])
     .where('rooms.id', '=', roomId)
   if (options.lock) query = query.forUpdate('rooms')
   const row = await query.executeTakeFirst()
   if (!row) return { kind: 'no_room' }
   if (!row.role) return { kind: 'outsider' }
-  return { kind: 'participant', role: row.role, lastReadSeq: row.last_read_seq ?? 0 }
+  return { kind: 'participant', role: row.role, lastReadSeq: row.last_read_seq ?? 0, lastSeq: Number(row.last_seq) }
 }
 
 /**
@@ -35,7 +44,7 @@ export async function findRoomAccess(
  * cannot change under the caller until commit.
  */
 export async function requireParticipant(
-  db: Kysely<Database> | Transaction<Database>,
+  db: Kysely<Database>,
   roomId: string,
   userId: string,
   options: { lock?: boolean } = {}

@@ -26,7 +26,8 @@ export const authPlugin = fp<{ verifier: TokenVerifier }>(
     app.decorateRequest('user', null)
     app.decorate('authenticate', async (request: FastifyRequest) => {
       try {
-        request.user = await verifier.verify(bearerToken(request.headers.authorization))
+        const { id, displayName } = await verifier.verify(bearerToken(request.headers.authorization))
+        request.user = { id, displayName }
       } catch (error) {
         if (error instanceof InvalidTokenError) throw new AppError(401, 'unauthenticated', error.message, {}, { 'www-authenticate': 'Bearer' })
         if (error instanceof KeysUnavailableError) {

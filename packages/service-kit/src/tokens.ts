@@ -94,8 +94,14 @@ export function jwksKeyResolver(url: string, options: { minRefetchMs?: number; f
   }
 }
 
+/** A verified access token: who it names, and until when (its `exp`), so that nobody decodes it a second time. */
+export interface VerifiedToken extends AuthUser {
+  /** The token's `exp`, in ms since the epoch: a socket opened with it is closed then. */
+  expiresAt: number
+}
+
 export interface TokenVerifier {
-  verify(token: string | undefined): Promise<AuthUser>
+  verify(token: string | undefined): Promise<VerifiedToken>
 }
 
 /**
@@ -136,7 +142,7 @@ export function createTokenVerifier(resolveKey: KeyResolver, options: { clockTol
         throw new InvalidTokenError('invalid', 'The access token is invalid')
       }
       if (!ClaimsCheck.Check(claims)) throw new InvalidTokenError('invalid', 'The access token lacks required claims')
-      return { id: claims.sub, displayName: claims.name }
+      return { id: claims.sub, displayName: claims.name, expiresAt: claims.exp * 1000 }
     }
   }
 }

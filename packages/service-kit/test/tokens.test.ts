@@ -37,7 +37,10 @@ t.test('EdDSA and ES256 tokens verify with their public key', async (t) => {
     const issued = signer.sign(user)
     t.equal(issued.expiresIn, 60)
     const verifier = createTokenVerifier(staticKeyResolver([verifyingKeyFromPem(key.publicKeyPem)]))
-    t.same(await verifier.verify(issued.token), user, key.alg)
+    const verified = await verifier.verify(issued.token)
+    t.same({ id: verified.id, displayName: verified.displayName }, user, key.alg)
+    const exp = (JSON.parse(Buffer.from(issued.token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp
+    t.equal(verified.expiresAt, exp * 1000, 'the expiry comes with the user, in ms')
   }
 })
 
@@ -61,7 +64,8 @@ t.test('refusals say why', async (t) => {
   const twoKeys = createTokenVerifier(staticKeyResolver([key, es]))
   const unknownKid = createSigner({ key: generateSigningKey().privateKeyPem, algorithm: 'EdDSA', kid: 'nope', expiresIn: 60_000 })({ sub: user.id, name: 'x', jti: 'x' })
   t.equal(await reason(twoKeys.verify(unknownKid)), 'invalid')
-  t.same(await twoKeys.verify(createTokenSigner(es, 60).sign(user).token), user, 'several keys are picked by kid')
+  const byKid = await twoKeys.verify(createTokenSigner(es, 60).sign(user).token)
+  t.same({ id: byKid.id, displayName: byKid.displayName }, user, 'several keys are picked by kid')
 })
 
 t.test('JWKS resolver follows key rotation, refetching at most once per interval', async (t) => {

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Message, ProblemDetails, Uuid } from '@chat/contracts'
+import { Uuid } from '@chat/contracts'
 import { ClientMsgId, MessageText } from './messages.schemas.js'
 
 /**
@@ -19,20 +19,5 @@ export const SendMessageRequest = Type.Object(
 )
 export type SendMessageRequest = Static<typeof SendMessageRequest>
 
-/** A stored message: 201 new, 200 a repeat of its `client_msg_id`. */
-export const SendMessageSuccess = Type.Object({
-  status: Type.Union([Type.Literal(201), Type.Literal(200)]),
-  message: Message
-})
-export type SendMessageSuccess = Static<typeof SendMessageSuccess>
-
-/** What `POST /messages/:room_id/` would have answered with problem details. */
-export const SendMessageFailure = Type.Object({
-  status: Type.Integer({ minimum: 400, maximum: 599 }),
-  problem: ProblemDetails
-})
-export type SendMessageFailure = Static<typeof SendMessageFailure>
-
-/** Reply of a `svc.messages.send` request: the same answers and errors as the HTTP send. */
-export const SendMessageReply = Type.Union([SendMessageSuccess, SendMessageFailure])
-export type SendMessageReply = Static<typeof SendMessageReply>
+// The reply crosses to the realtime gateway: its schema is the contract's.
+export { SendMessageFailure, SendMessageReply, SendMessageSuccess } from '@chat/contracts'

@@ -8,32 +8,16 @@ export interface StoredEventRow {
   payload: string
 }
 
-/** What a socket may see of a room, and the room's latest seq, read in one snapshot. */
-export type SubscribeAccess = { kind: 'no_room' } | { kind: 'outsider' } | { kind: 'participant'; lastSeq: number }
-
-/**
- * The participation check and the room's `last_seq` in one statement: events
- * up to `lastSeq` happened while the caller was a participant; a removal
- * after it arrives as a later event.
- */
-export async function findSubscribeAccess(db: Kysely<Database>, roomId: string, userId: string): Promise<SubscribeAccess> {
-  const row = await db
-    .selectFrom('rooms')
-    .leftJoin('room_participants', (join) =>
-      join.onRef('room_participants.room_id', '=', 'rooms.id').on('room_participants.user_id', '=', userId)
-    )
-    .select(['rooms.last_seq', 'room_participants.user_id'])
-    .where('rooms.id', '=', roomId)
-    .executeTakeFirst()
-  if (!row) return { kind: 'no_room' }
-  if (!row.user_id) return { kind: 'outsider' }
-  return { kind: 'participant', lastSeq: Number(row.last_seq) }
-}
-
 /** The room's latest seq, or undefined when there is no such room. */
 export async function findRoomLastSeq(db: Kysely<Database>, roomId: string): Promise<number | undefined> {
   const row = await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst()
   return row ? Number(row.last_seq) : undefined
+}
+
+/** The latest seq of each of `roomIds` that exists, in one statement. */
+export async function findRoomsLastSeq(db: Kysely<Database>, roomIds: readonly string[]): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('rooms').select(['id', 'last_seq']).where('id', 'in', roomIds).execute()
+  return new Map(rows.map((row) => [row.id, Number(row.last_seq)]))
 }
 
 /**

@@ -1,52 +1,27 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Kysely } from 'kysely'
 import type { WebSocket } from 'ws'
-import type { BusMessage, BusSubscription, EventBus } from '@chat/bus'
-import { subjects } from '@chat/contracts'
-import type { Database } from '@chat/db'
+import type { EventBus } from '@chat/bus'
+import type { User } from '@chat/contracts'
 import type { TokenVerifier } from '@chat/service-kit'
-import { Connection, type ConnectionRequest } from './connection.js'
+import { socketCloses } from './errors.js'
+import type { GatewaySettings, GatewayStats, JoinListener, SessionContext } from './gateway-context.js'
+import { JoinNotices } from './join-notices.js'
 import { RoomChannel, type ChannelMember } from './room-channel.js'
-
-export interface GatewaySettings {
-  /** Bytes a socket may have waiting to be sent; past it the socket is closed with 4408. */
-  sendQueueBytes: number
-  /** Most events one resume replays; further behind gets resync_required. */
-  maxReplayEvents: number
-  /** Client frames per second per socket; 0 turns the limit off. */
-  rateLimitFps: number
-  rateLimitBurst: number
-  /** How long a message frame waits for the messages service. */
-  sendTimeoutMs: number
-  /** Subject of the messages service's send requests (its `sendSubject`). */
-  sendSubject: string
-  /** Rooms one `/ws/` socket may watch at once. */
-  maxRoomsPerSocket: number
-  /** Subscribes one socket may have in progress (access check and replay); more wait their turn. */
-  maxConcurrentSubscribes: number
-  /** How long joining a room's bus subscription may take before the socket is told to come back. */
-  joinTimeoutMs: number
-}
-
-export interface GatewayStats {
-  socketsOpen: number
-  eventsSent: number
-  eventsReplayed: number
-  duplicates: number
-  gapFills: number
-  catchUps: number
-  resyncs: number
-  /** Bus subscriptions taken for rooms (a channel opened). */
-  channelsOpened: number
-  closes: Map<number, number>
-}
+import type { RoomHistory } from './room-history.js'
+import type { MessagesClient } from './send-request.client.js'
+import { Session } from './session.js'
+import type { SocketAcceptor } from './sockets.routes.js'
+import { publishTypingNotice } from './typing-notices.js'
+import type { UpgradeRequest } from './upgrade-request.js'
 
 export interface GatewayDeps {
-  db: Kysely<Database>
+  history: RoomHistory
   bus: EventBus
   verifier: TokenVerifier
+  messages: MessagesClient
+  findUser(userId: string): Promise<User | undefined>
   logger: FastifyBaseLogger
 }
 
@@ -55,10 +30,10 @@ export interface GatewayDeps {
  * assigned to the TCP socket, and an error listener that holds the request
  * and reply. Both would live as long as the socket: the ServerResponse, the
  * IncomingMessage with its headers (and token), Fastify's request and reply
- * and a child logger, about 3 KB per idle socket. The connection logs socket
+ * and a child logger, about 3 KB per idle socket. The session logs socket
  * errors itself and needs none of them.
  */
-function releaseUpgradeRequest(socket: WebSocket, request: ConnectionRequest): void {
+function releaseUpgradeRequest(socket: WebSocket, request: UpgradeRequest): void {
   socket.removeAllListeners('error')
   const tcp = request.raw?.socket as (Socket & { _httpMessage?: ServerResponse | null }) | undefined
   if (tcp?._httpMessage) tcp._httpMessage.detachSocket(tcp)
@@ -70,12 +45,12 @@ interface ChannelEntry {
 }
 
 /**
- * The realtime gateway of one process: its sockets, and one channel per room
- * that at least one of them watches (interest-based: the bus subscription of
- * a room exists only while a local socket needs it).
+ * The realtime gateway of one process (Centrifuge's hub): its sessions, and
+ * one channel per room that at least one of them watches (interest-based:
+ * the bus subscription of a room exists only while a local socket needs it).
  */
-export class RealtimeGateway {
-  readonly connections = new Set<Connection>()
+export class RealtimeGateway implements SessionContext, SocketAcceptor {
+  readonly connections = new Set<Session>()
   readonly stats: GatewayStats = {
     socketsOpen: 0,
     eventsSent: 0,
@@ -87,16 +62,24 @@ export class RealtimeGateway {
     resyncs: 0,
     closes: new Map()
   }
+  readonly logger: FastifyBaseLogger
+  readonly verifier: TokenVerifier
+  readonly history: RoomHistory
+  readonly messages: MessagesClient
   private readonly channels = new Map<string, ChannelEntry>()
-  /** `/ws/` sockets by user, told when their user is added to a room. */
-  private readonly multiRoomSockets = new Map<string, Set<Connection>>()
-  private joinedSubscription: Promise<BusSubscription> | undefined
+  private readonly joinNotices: JoinNotices
   private shuttingDown = false
 
   constructor(
-    readonly deps: GatewayDeps,
+    private readonly deps: GatewayDeps,
     readonly settings: GatewaySettings
-  ) {}
+  ) {
+    this.logger = deps.logger
+    this.verifier = deps.verifier
+    this.history = deps.history
+    this.messages = deps.messages
+    this.joinNotices = new JoinNotices(deps.bus, deps.logger)
+  }
 
   /** Rooms with a bus subscription on this gateway right now. */
   get watchedRooms(): number {
@@ -104,29 +87,32 @@ export class RealtimeGateway {
   }
 
   /** Takes a freshly upgraded socket; `roomId` is set for `/ws/chat/:room_id/`. */
-  accept(socket: WebSocket, request: ConnectionRequest, roomId: string | undefined): void {
+  accept(socket: WebSocket, request: UpgradeRequest, roomId: string | undefined): void {
     releaseUpgradeRequest(socket, request)
-    const connection = new Connection(this, socket, request, roomId)
+    const session = new Session(this, socket, request, roomId)
     if (this.shuttingDown) {
-      connection.closeWith(1001, 'server going away')
+      session.closeWith(socketCloses.goingAway)
       return
     }
-    this.connections.add(connection)
+    this.connections.add(session)
     this.stats.socketsOpen++
     socket.once('close', (code) => {
-      this.connections.delete(connection)
+      this.connections.delete(session)
       this.stats.socketsOpen--
       this.stats.closes.set(code, (this.stats.closes.get(code) ?? 0) + 1)
     })
-    void connection.start()
+    void session.start()
   }
 
-  /** Adds a member to the room's channel, opening the channel first when it is the room's first. */
-  async join(member: ChannelMember, roomId: string): Promise<RoomChannel> {
+  findUser(userId: string): Promise<User | undefined> {
+    return this.deps.findUser(userId)
+  }
+
+  async join(member: ChannelMember, roomId: string): Promise<void> {
     let entry = this.channels.get(roomId)
     if (!entry) {
       const channel: RoomChannel = new RoomChannel(roomId, {
-        db: this.deps.db,
+        history: this.deps.history,
         bus: this.deps.bus,
         logger: this.deps.logger,
         stats: this.stats,
@@ -136,9 +122,10 @@ export class RealtimeGateway {
       })
       this.stats.channelsOpened++
       const created: ChannelEntry = { channel, ready: channel.open() }
-      created.ready.catch(() => {
+      created.ready.catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, roomId }, 'opening a room channel failed')
         if (this.channels.get(roomId) === created) this.channels.delete(roomId)
-        void channel.close()
+        this.closeChannel(channel)
       })
       this.channels.set(roomId, created)
       entry = created
@@ -150,7 +137,6 @@ export class RealtimeGateway {
       entry.channel.members.delete(member)
       throw error
     }
-    return entry.channel
   }
 
   leave(member: ChannelMember, roomId: string): void {
@@ -158,87 +144,50 @@ export class RealtimeGateway {
     if (!entry || !entry.channel.members.delete(member)) return
     if (entry.channel.members.size === 0) {
       this.channels.delete(roomId)
-      entry.channel.close().catch((error: unknown) => this.deps.logger.warn({ err: error, roomId }, 'unsubscribing a room failed'))
+      this.closeChannel(entry.channel)
     }
   }
 
-  /**
-   * Registers an authenticated `/ws/` socket for `room.joined` notices. The
-   * gateway subscribes to every room's `participants.added` once, with its
-   * first such socket: those events are rare next to messages.
-   */
-  async watchJoins(connection: Connection, userId: string): Promise<void> {
-    let sockets = this.multiRoomSockets.get(userId)
-    if (!sockets) {
-      sockets = new Set()
-      this.multiRoomSockets.set(userId, sockets)
-    }
-    sockets.add(connection)
-    if (!this.joinedSubscription) {
-      const subscribing = this.deps.bus.subscribe(subjects.anyRoomEvent('participants.added'), (message) => this.onParticipantsAdded(message))
-      this.joinedSubscription = subscribing
-      subscribing.catch((error: unknown) => {
-        this.deps.logger.error({ err: error }, 'subscribing to participants.added failed; room.joined notices are off until the next socket')
-        if (this.joinedSubscription === subscribing) this.joinedSubscription = undefined
-      })
-    }
-    await this.joinedSubscription
+  watchJoins(listener: JoinListener, userId: string): Promise<void> {
+    return this.joinNotices.watch(listener, userId)
   }
 
-  unwatchJoins(connection: Connection, userId: string): void {
-    const sockets = this.multiRoomSockets.get(userId)
-    if (!sockets) return
-    sockets.delete(connection)
-    if (sockets.size === 0) this.multiRoomSockets.delete(userId)
+  unwatchJoins(listener: JoinListener, userId: string): void {
+    this.joinNotices.unwatch(listener, userId)
   }
 
-  private onParticipantsAdded(message: BusMessage): void {
-    if (this.multiRoomSockets.size === 0) return
-    let frame: { room_id?: unknown; users?: Array<{ id?: unknown }> }
-    try {
-      frame = JSON.parse(Buffer.from(message.data).toString('utf8')) as typeof frame
-    } catch {
-      return
-    }
-    if (typeof frame.room_id !== 'string' || !Array.isArray(frame.users)) return
-    for (const user of frame.users) {
-      const sockets = typeof user.id === 'string' ? this.multiRoomSockets.get(user.id) : undefined
-      for (const connection of sockets ?? []) connection.notifyJoined(frame.room_id)
-    }
+  publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void {
+    publishTypingNotice(this.deps.bus, roomId, user, active, log)
   }
 
   /**
    * Compares each watched room's seq in the store with what its channel has
-   * sent (one query for all of them), so that events the bus lost (core NATS
-   * is at most once: a reconnect, a slow consumer) still go out.
+   * sent (one query per thousand rooms), so that events the bus lost (core
+   * NATS is at most once: a reconnect, a slow consumer) still go out.
    */
   async reconcile(): Promise<void> {
-    const roomIds = [...this.channels.keys()]
-    for (let start = 0; start < roomIds.length; start += 1000) {
-      const rows = await this.deps.db
-        .selectFrom('rooms')
-        .select(['id', 'last_seq'])
-        .where('id', 'in', roomIds.slice(start, start + 1000))
-        .execute()
-      for (const row of rows) this.channels.get(row.id)?.channel.catchUp(Number(row.last_seq))
-    }
+    if (this.channels.size === 0) return
+    const seqs = await this.deps.history.lastSeqs([...this.channels.keys()])
+    for (const [roomId, seq] of seqs) this.channels.get(roomId)?.channel.catchUp(seq)
   }
 
   /** One heartbeat round: a socket that did not answer the previous ping is dropped, one whose token expired is closed with 4401. */
   heartbeat(): void {
     const now = Date.now()
-    for (const connection of this.connections) connection.heartbeat(now)
+    for (const session of this.connections) session.heartbeat(now)
   }
 
   /** Stops taking sockets and closes every open one with 1001. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true
-    for (const connection of this.connections) connection.closeWith(1001, 'server going away')
+    for (const session of this.connections) session.closeWith(socketCloses.goingAway)
     const channels = [...this.channels.values()]
     this.channels.clear()
     await Promise.allSettled(channels.map((entry) => entry.channel.close()))
-    const joined = this.joinedSubscription
-    this.joinedSubscription = undefined
-    if (joined) await joined.then((subscription) => subscription.unsubscribe()).catch(() => undefined)
+    await this.joinNotices.close()
+  }
+
+  private closeChannel(channel: RoomChannel): void {
+    channel.close().catch((error: unknown) => this.deps.logger.warn({ err: error, roomId: channel.roomId }, 'unsubscribing a room failed'))
   }
 }

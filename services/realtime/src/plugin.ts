@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
@@ -8,7 +8,12 @@ import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { TokenVerifier } from '@chat/service-kit'
 import { pruneRoomEvents } from './events.repository.js'
-import { RealtimeGateway, type GatewaySettings } from './gateway.js'
+import type { GatewaySettings } from './gateway-context.js'
+import { RealtimeGateway } from './gateway.js'
+import { roomHistoryInStore } from './room-history.js'
+import { createMessagesClient } from './send-request.client.js'
+import { socketRoutes } from './sockets.routes.js'
+import { findUserById } from './users.repository.js'
 
 export interface RealtimePluginOptions extends Partial<GatewaySettings> {
   db: Kysely<Database>
@@ -56,7 +61,18 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     maxConcurrentSubscribes: options.maxConcurrentSubscribes ?? defaults.maxConcurrentSubscribes,
     joinTimeoutMs: options.joinTimeoutMs ?? defaults.joinTimeoutMs
   }
-  const gateway = new RealtimeGateway({ db: options.db, bus: options.bus, verifier: options.verifier, logger: app.log }, settings)
+  const { db, bus, verifier } = options
+  const gateway = new RealtimeGateway(
+    {
+      history: roomHistoryInStore(db),
+      bus,
+      verifier,
+      messages: createMessagesClient(bus, { subject: settings.sendSubject, timeoutMs: settings.sendTimeoutMs }),
+      findUser: (userId) => findUserById(db, userId),
+      logger: app.log
+    },
+    settings
+  )
   app.decorate('realtime', gateway)
   registerMetrics(app, gateway)
 
@@ -75,22 +91,15 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
 
   const heartbeat = setInterval(() => gateway.heartbeat(), options.heartbeatMs ?? 15_000)
   heartbeat.unref()
-  const reconcile = setInterval(() => {
-    gateway.reconcile().catch((error: unknown) => app.log.warn({ err: error }, 'comparing watched rooms with the store failed'))
-  }, options.reconcileMs ?? 5_000)
-  reconcile.unref()
+  const reconcile = everyInterval(options.reconcileMs ?? 5_000, app.log, 'comparing watched rooms with the store failed', () => gateway.reconcile())
   const retentionDays = options.retentionDays ?? 30
   const pruner =
     retentionDays > 0
-      ? setInterval(() => {
-          pruneRoomEvents(options.db, retentionDays, 10_000)
-            .then((deleted) => {
-              if (deleted > 0) app.log.info({ deleted, retentionDays }, 'pruned old room events')
-            })
-            .catch((error: unknown) => app.log.warn({ err: error }, 'pruning room events failed'))
-        }, options.pruneIntervalMs ?? 3_600_000)
+      ? everyInterval(options.pruneIntervalMs ?? 3_600_000, app.log, 'pruning room events failed', async () => {
+          const deleted = await pruneRoomEvents(db, retentionDays, 10_000)
+          if (deleted > 0) app.log.info({ deleted, retentionDays }, 'pruned old room events')
+        })
       : undefined
-  pruner?.unref()
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)
     clearInterval(reconcile)
@@ -98,11 +107,27 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     await gateway.shutdown()
   })
 
-  const socketRoute = { websocket: true, config: { rateLimit: false } } as const
-  app.get('/ws/', socketRoute, (socket, request) => gateway.accept(socket, request, undefined))
-  app.get<{ Params: { room_id: string } }>('/ws/chat/:room_id/', socketRoute, (socket, request) =>
-    gateway.accept(socket, request, request.params.room_id)
-  )
+  await app.register(socketRoutes, { acceptor: gateway })
+}
+
+/**
+ * Runs `task` every `ms` until cleared, one run at a time: while the store
+ * hangs, runs would otherwise pile up and hold every pooled connection.
+ * Failures are logged, never thrown; the next tick tries again.
+ */
+function everyInterval(ms: number, log: FastifyBaseLogger, failure: string, task: () => Promise<void>): NodeJS.Timeout {
+  let running = false
+  const timer = setInterval(() => {
+    if (running) return
+    running = true
+    task()
+      .catch((error: unknown) => log.warn({ err: error }, failure))
+      .finally(() => {
+        running = false
+      })
+  }, ms)
+  timer.unref()
+  return timer
 }
 
 /**

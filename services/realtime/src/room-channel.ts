@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely'
 import type { BusMessage, BusSubscription, EventBus } from '@chat/bus'
 import { envelopeHeaders, subjects } from '@chat/contracts'
-import type { Database } from '@chat/db'
-import { findRoomLastSeq, readRoomEvents, type StoredEventRow } from './events.repository.js'
+import type { RoomHistory, StoredEventRow } from './room-history.js'
+import { RoomSequencer, type Offered } from './room-sequencer.js'
 
 /** A room event ready to go out: serialized once, the same bytes for every socket. */
 export interface OutgoingEvent {
@@ -61,35 +60,35 @@ export function storedRowToEvent(row: StoredEventRow): OutgoingEvent {
 /**
  * One room as this gateway sees it: a bus subscription on
  * `chat.room.<room_id>.>` held while local sockets watch the room, and the
- * room's event stream put back in order. An event with seq = last + 1 goes
- * out at once; a duplicate is dropped; an event past a gap waits until the
- * gap is filled from `room_events` (committed events are gapless: a room's
- * writers hold its row lock until commit).
+ * room's event stream put back in order by a {@link RoomSequencer}. An event
+ * with seq = last + 1 goes out at once; a duplicate is dropped; an event past
+ * a gap waits until the gap is filled from the room's history (committed
+ * events are gapless: a room's writers hold its row lock until commit).
  */
 export class RoomChannel {
   readonly members = new Set<ChannelMember>()
-  /** Seq of the last event sent to the members; -1 until the channel is open. */
-  lastSeq = -1
   private subscription: BusSubscription | undefined
-  private readonly early: OutgoingEvent[] = []
-  private readonly pending = new Map<number, OutgoingEvent>()
-  private filling = false
+  private readonly sequencer: RoomSequencer<OutgoingEvent>
   private closed = false
-  /** Set by {@link catchUp}: the store holds events up to this seq that the bus has not delivered. */
-  private storedSeq = 0
-  private seqAtLastCheck = -1
 
   constructor(
     readonly roomId: string,
     private readonly deps: {
-      db: Kysely<Database>
+      history: RoomHistory
       bus: EventBus
       logger: ChannelLogger
       stats: ChannelStats
       /** The channel can no longer keep order: its owner forgets it, so that the next subscriber opens a fresh one. */
       onBroken(channel: RoomChannel): void
     }
-  ) {}
+  ) {
+    this.sequencer = new RoomSequencer((event) => this.fanOut(event), { maxWaiting: maxPending, onDuplicate: () => this.deps.stats.duplicates++ })
+  }
+
+  /** Seq of the last event sent to the members; -1 until the channel is open. */
+  get lastSeq(): number {
+    return this.sequencer.lastSeq
+  }
 
   /** Subscribes first, then reads the room's seq, so that nothing committed after the read is missed. */
   async open(): Promise<void> {
@@ -100,14 +99,15 @@ export class RoomChannel {
       return
     }
     this.subscription = subscription
-    const lastSeq = await findRoomLastSeq(this.deps.db, this.roomId)
-    this.lastSeq = lastSeq ?? 0
-    for (const event of this.early.splice(0)) this.accept(event)
+    const lastSeq = await this.deps.history.lastSeq(this.roomId)
+    if (this.closed) return
+    this.sequencer.startAt(lastSeq ?? 0)
+    this.afterOffer(this.sequencer.release())
   }
 
   async close(): Promise<void> {
     this.closed = true
-    this.pending.clear()
+    this.sequencer.clear()
     await this.subscription?.unsubscribe()
   }
 
@@ -125,31 +125,16 @@ export class RoomChannel {
       this.deps.logger.warn({ roomId: this.roomId, subject: message.subject }, 'room event without a valid envelope dropped')
       return
     }
-    this.accept(toOutgoingEvent(seq, type, bytes))
+    if (this.closed) return
+    this.afterOffer(this.sequencer.offer(toOutgoingEvent(seq, type, bytes)))
   }
 
-  private accept(event: OutgoingEvent): void {
-    if (this.closed) return
-    if (this.lastSeq < 0) {
-      this.early.push(event)
-      return
-    }
-    if (event.seq <= this.lastSeq) {
-      this.deps.stats.duplicates++
-      return
-    }
-    if (event.seq === this.lastSeq + 1 && !this.filling) {
-      this.emit(event)
-      this.emitPending()
-      return
-    }
-    this.pending.set(event.seq, event)
-    if (this.pending.size > maxPending) {
-      this.deps.logger.error({ roomId: this.roomId, lastSeq: this.lastSeq }, 'too many events behind a gap; sockets must resume')
+  private afterOffer(offered: Offered): void {
+    if (offered === 'gap') void this.fillGaps()
+    else if (offered === 'overflow') {
+      this.deps.logger.error({ roomId: this.roomId, lastSeq: this.sequencer.lastSeq }, 'too many events behind a gap; sockets must resume')
       this.abortAll('too many events behind a gap')
-      return
     }
-    if (!this.filling) void this.fillGaps()
   }
 
   /**
@@ -160,66 +145,42 @@ export class RoomChannel {
    * the missing events are read from the store.
    */
   catchUp(storedSeq: number): void {
-    const stalled = this.lastSeq === this.seqAtLastCheck
-    this.seqAtLastCheck = this.lastSeq
-    if (this.closed || this.lastSeq < 0 || storedSeq <= this.lastSeq || !stalled) return
+    if (this.closed || !this.sequencer.storeReports(storedSeq)) return
     this.deps.stats.catchUps++
-    this.storedSeq = Math.max(this.storedSeq, storedSeq)
-    if (!this.filling) void this.fillGaps()
+    void this.fillGaps()
   }
 
-  private emit(event: OutgoingEvent): void {
-    this.lastSeq = event.seq
+  private fanOut(event: OutgoingEvent): void {
     for (const member of this.members) member.deliver(event)
   }
 
-  private emitPending(): void {
-    let next = this.pending.get(this.lastSeq + 1)
-    while (next) {
-      this.pending.delete(next.seq)
-      this.emit(next)
-      next = this.pending.get(this.lastSeq + 1)
-    }
-  }
-
-  /** Reads what is missing before the earliest waiting event from the store, then lets the waiting events out. */
+  /** Reads what is missing before the earliest waiting event from the store, then lets the waiting events out. Never rejects. */
   private async fillGaps(): Promise<void> {
-    this.filling = true
+    if (!this.sequencer.beginRead()) return
     try {
-      while ((this.pending.size > 0 || this.storedSeq > this.lastSeq) && !this.closed) {
-        this.emitPending()
-        // Read up to the earliest waiting event, or up to the seq the store reported.
-        let target = this.storedSeq > this.lastSeq ? this.storedSeq + 1 : Number.MAX_SAFE_INTEGER
-        for (const seq of this.pending.keys()) {
-          if (seq <= this.lastSeq) this.pending.delete(seq)
-          else if (seq < target) target = seq
-        }
-        if (target === Number.MAX_SAFE_INTEGER) break
+      for (let missing = this.sequencer.nextRead(); missing && !this.closed; missing = this.sequencer.nextRead()) {
         this.deps.stats.gapFills++
-        const rows = await readRoomEvents(this.deps.db, this.roomId, { afterSeq: this.lastSeq, beforeSeq: target, limit: gapFillPage })
+        const rows = await this.deps.history.readAfter(this.roomId, { ...missing, limit: gapFillPage })
         if (this.closed) return
-        if (rows.length === 0 || rows[0]?.seq !== this.lastSeq + 1) {
+        if (rows[0]?.seq !== missing.afterSeq + 1) {
           // The store no longer has the missing events (pruned): the members cannot be served without a hole.
-          this.deps.logger.error({ roomId: this.roomId, afterSeq: this.lastSeq, target }, 'events missing from the store; sockets must resync')
+          this.deps.logger.error({ roomId: this.roomId, afterSeq: missing.afterSeq, target: missing.beforeSeq }, 'events missing from the store; sockets must resync')
           this.abortAll('events missing from the store')
           return
         }
-        for (const row of rows) {
-          if (row.seq !== this.lastSeq + 1) break
-          this.emit(storedRowToEvent(row))
-        }
+        for (const row of rows) if (this.sequencer.fromStore(storedRowToEvent(row)) !== 'passed') break
       }
     } catch (error) {
       this.deps.logger.error({ err: error, roomId: this.roomId }, 'filling a gap from the store failed; sockets must resume')
       this.abortAll('the event store is unavailable')
     } finally {
-      this.filling = false
+      this.sequencer.endRead()
     }
   }
 
   private abortAll(reason: string): void {
     this.deps.onBroken(this)
-    void this.close()
+    this.close().catch((error: unknown) => this.deps.logger.warn({ err: error, roomId: this.roomId }, 'unsubscribing a broken room failed'))
     for (const member of [...this.members]) member.abort(reason)
   }
 

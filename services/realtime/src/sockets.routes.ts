@@ -1,0 +1,22 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { WebSocket } from 'ws'
+import { openRoomSocketSchema, openSocketSchema, type RoomSocketParams } from './sockets.schemas.js'
+import type { UpgradeRequest } from './upgrade-request.js'
+
+/** Who takes the upgraded sockets (the gateway). */
+export interface SocketAcceptor {
+  accept(socket: WebSocket, request: UpgradeRequest, roomId: string | undefined): void
+}
+
+/**
+ * `/ws/` and `/ws/chat/:room_id/`. Validation errors are attached, not
+ * answered: a refused socket is accepted first and then closed with its
+ * code, which browsers can read (an HTTP 400 they cannot).
+ */
+export const socketRoutes: FastifyPluginAsync<{ acceptor: SocketAcceptor }> = async (app, { acceptor }) => {
+  const socketRoute = { websocket: true, attachValidation: true, config: { rateLimit: false } } as const
+  app.get('/ws/', { ...socketRoute, schema: openSocketSchema }, (socket, request) => acceptor.accept(socket, request, undefined))
+  app.get<{ Params: RoomSocketParams }>('/ws/chat/:room_id/', { ...socketRoute, schema: openRoomSocketSchema }, (socket, request) =>
+    acceptor.accept(socket, request, request.params.room_id)
+  )
+}
