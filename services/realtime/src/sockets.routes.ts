@@ -14,9 +14,15 @@ export interface SocketAcceptor {
  * code, which browsers can read (an HTTP 400 they cannot).
  */
 export const socketRoutes: FastifyPluginAsync<{ acceptor: SocketAcceptor }> = async (app, { acceptor }) => {
+  // @fastify/websocket hides every socket route from the OpenAPI document;
+  // these two are the API's, so they are shown (this hook runs after its own).
+  app.addHook('onRoute', (route) => {
+    if (route.websocket && route.schema) (route.schema as { hide?: boolean }).hide = false
+  })
   const socketRoute = { websocket: true, attachValidation: true, config: { rateLimit: false } } as const
-  app.get('/ws/', { ...socketRoute, schema: openSocketSchema }, (socket, request) => acceptor.accept(socket, request, undefined))
-  app.get<{ Params: RoomSocketParams }>('/ws/chat/:room_id/', { ...socketRoute, schema: openRoomSocketSchema }, (socket, request) =>
+  // Copies: the plugin's hook writes into a route's schema object.
+  app.get('/ws/', { ...socketRoute, schema: { ...openSocketSchema } }, (socket, request) => acceptor.accept(socket, request, undefined))
+  app.get<{ Params: RoomSocketParams }>('/ws/chat/:room_id/', { ...socketRoute, schema: { ...openRoomSocketSchema } }, (socket, request) =>
     acceptor.accept(socket, request, request.params.room_id)
   )
 }
