@@ -68,5 +68,5 @@ t.test('JWKS publishes the key that verifies the tokens', async (t) => {
     fetchImpl: (async () => new Response(response.body, { status: 200, headers: { 'content-type': 'application/json' } })) as typeof fetch
   })
   const user = await createTokenVerifier(resolver).verify(session.access_token)
-  t.same(user, { id: session.user.id, displayName: 'Verifier' })
+  t.same(user, { id: session.user.id, displayName: 'Verifier', expiresAt: (decodeJwtPart(session.access_token, 1).exp as number) * 1000 })
 })

@@ -35,8 +35,10 @@ export interface MissingRange {
 export class RoomSequencer<E extends Sequenced> {
   private position = -1
   private holding = true
-  private held: E[] = []
-  private readonly waiting = new Map<number, E>()
+  // Both made on first use: a socket's subscription usually needs neither,
+  // and an idle socket should cost as little memory as possible.
+  private held: E[] | undefined
+  private waiting: Map<number, E> | undefined
   private reading = false
   /** The store holds events up to this seq that the live stream has not brought ({@link storeReports}). */
   private storeSeq = 0
@@ -71,7 +73,7 @@ export class RoomSequencer<E extends Sequenced> {
   /** A live event. */
   offer(event: E): Offered {
     if (this.holding || this.position < 0) {
-      this.held.push(event)
+      ;(this.held ??= []).push(event)
       return 'held'
     }
     return this.order(event)
@@ -89,9 +91,9 @@ export class RoomSequencer<E extends Sequenced> {
   release(): Offered {
     this.holding = false
     const held = this.held
-    this.held = []
+    this.held = undefined
     let outcome: Offered = 'passed'
-    for (const event of held) {
+    for (const event of held ?? []) {
       const offered = this.order(event)
       if (offered === 'overflow') return offered
       if (offered === 'gap') outcome = offered
@@ -127,8 +129,8 @@ export class RoomSequencer<E extends Sequenced> {
   nextRead(): MissingRange | undefined {
     this.passWaiting()
     let beforeSeq = this.storeSeq > this.position ? this.storeSeq + 1 : Number.MAX_SAFE_INTEGER
-    for (const seq of this.waiting.keys()) {
-      if (seq <= this.position) this.waiting.delete(seq)
+    for (const seq of this.waiting?.keys() ?? []) {
+      if (seq <= this.position) this.waiting?.delete(seq)
       else if (seq < beforeSeq) beforeSeq = seq
     }
     if (beforeSeq === Number.MAX_SAFE_INTEGER) return undefined
@@ -152,8 +154,8 @@ export class RoomSequencer<E extends Sequenced> {
 
   /** Forgets every held and waiting event. */
   clear(): void {
-    this.held = []
-    this.waiting.clear()
+    this.held = undefined
+    this.waiting = undefined
   }
 
   private order(event: E): Offered {
@@ -166,8 +168,9 @@ export class RoomSequencer<E extends Sequenced> {
       this.passWaiting()
       return 'passed'
     }
-    this.waiting.set(event.seq, event)
-    return this.waiting.size > this.maxWaiting ? 'overflow' : 'gap'
+    const waiting = (this.waiting ??= new Map())
+    waiting.set(event.seq, event)
+    return waiting.size > this.maxWaiting ? 'overflow' : 'gap'
   }
 
   private passOn(event: E): void {
@@ -176,12 +179,13 @@ export class RoomSequencer<E extends Sequenced> {
   }
 
   private passWaiting(): void {
-    if (this.waiting.size === 0) return
-    let next = this.waiting.get(this.position + 1)
+    const waiting = this.waiting
+    if (!waiting || waiting.size === 0) return
+    let next = waiting.get(this.position + 1)
     while (next) {
-      this.waiting.delete(next.seq)
+      waiting.delete(next.seq)
       this.passOn(next)
-      next = this.waiting.get(this.position + 1)
+      next = waiting.get(this.position + 1)
     }
   }
 }

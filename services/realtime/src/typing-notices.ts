@@ -18,32 +18,34 @@ interface TypingState {
  * leaves the room, disconnects, or stops repeating for 5 s.
  */
 export class TypingNotices {
-  private readonly rooms = new Map<string, TypingState>()
+  /** Made on the first typing frame: most sockets never type. */
+  private rooms: Map<string, TypingState> | undefined
 
   constructor(private readonly publish: (roomId: string, active: boolean) => void) {}
 
   typing(roomId: string, now = Date.now()): void {
-    const state = this.rooms.get(roomId)
+    const rooms = (this.rooms ??= new Map())
+    const state = rooms.get(roomId)
     if (state) clearTimeout(state.expiry)
     const expiry = setTimeout(() => this.stop(roomId), typingExpiryMs)
     if (!state || now - state.lastPublishedAt >= typingRepeatMs) {
-      this.rooms.set(roomId, { lastPublishedAt: now, expiry })
+      rooms.set(roomId, { lastPublishedAt: now, expiry })
       this.publish(roomId, true)
     } else {
-      this.rooms.set(roomId, { lastPublishedAt: state.lastPublishedAt, expiry })
+      rooms.set(roomId, { lastPublishedAt: state.lastPublishedAt, expiry })
     }
   }
 
   stop(roomId: string): void {
-    const state = this.rooms.get(roomId)
+    const state = this.rooms?.get(roomId)
     if (!state) return
     clearTimeout(state.expiry)
-    this.rooms.delete(roomId)
+    this.rooms?.delete(roomId)
     this.publish(roomId, false)
   }
 
   stopAll(): void {
-    for (const roomId of [...this.rooms.keys()]) this.stop(roomId)
+    for (const roomId of [...(this.rooms?.keys() ?? [])]) this.stop(roomId)
   }
 }
 

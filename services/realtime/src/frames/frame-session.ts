@@ -13,18 +13,18 @@ export type FrameHandler<T extends ClientFrame['type']> = (session: FrameSession
 /** At most `limit` at a time; the others wait their turn, first come first served. */
 export class Turns {
   private running = 0
-  private readonly waiting: Array<() => void> = []
+  private waiting: Array<() => void> | undefined
 
   constructor(private readonly limit: number) {}
 
   async take(): Promise<void> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    if (this.running >= this.limit) await new Promise<void>((resolve) => (this.waiting ??= []).push(resolve))
     this.running++
   }
 
   done(): void {
     this.running--
-    this.waiting.shift()?.()
+    this.waiting?.shift()?.()
   }
 }
 
