@@ -131,7 +131,7 @@ if (!admin) {
     await bus.ping()
     t.match(lines, [
       { level: 'info', message: 'created JetStream stream', object: { stream: name } },
-      { level: 'warn', message: 'updated JetStream stream subjects', object: { to: [`${prefix}log.b.>`] } },
+      { level: 'warn', message: 'updated JetStream stream settings', object: { to: { subjects: [`${prefix}log.b.>`] } } },
       { level: 'error', message: 'bus handler failed', object: { err: { message: 'handler broke' }, kind: 'subscribe' } }
     ])
   })
