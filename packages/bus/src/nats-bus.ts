@@ -1,32 +1,22 @@
-import { CHAT_EVENTS_STREAM, chatEventsStreamSubjects } from '@chat/contracts'
+import { CHAT_EVENTS_STREAM, chatEventsStreamSubjects, subjects } from '@chat/contracts'
 import {
   ClosedConnectionError,
   DrainingConnectionError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
   headers as natsHeaders,
-  nanos,
+  type ConnectionOptions,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
   type Subscription
 } from '@nats-io/nats-core'
-import {
-  DiscardPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  StorageType,
-  type StreamConfig,
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JetStreamPublishOptions
-} from '@nats-io/jetstream'
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { BusClosedError, NoRespondersError, RequestTimeoutError } from './errors.js'
+import { ensureStream } from './nats-stream.js'
 import {
-  DEFAULT_DUPLICATE_WINDOW_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type BusMessage,
   type BusSubscription,
@@ -87,6 +77,18 @@ export interface NatsBusOptions {
    * service started while NATS is down waits for it rather than exiting.
    */
   waitForServer?: boolean
+  /**
+   * A user of the server's `authorization` block. The connection's inbox
+   * becomes `_INBOX.<user>` (replies and JetStream acks arrive there), so that
+   * the server's permissions can give each user its own replies only.
+   */
+  credentials?: { user: string; password: string }
+  /**
+   * TLS: the CA that signed the servers' certificates (TLS is then required),
+   * and a client certificate and key for servers that verify clients. Files,
+   * read again at every (re)connect, so renewed certificates are picked up.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string }
 }
 
 /** The NATS EventBus, with the raw connection for what the port does not cover. */
@@ -96,8 +98,6 @@ export interface NatsBus extends EventBus {
 }
 
 const PING_TIMEOUT_MS = 2_000
-// JetStream API error "stream name already in use" (with a different config).
-const STREAM_NAME_IN_USE = 10058
 
 /**
  * Connects to NATS and makes sure the event stream exists with the expected
@@ -110,15 +110,14 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   for (let attempt = 1; ; attempt++) {
     let nc: NatsConnection | undefined
     try {
-      // Services outlive NATS restarts: keep reconnecting instead of closing after 10 tries.
-      nc = await connect({ servers, name: options.name, maxReconnectAttempts: -1 })
+      nc = await connect(connectionOptions(servers, options))
       if (options.manageStream !== false) await ensureStream(await jetstreamManager(nc), streamName, streamSubjects, options.limits ?? {}, options.logger)
       return new NatsEventBus(nc, streamName, streamSubjects, options)
     } catch (error) {
       await nc?.close().catch(() => undefined)
       if (!options.waitForServer) throw error
       const delayMs = Math.min(5_000, 500 * attempt)
-      const fields = { err: error, servers, attempt, retryInMs: delayMs }
+      const fields = { err: error, servers: servers.map(withoutPassword), attempt, retryInMs: delayMs }
       if (options.logger) options.logger.warn(fields, 'NATS or its JetStream is not available yet; waiting')
       else console.error(`NATS not available yet (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`)
       await new Promise((wake) => setTimeout(wake, delayMs))
@@ -126,60 +125,25 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   }
 }
 
-/**
- * Creates the stream, or aligns its subjects. Safe when several processes
- * start at once: creating an identical stream is idempotent on the server, and
- * a creator that lost the race falls back to the update path.
- */
-async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], limits: StreamLimits, logger: BusLogger | undefined): Promise<void> {
-  const wanted = {
-    ...(limits.replicas !== undefined ? { num_replicas: limits.replicas } : {}),
-    ...(limits.maxAgeMs !== undefined ? { max_age: nanos(limits.maxAgeMs) } : {}),
-    ...(limits.maxBytes !== undefined ? { max_bytes: limits.maxBytes } : {})
-  }
-  const existing = await streamInfo(jsm, name)
-  if (!existing) {
-    try {
-      await jsm.streams.add({
-        name,
-        subjects,
-        storage: StorageType.File,
-        duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
-        // Past max_bytes the oldest events go: the database is the record, the stream a window.
-        discard: DiscardPolicy.Old,
-        ...wanted
-      })
-      logger?.info({ stream: name, subjects, ...wanted }, 'created JetStream stream')
-      return
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE)) throw error
-    }
-  }
-  const info = existing ?? (await jsm.streams.info(name))
-  const current = info.config
-  const changes: Partial<StreamConfig> = {}
-  if (!sameSet(current.subjects ?? [], subjects)) changes.subjects = subjects
-  for (const [key, value] of Object.entries(wanted) as Array<[keyof typeof wanted, number]>) {
-    if (current[key] !== value) Object.assign(changes, { [key]: value })
-  }
-  if (Object.keys(changes).length > 0) {
-    await jsm.streams.update(name, changes)
-    const from = Object.fromEntries(Object.keys(changes).map((key) => [key, current[key as keyof StreamConfig]]))
-    logger?.warn({ stream: name, from, to: changes }, 'updated JetStream stream settings')
+function connectionOptions(servers: string[], options: NatsBusOptions): ConnectionOptions {
+  return {
+    servers,
+    name: options.name,
+    // Services outlive NATS restarts: keep reconnecting instead of closing after 10 tries.
+    maxReconnectAttempts: -1,
+    // A refused password (rotated on the server first) must not end reconnecting
+    // for good: the pod would stay up with a dead bus until someone restarts it.
+    ignoreAuthErrorAbort: true,
+    ...(options.credentials
+      ? { user: options.credentials.user, pass: options.credentials.password, inboxPrefix: subjects.inboxPrefix(options.credentials.user) }
+      : {}),
+    ...(options.tls ? { tls: { ...options.tls } } : {})
   }
 }
 
-async function streamInfo(jsm: JetStreamManager, name: string): Promise<Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined> {
-  try {
-    return await jsm.streams.info(name)
-  } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined
-    throw error
-  }
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((s) => b.includes(s))
+/** A server URL fit for a log line: a password written into it is masked. */
+function withoutPassword(server: string): string {
+  return server.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 }
 
 interface Listener {
@@ -368,7 +332,15 @@ class NatsEventBus implements NatsBus {
           logger.info({ status: status.type, server: status.server }, 'NATS reconnected')
           break
         case 'error':
-          logger.error({ err: status.error }, 'NATS async error')
+          if (status.error instanceof PermissionViolationError) {
+            // The server refused a publish or subscription of this user: a
+            // deployment error (permissions narrower than the code), never
+            // fatal; the operation that caused it failed or logs its own error.
+            const { operation, subject, queue } = status.error
+            logger.error({ err: status.error, operation, subject, ...(queue ? { queue } : {}) }, 'NATS permissions violation')
+          } else {
+            logger.error({ err: status.error }, 'NATS async error')
+          }
           break
         default:
           break

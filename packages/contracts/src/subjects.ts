@@ -25,8 +25,26 @@ export const subjects = {
   /** One event type of every room, for example every `participants.added`. */
   anyRoomEvent: (type: RoomEventType): string => `chat.room.*.${type}`,
   allRooms: (): string => 'chat.room.>',
-  messagesSend: (): string => 'svc.messages.send'
+  messagesSend: (): string => 'svc.messages.send',
+  /**
+   * Where a NATS user's replies arrive (its connection's inbox prefix): one
+   * prefix per user, so that NATS permissions can let each service read its
+   * own replies and nobody else's.
+   */
+  inboxPrefix: (natsUser: string): string => `_INBOX.${natsUser}`
 } as const
 
 /** Queue groups: one member of a group answers each request. */
 export const queueGroups = { messages: 'messages' } as const
+
+/**
+ * The service that writes each stored room event type, and so the only one
+ * NATS lets publish it (deploy/nats/accounts.ts); each writer's relay
+ * re-publishes only its own types.
+ */
+export const roomEventWriters = {
+  rooms: ['participants.added', 'participants.removed', 'room.updated'],
+  messages: ['message.created', 'message.updated', 'message.deleted'],
+  reactions: ['reaction.updated']
+} as const satisfies Record<string, readonly RoomEventType[]>
+export type RoomEventWriter = keyof typeof roomEventWriters

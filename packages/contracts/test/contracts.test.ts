@@ -10,7 +10,8 @@ import {
   roomEventId,
   subjects,
   chatEventsStreamSubjects,
-  roomEventTypes
+  roomEventTypes,
+  roomEventWriters
 } from '../src/index.js'
 
 const roomId = '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f'
@@ -68,4 +69,10 @@ t.test('subjects', async (t) => {
   })
   for (const type of roomEventTypes) t.ok(matches(subjects.roomEvent(roomId, type)), type)
   t.notOk(matches(subjects.roomTyping(roomId)))
+  t.equal(subjects.inboxPrefix('rooms'), '_INBOX.rooms')
+})
+
+t.test('every stored event type has exactly one writer', async (t) => {
+  const written: string[] = Object.values(roomEventWriters).flat()
+  t.same([...written].sort(), [...roomEventTypes].sort())
 })

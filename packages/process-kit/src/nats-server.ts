@@ -45,6 +45,8 @@ export interface NatsServerOptions {
   storeDir?: string
   /** More command-line arguments (a config file, cluster routes...). */
   args?: string[]
+  /** Variables added to this environment; a config file reads `$NAME`s from it (passwords, kept out of the file). */
+  env?: Record<string, string>
   log?: (line: string) => void
 }
 
@@ -63,7 +65,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'chat-nats-'))
   mkdirSync(storeDir, { recursive: true })
   const args = ['-a', '127.0.0.1', '-p', String(port), '-n', name, ...(options.jetstream === false ? [] : ['-js', '-sd', storeDir]), ...(options.args ?? [])]
-  const managed = new ManagedProcess({ name, command: binary, args }, options.log)
+  const env = options.env ? { ...process.env, ...options.env } : undefined
+  const managed = new ManagedProcess({ name, command: binary, args, ...(env ? { env } : {}) }, options.log)
 
   const server: NatsServerProcess = {
     name,
@@ -105,7 +108,7 @@ export interface NatsCluster {
  * Three (or `size`) nats-servers routed into one cluster with JetStream, so
  * that a stream with three replicas survives one of them dying.
  */
-export async function startNatsCluster(options: { size?: number; log?: (line: string) => void } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(options: Pick<NatsServerOptions, 'args' | 'env' | 'log'> & { size?: number } = {}): Promise<NatsCluster> {
   const size = options.size ?? 3
   const root = mkdtempSync(join(tmpdir(), 'chat-nats-cluster-'))
   const clientPorts: number[] = []
@@ -124,7 +127,8 @@ export async function startNatsCluster(options: { size?: number; log?: (line: st
           name: `nats-${index + 1}`,
           port: clientPorts[index],
           storeDir: join(root, `n${index + 1}`),
-          args: ['--cluster_name', 'chat', '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routes],
+          args: ['--cluster_name', 'chat', '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routes, ...(options.args ?? [])],
+          ...(options.env ? { env: options.env } : {}),
           log: options.log
         })
       )

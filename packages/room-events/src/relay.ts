@@ -16,6 +16,12 @@ export interface RelayOptions {
   /** An event younger than this is still being published by its writer. */
   staleAfterMs?: number
   batchSize?: number
+  /**
+   * Only events of these types (default: every type). A service relays the
+   * types it writes: NATS lets each writer publish only those (deploy/nats),
+   * and a refused publish would hold up every room behind it.
+   */
+  types?: readonly RoomEventType[]
 }
 
 export interface RoomEventRelay {
@@ -36,6 +42,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
   const intervalMs = options.intervalMs ?? 1_000
   const staleAfterMs = options.staleAfterMs ?? 2_000
   const batchSize = options.batchSize ?? 200
+  const types = options.types
   let stopped = false
   let running: Promise<number> | undefined
 
@@ -48,6 +55,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
         .distinct()
         .where('published_at', 'is', null)
         .where('created_at', '<', staleBefore)
+        .$if(types !== undefined, (query) => query.where('type', 'in', [...(types ?? [])]))
         .limit(batchSize)
         .execute()
       const published: Array<{ roomId: string; seq: number }> = []
@@ -64,6 +72,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
           .where('room_id', '=', roomId)
           .where('published_at', 'is', null)
           .where('created_at', '<', staleBefore)
+          .$if(types !== undefined, (query) => query.where('type', 'in', [...(types ?? [])]))
           .orderBy('seq')
           .limit(batchSize - published.length)
           .forUpdate()

@@ -31,7 +31,10 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
   const issue = first as { instancePath: string; message: string; params?: { requiredProperties?: string[] } } | undefined
   const variable =
     issue?.params?.requiredProperties?.[0] ?? (issue?.instancePath.replace(/^\//, '') || 'configuration')
-  const reason = issue?.params?.requiredProperties ? 'is required' : `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(raw[variable])})`
+  // A secret (writeOnly in its schema) is never echoed: this line goes to logs.
+  const secret = (schema.properties[variable] as { writeOnly?: boolean } | undefined)?.writeOnly === true
+  const got = secret ? '' : ` (got ${JSON.stringify(raw[variable])})`
+  const reason = issue?.params?.requiredProperties ? 'is required' : `${issue?.message ?? 'is invalid'}${got}`
   throw new ConfigError(variable, reason)
 }
 
@@ -67,12 +70,12 @@ export const commonConfig = {
     default: 0,
     description: 'proxies in front of this process whose X-Forwarded-For entries are trusted (1 behind the nginx gateway); 0 trusts none'
   }),
-  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'when set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`' })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, writeOnly: true, description: 'when set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`' })),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 })
 } satisfies TProperties
 
 export const databaseConfig = {
-  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL' }),
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', writeOnly: true, description: 'PostgreSQL connection URL (with its password)' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 })
 } satisfies TProperties
 
@@ -80,7 +83,12 @@ export const natsConfig = {
   NATS_URL: Type.String({ pattern: '^(nats|tls|ws|wss)://', default: 'nats://127.0.0.1:4222', description: 'NATS server, or several of a cluster separated by commas' }),
   NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'copies of each event in the CHAT_EVENTS stream (3 in a JetStream cluster of three)' }),
   NATS_STREAM_MAX_AGE_HOURS: Type.Number({ minimum: 0, default: 168, description: 'events older than this leave the stream (the database keeps them); 0: no age limit' }),
-  NATS_STREAM_MAX_BYTES: Type.Integer({ minimum: -1, default: 8 * 1024 ** 3, description: 'size of the stream past which the oldest events leave it, per replica; -1: no size limit' })
+  NATS_STREAM_MAX_BYTES: Type.Integer({ minimum: -1, default: 8 * 1024 ** 3, description: 'size of the stream past which the oldest events leave it, per replica; -1: no size limit' }),
+  NATS_USER: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: "this service's user on NATS, with NATS_PASSWORD; its replies arrive on _INBOX.<user>" })),
+  NATS_PASSWORD: Type.Optional(Type.String({ writeOnly: true, description: 'password of NATS_USER' })),
+  NATS_TLS_CA: Type.Optional(Type.String({ description: 'file of the CA certificate(s) that signed the NATS servers; when set, the connection must be TLS' })),
+  NATS_TLS_CERT: Type.Optional(Type.String({ description: 'client certificate file for servers that verify clients (mutual TLS), with NATS_TLS_KEY' })),
+  NATS_TLS_KEY: Type.Optional(Type.String({ description: 'private key file of NATS_TLS_CERT' }))
 } satisfies TProperties
 
 /** How a service that does not sign tokens finds the public keys that verify them. */

@@ -1,5 +1,6 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
+import { roomEventWriters } from '@chat/contracts'
 import { createRoomEventPublisher, startRoomEventRelay } from '@chat/room-events'
 import {
   closeOnSignals,
@@ -24,8 +25,8 @@ const { config, verifier, reactionList } = configOrExit(() => {
 const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus(natsBusOptions(config, 'reactions', logger))
-const relay = startRoomEventRelay({ db: database.db, bus, logger })
+const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'reactions', logger)))
+const relay = startRoomEventRelay({ db: database.db, bus, logger, types: roomEventWriters.reactions })
 const publisher = createRoomEventPublisher({ db: database.db, bus, logger })
 const app = await buildApp({ db: database.db, bus, verifier, publisher }, { ...commonAppOptions(config), reactionList })
 logger.attach(app)

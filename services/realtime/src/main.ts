@@ -13,7 +13,7 @@ const { config, verifier } = configOrExit(() => {
 const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus(natsBusOptions(config, 'realtime', logger, 'reader'))
+const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'realtime', logger, 'reader')))
 const app = await buildApp({ db: database.db, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config) })
 logger.attach(app)
 // SIGTERM: stop accepting, close sockets with 1001 (the plugin's preClose), drain NATS, exit.

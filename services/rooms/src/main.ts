@@ -1,5 +1,6 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
+import { roomEventWriters } from '@chat/contracts'
 import { startRoomEventRelay } from '@chat/room-events'
 import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, startupLogger, tokenVerifierFromConfig, natsBusOptions } from '@chat/service-kit'
 import { buildApp } from './app.js'
@@ -12,7 +13,7 @@ const { config, verifier } = configOrExit(() => {
 // The bus starts before the app and logs its connection status through it once it exists, as in the other services.
 const logger = startupLogger()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus(natsBusOptions(config, 'rooms', logger))
+const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'rooms', logger)))
 const app = await buildApp(
   { db: database.db, bus, verifier },
   {
@@ -21,7 +22,7 @@ const app = await buildApp(
   }
 )
 logger.attach(app)
-const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
+const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.rooms })
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   afterClose: async () => {
