@@ -1,5 +1,6 @@
 // `npm run start:services [-- --services identity,rooms,messages]`: the services mode without Docker. Each service in
-// its own process against the local PostgreSQL and nats-server, nginx in front
+// its own process against the local PostgreSQL and a nats-server of the
+// launcher's own with the shipped permissions (or NATS_URL's), nginx in front
 // on GATEWAY_PORT (8080) when it is installed. Expects `npm run build` done.
 //
 // Importable too: `startServices(options)` is what the end-to-end tests use,
@@ -12,11 +13,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createDatabase, databaseNameOf, databaseUrl as urlOfDatabase } from '@chat/db'
 import { ManagedProcess, freePort, portIsFree, reachable, waitHttpOk, waitListening, type ProcessExit } from '@chat/process-kit'
+import { NATS_CREDENTIAL_VARIABLES, launcherNats, serviceNatsEnv, type LauncherNats } from './nats/launcher.js'
+import type { NatsUser } from './nats/permissions.js'
 import { findNginx, gatewayMissing, nginxArgs, writeNginxConfig, type GatewayUpstream } from './nginx/render.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/chat'
+/** The development NATS the tests share (the launcher itself starts its own without NATS_URL). */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
 export const DEFAULT_GATEWAY_PORT = 8080
 
@@ -38,8 +42,17 @@ export interface StartServicesOptions {
   realtimeReplicas?: number
   /** Default: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/chat. Created when missing. */
   databaseUrl?: string
-  /** Default: NATS_URL, else nats://127.0.0.1:4222. */
+  /**
+   * A running NATS (default NATS_URL). Without either, the launcher starts a
+   * nats-server of its own with deploy/nats/permissions.conf (process `nats`).
+   */
   natsUrl?: string
+  /**
+   * Passwords of the NATS users (deploy/nats/permissions.ts) on natsUrl's
+   * server; default NATS_PASSWORD_<USER> of the environment; none for a
+   * server without authorization.
+   */
+  natsPasswords?: Partial<Record<NatsUser, string>>
   /**
    * Without it the services take their default ports (3001..3006). With it,
    * each takes the first free port from basePort upwards (children cannot
@@ -70,6 +83,8 @@ export interface RunningServices {
   gatewayUrl: string | null
   services: { name: string; url: string }[]
   databaseUrl: string
+  /** The NATS the services use (the launcher's own or natsUrl's); null when none of them talks to NATS. */
+  natsUrl: string | null
   /**
    * Every process by name (`identity`, `realtime-1`, `nginx`...), to kill,
    * stall or restart one as an orchestrator would (the chaos run does).
@@ -91,14 +106,12 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
   const wanted = new Set<ServiceName>(['identity', ...(options.services ?? SERVICE_NAMES)])
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL
-  const natsUrl = options.natsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL
   const dataDir = resolve(options.dataDir ?? join(REPO_ROOT, 'data', 'services'))
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000
 
   checkBuilt(wanted)
   const needsNats = [...wanted].some((name) => SERVICES[name].nats)
   await checkDatabaseServer(databaseUrl)
-  if (needsNats) await checkNats(natsUrl)
   await ensureDatabase(databaseUrl, log)
 
   // Children run in their own process groups (so that Ctrl-C reaches only
@@ -111,6 +124,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => (stopping ??= stopChildren(children).finally(() => { for (const cleanup of cleanups) cleanup() }))
   /** Starts `child` and keeps it: `ready` tells when it serves, a crash goes to the listeners. */
+  // A child may come started (the own nats-server): start() is then a no-op.
   const adopt = (child: ManagedProcess, ready: (child: ManagedProcess) => Promise<void>): Promise<void> => {
     children.push(child)
     readiness.set(child.name, () => ready(child))
@@ -126,6 +140,12 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   try {
     await runMigrations(databaseUrl, log)
     const privateKey = options.jwtPrivateKey ?? process.env.JWT_PRIVATE_KEY ?? signingKey(dataDir, log)
+    let nats: LauncherNats | null = null
+    if (needsNats) {
+      nats = await launcherNats({ url: options.natsUrl ?? process.env.NATS_URL, passwords: options.natsPasswords, dataDir, env: process.env, log })
+      const { server } = nats
+      if (server) await adopt(server.process, (child) => waitListening(server.port, { process: child, timeoutMs: readyTimeoutMs }))
+    }
 
     const ports = await assignPorts(wanted, options.realtimeReplicas ?? 2, options.basePort)
     const baseEnv = childBaseEnv(options.env)
@@ -136,7 +156,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
       const env: NodeJS.ProcessEnv = { ...baseEnv, PORT: String(port), HOST: '127.0.0.1', TRUST_PROXY_HOPS: '1', DATABASE_URL: databaseUrl }
       if (SERVICES[service].signs) env.JWT_PRIVATE_KEY = privateKey
       else env.JWKS_URL = `${identityUrl}/.well-known/jwks.json`
-      if (SERVICES[service].nats) env.NATS_URL = natsUrl
+      if (SERVICES[service].nats && nats) Object.assign(env, serviceNatsEnv(nats, service))
       started.push({ name, url: `http://127.0.0.1:${port}` })
       const readyUrl = `http://127.0.0.1:${port}/readyz`
       return adopt(
@@ -194,6 +214,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
       gatewayAccessLog,
       services: started,
       databaseUrl,
+      natsUrl: nats?.url ?? null,
       processes: new Map(children.map((child) => [child.name, child])),
       async restart(name) {
         const child = children.find((candidate) => candidate.name === name)
@@ -235,17 +256,6 @@ async function checkDatabaseServer(databaseUrl: string): Promise<void> {
   }
 }
 
-async function checkNats(natsUrl: string): Promise<void> {
-  const servers = natsUrl.split(',').map((server) => server.trim())
-  // tls:// and ws:// are left to the services.
-  if (!servers.every((server) => /^nats:\/\//.test(server) && URL.canParse(server))) return
-  for (const server of servers) {
-    const url = new URL(server)
-    if (await reachable(url.hostname || '127.0.0.1', Number(url.port || 4222))) return
-  }
-  throw new StartError(`NATS is not reachable at ${natsUrl} (NATS_URL); start \`nats-server -js\``)
-}
-
 /** Creates the database named by the URL when it does not exist (connecting to the `postgres` database). */
 export async function ensureDatabase(url: string, log: (line: string) => void = () => {}): Promise<void> {
   const name = databaseNameOf(url)
@@ -276,7 +286,7 @@ function signingKey(dataDir: string, log: (line: string) => void): string {
 /** Variables every child inherits: the launcher's environment without the ones it sets per service. */
 function childBaseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
-  for (const name of ['PORT', 'HOST', 'JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY', 'JWKS_URL', 'DATABASE_URL', 'NATS_URL', 'TRUST_PROXY_HOPS']) delete env[name]
+  for (const name of ['PORT', 'HOST', 'JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY', 'JWKS_URL', 'DATABASE_URL', 'NATS_URL', 'TRUST_PROXY_HOPS', ...NATS_CREDENTIAL_VARIABLES]) delete env[name]
   return env
 }
 
@@ -310,11 +320,17 @@ async function assignPorts(wanted: Set<ServiceName>, realtimeReplicas: number, b
   return ports
 }
 
-/** The gateway first (no new requests), then every service at once; SIGKILL for whatever outlives its shutdown timeout. */
+/**
+ * The gateway first (no new requests), then every service at once, then the
+ * own nats-server (the services drain into it); SIGKILL for whatever outlives
+ * its shutdown timeout.
+ */
 async function stopChildren(children: ManagedProcess[], graceMs = 15_000): Promise<void> {
   const gateway = children.find((child) => child.name === 'nginx')
+  const nats = children.find((child) => child.name === 'nats')
   if (gateway) await gateway.stop(graceMs)
-  await Promise.all(children.filter((child) => child !== gateway).map((child) => child.stop(graceMs)))
+  await Promise.all(children.filter((child) => child !== gateway && child !== nats).map((child) => child.stop(graceMs)))
+  if (nats) await nats.stop(graceMs)
 }
 
 async function main(): Promise<void> {
