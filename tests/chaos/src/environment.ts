@@ -1,7 +1,8 @@
 // What the chaos run may break: the services mode (every service its own
 // process, two realtime replicas, nginx in front) on a PostgreSQL and a
-// nats-server (or a cluster of three) that belong to this run alone.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// nats-server (or a cluster of three) that belong to this run alone, with
+// the shipped NATS users and permissions (deploy/nats/permissions.conf).
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDb, type Database } from '@chat/db'
@@ -14,6 +15,7 @@ import {
   type ProcessExit
 } from '@chat/process-kit'
 import type { Kysely } from 'kysely'
+import { NATS_USER_NAMES, PERMISSIONS_CONF, generateNatsPassword, natsServerEnv, type NatsUser } from '../../../deploy/nats/permissions.js'
 import { startServices, type RunningServices } from '../../../deploy/start-services.js'
 
 export interface ChaosEnvironment {
@@ -26,6 +28,8 @@ export interface ChaosEnvironment {
   readonly db: Kysely<Database>
   /** Every line any process wrote (services, nginx, nats, postgres), with when it came. */
   readonly logs: LogLine[]
+  /** The NATS users' passwords of this run (none may appear in a log line). */
+  readonly natsPasswords: Record<NatsUser, string>
   /** Service or nginx exits that nobody asked for. */
   readonly crashes: ProcessExit[]
   stop(): Promise<void>
@@ -58,16 +62,20 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     const postgres = await startPostgresServer({ log: keep })
     cleanups.push(() => postgres.destroy())
     let nats: NatsServerProcess[]
+    const natsPasswords = Object.fromEntries(NATS_USER_NAMES.map((user) => [user, generateNatsPassword()])) as Record<NatsUser, string>
+    const natsEnv = natsServerEnv(natsPasswords)
     if (options.natsCluster) {
-      const cluster = await startNatsCluster({ log: keep })
+      const cluster = await startNatsCluster({ log: keep, args: ['-c', PERMISSIONS_CONF], env: natsEnv })
       cleanups.push(() => cluster.destroy())
       nats = cluster.servers
     } else {
       // A small buffer per client (max_pending), so that the slow-consumer fault
       // makes the server cut a frozen gateway off within seconds.
+      // nats-server includes only relative paths: the shipped file goes beside this config.
       const config = join(dataDir, 'nats.conf')
-      writeFileSync(config, 'max_payload: 131072\nmax_pending: 262144\nwrite_deadline: "1s"\n')
-      const server = await startNatsServer({ log: keep, args: ['-c', config] })
+      copyFileSync(PERMISSIONS_CONF, join(dataDir, 'permissions.conf'))
+      writeFileSync(config, 'max_payload: 131072\nmax_pending: 262144\nwrite_deadline: "1s"\ninclude "permissions.conf"\n')
+      const server = await startNatsServer({ log: keep, args: ['-c', config], env: natsEnv })
       cleanups.push(() => server.destroy())
       nats = [server]
     }
@@ -75,6 +83,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     const services = await startServices({
       databaseUrl,
       natsUrl: nats.map((server) => server.url).join(','),
+      natsPasswords,
       gateway: 'required',
       basePort: 20_000 + ((process.pid * 37) % 600) * 20,
       dataDir,
@@ -102,6 +111,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       gatewayUrl: services.gatewayUrl!,
       db: database.db,
       logs,
+      natsPasswords,
       crashes,
       stop: cleanUp
     }

@@ -108,10 +108,14 @@ export async function verify(input: { env: ChaosEnvironment; traffic: Traffic; w
   const unpublished = await sql<{ n: number }>`select count(*)::int as n from room_events where published_at is null`.execute(env.db)
   if ((unpublished.rows[0]?.n ?? 0) > 0) failures.push(`${unpublished.rows[0]!.n} committed events never published (the relay should have)`)
 
-  // No token in any log line.
+  // No token or NATS password in any log line.
   const logText = `${env.logs.map((entry) => entry.line).join('\n')}\n${accessLog}`
   const leaked = traffic.tokens().filter((token) => logText.includes(token))
   if (leaked.length > 0) failures.push(`${leaked.length} tokens appear in the logs`)
+  if (Object.values(env.natsPasswords).some((password) => logText.includes(password))) failures.push('a NATS password appears in the logs')
+  // The shipped NATS permissions must allow everything the services do under every fault.
+  const refused = env.logs.filter((entry) => /NATS permissions violation|Publish Violation|Subscription Violation/.test(entry.line))
+  if (refused.length > 0) failures.push(`${refused.length} NATS permissions violations (first: ${refused[0]!.line.slice(0, 200)})`)
 
   const rows = windows.map((window) => row(window, traffic, env, lostIn.get(window.fault) ?? 0))
   for (const window of windows) {

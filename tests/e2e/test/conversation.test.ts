@@ -455,5 +455,7 @@ await t.test('a whole conversation through the gateway, all five services', asyn
     await bob.auth.logout()
     t.equal(bob.session, null)
   })
+  // The private nats-server runs the shipped deploy/nats/permissions.conf: every step above was within each service's rights.
+  t.same(mode.logs.filter((line) => /NATS permissions violation| - (Publish|Subscription) Violation - /.test(line)), [], 'NATS refused nothing the services did')
   t.comment(`conversation done ${Date.now() - started} ms after start`)
 })

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { databaseUrl as urlOfDatabase, dropDatabase } from '@chat/db'
 import { findNatsServer, reachable, startNatsServer, type NatsServerProcess } from '@chat/process-kit'
 import type { Test } from 'tap'
+import { NATS_USER_NAMES, PERMISSIONS_CONF, generateNatsPassword, natsServerEnv, type NatsUser } from '../../../deploy/nats/permissions.js'
 import { gatewayMissing } from '../../../deploy/nginx/render.js'
 import { DEFAULT_NATS_URL, SERVICE_NAMES, startServices, type RunningServices, type ServiceName } from '../../../deploy/start-services.js'
 
@@ -30,7 +31,8 @@ export interface ServicesModeOptions {
   /**
    * 'shared' (default): the NATS server of NATS_URL (else 127.0.0.1:4222).
    * 'private': a nats-server of this test's own (JetStream, a port of its
-   * choosing), stopped after the services. The services' subjects carry no
+   * choosing, the shipped users and permissions of
+   * deploy/nats/permissions.conf), stopped after the services. The services' subjects carry no
    * namespace, so on a shared server the `svc.messages.send` requests of this
    * run's realtime gateways can be answered by any other messages service on
    * it (another test file, another checkout), with another database: a
@@ -85,11 +87,15 @@ export async function startServicesMode(t: Test, options: ServicesModeOptions = 
   // free-port check and the service's listen (EADDRINUSE).
   const basePort = 20_000 + ((process.pid * 37) % 600) * 20
   try {
-    if (natsServer) nats = await startNatsServer({ storeDir: join(dataDir, 'nats'), log: (line) => { logs.push(line) } })
+    const natsPasswords = Object.fromEntries(NATS_USER_NAMES.map((user) => [user, generateNatsPassword()])) as Record<NatsUser, string>
+    if (natsServer) {
+      nats = await startNatsServer({ storeDir: join(dataDir, 'nats'), args: ['-c', PERMISSIONS_CONF], env: natsServerEnv(natsPasswords), log: (line) => { logs.push(line) } })
+    }
     running = await startServices({
       services: options.services ?? SERVICE_NAMES,
       databaseUrl,
       natsUrl: nats?.url ?? NATS_URL,
+      ...(nats ? { natsPasswords } : {}),
       basePort,
       gateway: 'required',
       dataDir,
