@@ -26,8 +26,6 @@ export interface NatsUserRights {
   publish?: readonly string[]
   /** A `"subject queue"` entry allows that subject only in that queue group. */
   subscribe?: readonly string[]
-  /** May publish to the reply subject of a request it received, once (NATS `allow_responses`), and nowhere else beyond `publish`. */
-  respond?: boolean
 }
 
 // A writer finds, creates and realigns CHAT_EVENTS at start (connectNatsBus):
@@ -35,19 +33,24 @@ export interface NatsUserRights {
 // stream alone (no delete, purge or consumers). Acks come to its inbox.
 const streamApi = ['$JS.API.INFO', ...['INFO', 'CREATE', 'UPDATE'].map((verb) => `$JS.API.STREAM.${verb}.${CHAT_EVENTS_STREAM}`)]
 const inbox = (user: string): string => `${subjects.inboxPrefix(user)}.>`
-const writer = (user: keyof typeof roomEventWriters, purpose: string): NatsUserRights => ({
-  purpose,
-  publish: [...(roomEventWriters[user] as readonly RoomEventType[]).map((type) => subjects.anyRoomEvent(type)), ...streamApi],
-  subscribe: [inbox(user)]
-})
+const writerPublish = (user: keyof typeof roomEventWriters): string[] => [
+  ...(roomEventWriters[user] as readonly RoomEventType[]).map((type) => subjects.anyRoomEvent(type)),
+  ...streamApi
+]
+const writer = (user: keyof typeof roomEventWriters, purpose: string): NatsUserRights => ({ purpose, publish: writerPublish(user), subscribe: [inbox(user)] })
 
 /** Every NATS user, by name: the services' NATS_USER values. */
 export const NATS_USERS = {
   rooms: writer('rooms', 'publishes the room and participants events it writes'),
+  // messages answers into the gateways' inbox, not through allow_responses:
+  // only the server that delivered a request knows its reply subject, so a
+  // reply sent after a NATS restart or a move to another node of the cluster
+  // would be refused (the chaos run saw it), and every NATS rollout would
+  // log violations. The gateways' inbox is all it may reach beyond its events.
   messages: {
-    ...writer('messages', 'publishes message events; serves svc.messages.send for the realtime gateways (queue group messages)'),
-    subscribe: [inbox('messages'), `${subjects.messagesSend()} ${queueGroups.messages}`],
-    respond: true
+    purpose: 'publishes message events; serves svc.messages.send for the realtime gateways (queue group messages), answering into their inbox',
+    publish: [...writerPublish('messages'), inbox('realtime')],
+    subscribe: [inbox('messages'), `${subjects.messagesSend()} ${queueGroups.messages}`]
   },
   reactions: writer('reactions', 'publishes the reaction events it writes'),
   realtime: {
@@ -81,7 +84,6 @@ export function renderPermissionsConf(): string {
       lines.push('      permissions: {')
       if (rights.publish) lines.push(`        publish: { allow: [${rights.publish.map((subject) => JSON.stringify(subject)).join(', ')}] }`)
       if (rights.subscribe) lines.push(`        subscribe: { allow: [${rights.subscribe.map((subject) => JSON.stringify(subject)).join(', ')}] }`)
-      if (rights.respond) lines.push('        allow_responses: true')
       lines.push('      }')
     }
     lines.push('    }')

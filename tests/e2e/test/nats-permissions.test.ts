@@ -42,7 +42,8 @@ const publishProbes: Array<[subject: string, allowed: NatsUser[]]> = [
   ['$JS.API.STREAM.MSG.DELETE.CHAT_EVENTS', []],
   ['$JS.API.CONSUMER.CREATE.CHAT_EVENTS', []],
   ['$JS.API.STREAM.CREATE.OTHER', []],
-  ...services.map((user): [string, NatsUser[]] => [`_INBOX.${user}.forged`, []]),
+  // messages answers the gateways' requests into their inbox; nobody else writes into another's inbox.
+  ...services.map((user): [string, NatsUser[]] => [`_INBOX.${user}.forged`, user === 'realtime' ? ['messages'] : []]),
   ['chat.other', []]
 ]
 const subscribeProbes: Array<[subject: string, queue: string | undefined, allowed: NatsUser[]]> = [
