@@ -35,7 +35,14 @@ export interface GatewayStats {
   resyncs: number
   /** Bus subscriptions taken for rooms (a channel opened). */
   channelsOpened: number
+  /** Sockets closed, by the code the socket ended with (1006 for one cut off). */
   closes: Map<number, number>
+  /**
+   * Closes the gateway started, by the code it sent: a slow peer gets 4408
+   * queued behind what it has not read, and may only see 1006 when the
+   * close handshake times out.
+   */
+  serverCloses: Map<number, number>
 }
 
 /** A `/ws/` socket, told when its user is added to a room. */

@@ -60,7 +60,8 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     catchUps: 0,
     channelsOpened: 0,
     resyncs: 0,
-    closes: new Map()
+    closes: new Map(),
+    serverCloses: new Map()
   }
   readonly logger: FastifyBaseLogger
   readonly verifier: TokenVerifier

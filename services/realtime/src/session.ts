@@ -289,6 +289,8 @@ export class Session implements FrameSession, JoinListener {
   closeWith(close: SocketClose): void {
     if (this.closing) return
     this.closing = true
+    const closes = this.context.stats.serverCloses
+    closes.set(close.code, (closes.get(close.code) ?? 0) + 1)
     this.cleanUp()
     this.socket.close(close.code, close.reason)
     setTimeout(() => this.socket.terminate(), closeGraceMs).unref()

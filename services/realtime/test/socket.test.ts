@@ -299,7 +299,10 @@ test('a slow consumer is closed with 4408 and resumes with after_seq without los
   for (let index = 0; index < total; index++) await h.send(ada, roomId, `${index} ${'😀'.repeat(3990)}`)
   tcp.resume()
   const { code } = await slow.closed
-  t.equal(code, closeCodes.tooSlow)
+  // The 4408 frame waits behind the megabytes the client has not read: on a busy
+  // machine the close handshake may time out first, and the client sees 1006.
+  t.equal(h.gateways[0]!.app.realtime.stats.serverCloses.get(closeCodes.tooSlow), 1, 'the gateway closed it for slowness (4408)')
+  t.ok(code === closeCodes.tooSlow || code === 1006, `the client saw 4408, or 1006 when the close handshake timed out (saw ${code})`)
   const received = seqsOf(slow, roomId)
   t.ok(received.length < total, `closed after ${received.length} of ${total} events`)
   t.same(received, range(1, received.length), 'what arrived before the close is in order')
