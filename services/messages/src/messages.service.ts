@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Message, RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { recordRoomEvent, requireParticipant, takeRoomSeq, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { appendRoomEvent, requireParticipant, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { messagesErrors } from './errors.js'
 import {
   findMessageByClientMsgId,
@@ -176,12 +176,10 @@ export async function editMessage(context: MessagesContext, input: ChangeInput &
     checkText(input.text, context.maxTextChars)
     const editedAt = new Date()
     await updateMessageText(trx, row.id, input.text, editedAt)
-    const seq = await takeRoomSeq(trx, input.roomId)
-    if (seq === undefined) throw messagesErrors.roomNotFound()
     const summaries = await reactionSummaries(trx, [row.id], input.userId)
     const message = toMessage({ ...row, text: input.text, edited_at: editedAt }, summaries.get(row.id))
     // The event goes to every reader: my_reaction is per reader, so null there.
-    const event = await recordRoomEvent(trx, input.roomId, seq, 'message.updated', { message: { ...message, my_reaction: null } })
+    const event = await appendRoomEvent(trx, input.roomId, 'message.updated', { message: { ...message, my_reaction: null } })
     return { message, event }
   })
   await publisher.publish([event], input.requestId)
@@ -194,9 +192,7 @@ export async function deleteMessage(context: MessagesContext, input: ChangeInput
   const event = await db.transaction().execute(async (trx) => {
     const row = await lockOwnMessage(trx, input)
     await markMessageDeleted(trx, row.id, new Date())
-    const seq = await takeRoomSeq(trx, input.roomId)
-    if (seq === undefined) throw messagesErrors.roomNotFound()
-    return recordRoomEvent(trx, input.roomId, seq, 'message.deleted', { message_id: row.id })
+    return appendRoomEvent(trx, input.roomId, 'message.deleted', { message_id: row.id })
   })
   await publisher.publish([event], input.requestId)
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '@chat/db'
-import { recordRoomEvent, requireParticipant, takeRoomSeq, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { errors } from '@chat/service-kit'
 import { reactionsErrors } from './errors.js'
 import type { ReactionList } from './reaction-list.js'
@@ -104,14 +104,12 @@ export async function removeReaction(context: ReactionsContext, input: ReactionI
   await publisher.publish([event], input.requestId)
 }
 
-/** Takes the room's next seq and writes the event with the message's counts as they are now, in the transaction of the change. */
+/** Records `reaction.updated` with the message's counts as they are after the change, in the transaction of the change. */
 async function recordReactionUpdated(
   trx: Transaction<Database>,
   roomId: string,
   change: { message_id: string; user: Reaction['user']; reaction: string | null }
 ): Promise<StoredRoomEvent> {
-  const seq = await takeRoomSeq(trx, roomId)
-  if (seq === undefined) throw errors.roomNotFound()
   const reactions = await reactionCounts(trx, change.message_id)
-  return recordRoomEvent(trx, roomId, seq, 'reaction.updated', { ...change, reactions })
+  return appendRoomEvent(trx, roomId, 'reaction.updated', { ...change, reactions })
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely, Transaction } from 'kysely'
 import { toUser } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { appendRoomEvent, recordRoomEvent, requireParticipant, takeRoomSeq, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { callerOf } from '@chat/service-kit'
 import { roomErrors } from './errors.js'
 import {
@@ -28,11 +28,11 @@ export interface RoomsRoutesOptions {
 
 /** Records `room.updated` with the room as it is now (including this event's seq). */
 export async function appendRoomUpdated(trx: Transaction<Database>, roomId: string): Promise<StoredRoomEvent> {
-  const seq = await takeRoomSeq(trx, roomId)
-  if (seq === undefined) throw roomErrors.roomNotFound()
-  const [room] = await loadRooms(trx, { roomIds: [roomId] })
-  if (!room) throw roomErrors.roomNotFound()
-  return recordRoomEvent(trx, roomId, seq, 'room.updated', { room })
+  return appendRoomEvent(trx, roomId, 'room.updated', async () => {
+    const [room] = await loadRooms(trx, { roomIds: [roomId] })
+    if (!room) throw roomErrors.roomNotFound()
+    return { room }
+  })
 }
 
 export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async (app, { db, publisher }) => {
