@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
-import { displayNameKey, toUser, type Session } from '@chat/contracts'
-import type { Database, UserRow } from '@chat/db'
-import { callerOf, clientAddress, createWindowCounter, type TokenSigner } from '@chat/service-kit'
+import { displayNameKey, toUser, type Session, type User } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { callerOf, clientAddress, createWindowCounter, findUser, type TokenSigner } from '@chat/service-kit'
 import { identityErrors } from './errors.js'
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js'
 import { issueRefreshToken, lockFamilyOfToken, markRotated, revokeFamily } from './refresh-tokens.repository.js'
-import { findUserByDisplayName, findUserById, insertUser } from './users.repository.js'
+import { findUserByDisplayName, insertUser } from './users.repository.js'
 import { loginSchema, logoutSchema, refreshSchema, registerSchema } from './auth.schemas.js'
 
 export interface AuthRoutesOptions {
@@ -32,10 +32,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   const registrations = createWindowCounter(options.authPerMinute * 3, 60_000)
   const decoyHash = await decoyPasswordHash()
 
-  const startSession = async (user: UserRow, familyId?: string, database: Kysely<Database> = db): Promise<Session> => {
+  const startSession = async (user: User, familyId?: string, database: Kysely<Database> = db): Promise<Session> => {
     const refreshToken = await issueRefreshToken(database, user.id, refreshTokenTtlDays, familyId)
     const access = signer.sign({ id: user.id, displayName: user.display_name })
-    return { user: toUser(user), access_token: access.token, refresh_token: refreshToken, token_type: 'Bearer', expires_in: access.expiresIn }
+    return { user, access_token: access.token, refresh_token: refreshToken, token_type: 'Bearer', expires_in: access.expiresIn }
   }
 
   app.post('/auth/register', { schema: registerSchema }, async (request, reply) => {
@@ -48,7 +48,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     const user = await insertUser(db, displayName, await hashPassword(password))
     if (!user) throw identityErrors.displayNameTaken()
     request.log.info({ user_id: user.id }, 'user registered')
-    return reply.code(201).send(await startSession(user))
+    return reply.code(201).send(await startSession(toUser(user)))
   })
 
   app.post('/auth/login', { schema: loginSchema }, async (request) => {
@@ -66,7 +66,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       throw identityErrors.invalidCredentials()
     }
     failedLogins.reset(throttleKey)
-    return startSession(user)
+    return startSession(toUser(user))
   })
 
   app.post('/auth/refresh', { schema: refreshSchema }, async (request) => {
@@ -80,7 +80,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         return { kind: 'reused', userId: stored.user_id, familyId: stored.family_id } as const
       }
       if (stored.expires_at.getTime() <= Date.now()) return { kind: 'invalid' } as const
-      const user = await findUserById(trx, stored.user_id)
+      const user = await findUser(trx, stored.user_id)
       if (!user) return { kind: 'invalid' } as const
       await markRotated(trx, stored.id)
       return { kind: 'rotated', session: await startSession(user, stored.family_id, trx) } as const

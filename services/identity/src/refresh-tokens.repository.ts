@@ -2,14 +2,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, RefreshTokenRow } from '@chat/db'
 
-type Db = Kysely<Database> | Transaction<Database>
-
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 
 /** Issues a refresh token in `familyId` (a new family when omitted); only its hash is stored. */
-export async function issueRefreshToken(db: Db, userId: string, ttlDays: number, familyId: string = randomUUID()): Promise<string> {
+export async function issueRefreshToken(db: Kysely<Database>, userId: string, ttlDays: number, familyId: string = randomUUID()): Promise<string> {
   const token = randomBytes(32).toString('base64url')
   await db
     .insertInto('refresh_tokens')
@@ -46,6 +44,6 @@ export async function markRotated(trx: Transaction<Database>, tokenId: string): 
   await trx.updateTable('refresh_tokens').set({ rotated_at: new Date() }).where('id', '=', tokenId).execute()
 }
 
-export async function revokeFamily(db: Db, familyId: string): Promise<void> {
+export async function revokeFamily(db: Kysely<Database>, familyId: string): Promise<void> {
   await db.updateTable('refresh_tokens').set({ revoked_at: new Date() }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute()
 }

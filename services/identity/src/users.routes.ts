@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { limits, toUser } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { callerOf, errors, toJwks, type VerifyingKey } from '@chat/service-kit'
-import { findUserById, searchUsers } from './users.repository.js'
+import { callerOf, errors, findUser, toJwks, type VerifyingKey } from '@chat/service-kit'
+import { searchUsers } from './users.repository.js'
 import { jwksSchema, meSchema, searchUsersSchema } from './users.schemas.js'
 
 export interface UsersRoutesOptions {
@@ -15,10 +15,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
   const jwks = toJwks(publicKeys)
 
   app.get('/users/me', { schema: meSchema, onRequest: app.authenticate }, async (request) => {
-    const user = await findUserById(db, callerOf(request).id)
+    const user = await findUser(db, callerOf(request).id)
     // A valid token for a user that no longer exists.
     if (!user) throw errors.unauthenticated('The account of this token no longer exists')
-    return toUser(user)
+    return user
   })
 
   app.get('/users', { schema: searchUsersSchema, onRequest: app.authenticate }, async (request) => {

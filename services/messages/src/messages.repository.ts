@@ -2,8 +2,6 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Message, ReactionCounts } from '@chat/contracts'
 import type { Database, MessageRow } from '@chat/db'
 
-type Db = Kysely<Database> | Transaction<Database>
-
 /** A message row with its sender's public columns. */
 export interface MessageWithSenderRow extends MessageRow {
   sender_display_name: string
@@ -36,7 +34,7 @@ export function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary 
   }
 }
 
-function selectMessagesWithSender(db: Db) {
+function selectMessagesWithSender(db: Kysely<Database>) {
   return db
     .selectFrom('messages')
     .innerJoin('users', 'users.id', 'messages.sender_id')
@@ -65,7 +63,7 @@ export const sendStatements = {
    * answers, in one round trip: does the room exist, does the sender
    * participate (then their public columns), and the room's current last seq.
    */
-  lockRoom(db: Db, roomId: string, senderId: string) {
+  lockRoom(db: Kysely<Database>, roomId: string, senderId: string) {
     return db
       .selectFrom('rooms')
       .leftJoin('room_participants', (join) =>
@@ -115,11 +113,11 @@ export const sendStatements = {
   }
 }
 
-export async function findMessageInRoom(db: Db, roomId: string, messageId: string): Promise<MessageWithSenderRow | undefined> {
+export async function findMessageInRoom(db: Kysely<Database>, roomId: string, messageId: string): Promise<MessageWithSenderRow | undefined> {
   return selectMessagesWithSender(db).where('messages.room_id', '=', roomId).where('messages.id', '=', messageId).executeTakeFirst()
 }
 
-export async function findMessageByClientMsgId(db: Db, roomId: string, senderId: string, clientMsgId: string): Promise<MessageWithSenderRow | undefined> {
+export async function findMessageByClientMsgId(db: Kysely<Database>, roomId: string, senderId: string, clientMsgId: string): Promise<MessageWithSenderRow | undefined> {
   return selectMessagesWithSender(db)
     .where('messages.room_id', '=', roomId)
     .where('messages.sender_id', '=', senderId)
@@ -134,7 +132,7 @@ export type MessagePage = { kind: 'latest' } | { kind: 'before'; seq: number } |
  * beyond it in the direction it was read (one extra row tells).
  */
 export async function listMessageRows(
-  db: Db,
+  db: Kysely<Database>,
   roomId: string,
   page: MessagePage,
   limit: number
@@ -153,7 +151,7 @@ export async function listMessageRows(
 }
 
 /** True when the room has a message with a seq on the given side of `seq` (inclusive). */
-export async function hasMessagesBeyond(db: Db, roomId: string, side: 'at_or_below' | 'at_or_above', seq: number): Promise<boolean> {
+export async function hasMessagesBeyond(db: Kysely<Database>, roomId: string, side: 'at_or_below' | 'at_or_above', seq: number): Promise<boolean> {
   const row = await db
     .selectFrom('messages')
     .select('seq')
@@ -165,7 +163,7 @@ export async function hasMessagesBeyond(db: Db, roomId: string, side: 'at_or_bel
 }
 
 /** Reaction counts of the given messages, and `userId`'s own reaction on each: one query for all of them. */
-export async function reactionSummaries(db: Db, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
+export async function reactionSummaries(db: Kysely<Database>, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
   const summaries = new Map<string, ReactionSummary>()
   if (messageIds.length === 0) return summaries
   const rows = await db

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Message, RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { appendRoomEvent, requireParticipant, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
@@ -16,8 +16,6 @@ import {
   updateMessageText,
   type MessagePage
 } from './messages.repository.js'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 /** What the operations of the messages service need; shared by the HTTP routes and the NATS responder. */
 export interface MessagesContext {
@@ -159,7 +157,7 @@ export interface ChangeInput {
 }
 
 /** Checks, in the order of api.md, that `userId` may change the message, with the room locked. */
-async function lockOwnMessage(trx: Db, input: ChangeInput) {
+async function lockOwnMessage(trx: Kysely<Database>, input: ChangeInput) {
   await requireParticipant(trx, input.roomId, input.userId, { lock: true })
   const row = await findMessageInRoom(trx, input.roomId, input.messageId)
   if (!row) throw messagesErrors.messageNotFound()

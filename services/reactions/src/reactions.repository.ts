@@ -1,9 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
-import { toUser, type ReactionCounts, type User } from '@chat/contracts'
+import { toUser, type ReactionCounts } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { Reaction } from './reactions.schemas.js'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 /** What the reaction checks need to know of a message. */
 export interface ReactionTargetRow {
@@ -33,16 +31,11 @@ export function toReaction(row: ReactionWithUserRow): Reaction {
   }
 }
 
-export async function findReactionTarget(db: Db, messageId: string): Promise<ReactionTargetRow | undefined> {
+export async function findReactionTarget(db: Kysely<Database>, messageId: string): Promise<ReactionTargetRow | undefined> {
   return db.selectFrom('messages').select(['room_id', 'deleted_at']).where('id', '=', messageId).executeTakeFirst()
 }
 
-export async function findUser(db: Db, userId: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').select(['id', 'display_name', 'created_at']).where('id', '=', userId).executeTakeFirst()
-  return row ? toUser(row) : undefined
-}
-
-function selectReactionsWithUser(db: Db) {
+function selectReactionsWithUser(db: Kysely<Database>) {
   return db
     .selectFrom('reactions')
     .innerJoin('users', 'users.id', 'reactions.user_id')
@@ -58,7 +51,7 @@ function selectReactionsWithUser(db: Db) {
 }
 
 /** Every reaction on a message, oldest first (ties by user id, so the order is stable). */
-export async function listReactionRows(db: Db, messageId: string): Promise<ReactionWithUserRow[]> {
+export async function listReactionRows(db: Kysely<Database>, messageId: string): Promise<ReactionWithUserRow[]> {
   return selectReactionsWithUser(db)
     .where('reactions.message_id', '=', messageId)
     .orderBy('reactions.created_at')
@@ -66,7 +59,7 @@ export async function listReactionRows(db: Db, messageId: string): Promise<React
     .execute()
 }
 
-export async function findOwnReaction(db: Db, messageId: string, userId: string): Promise<ReactionWithUserRow | undefined> {
+export async function findOwnReaction(db: Kysely<Database>, messageId: string, userId: string): Promise<ReactionWithUserRow | undefined> {
   return selectReactionsWithUser(db)
     .where('reactions.message_id', '=', messageId)
     .where('reactions.user_id', '=', userId)
@@ -93,7 +86,7 @@ export async function deleteReaction(trx: Transaction<Database>, messageId: stri
 }
 
 /** Reaction name to count for one message, names in ascending order (like the counts of `Message.reactions`). */
-export async function reactionCounts(db: Db, messageId: string): Promise<ReactionCounts> {
+export async function reactionCounts(db: Kysely<Database>, messageId: string): Promise<ReactionCounts> {
   const rows = await db
     .selectFrom('reactions')
     .select(['reaction', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])

@@ -1,22 +1,19 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '@chat/db'
 import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
-import { errors } from '@chat/service-kit'
+import { findUser } from '@chat/service-kit'
 import { reactionsErrors } from './errors.js'
 import type { ReactionList } from './reaction-list.js'
 import {
   deleteReaction,
   findOwnReaction,
   findReactionTarget,
-  findUser,
   listReactionRows,
   reactionCounts,
   toReaction,
   upsertReaction
 } from './reactions.repository.js'
 import type { Reaction } from './reactions.schemas.js'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 /** What the operations of the reactions service need. */
 export interface ReactionsContext {
@@ -38,7 +35,7 @@ export interface ReactionInput {
  * transaction, the room row is locked before the message is looked at again,
  * so a delete of the message cannot slip in before commit.
  */
-async function requireLiveMessage(db: Db, messageId: string, userId: string, options: { lock?: boolean } = {}): Promise<{ roomId: string }> {
+async function requireLiveMessage(db: Kysely<Database>, messageId: string, userId: string, options: { lock?: boolean } = {}): Promise<{ roomId: string }> {
   const target = await findReactionTarget(db, messageId)
   if (!target) throw reactionsErrors.messageNotFound()
   await requireParticipant(db, target.room_id, userId, options)
@@ -77,7 +74,7 @@ export async function setReaction(context: ReactionsContext, input: ReactionInpu
     const existing = await findOwnReaction(trx, messageId, userId)
     if (existing?.reaction === reaction) return { status: 200, reaction: toReaction(existing) }
     const user = await findUser(trx, userId)
-    if (!user) throw errors.notAMember()
+    if (!user) throw reactionsErrors.notAMember()
     const stored = await upsertReaction(trx, { messageId, userId, reaction, at: new Date() })
     const event = await recordReactionUpdated(trx, roomId, { message_id: messageId, user, reaction })
     return {
@@ -97,7 +94,7 @@ export async function removeReaction(context: ReactionsContext, input: ReactionI
   const event = await db.transaction().execute(async (trx) => {
     const { roomId } = await requireLiveMessage(trx, messageId, userId, { lock: true })
     const user = await findUser(trx, userId)
-    if (!user) throw errors.notAMember()
+    if (!user) throw reactionsErrors.notAMember()
     if (!(await deleteReaction(trx, messageId, userId))) throw reactionsErrors.reactionNotFound()
     return recordReactionUpdated(trx, roomId, { message_id: messageId, user, reaction: null })
   })

@@ -2,8 +2,6 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import { displayNameKey, type Participant, type Room } from '@chat/contracts'
 import type { Database } from '@chat/db'
 
-type Db = Kysely<Database> | Transaction<Database>
-
 export interface NamedUser {
   id: string
   display_name: string
@@ -15,7 +13,7 @@ export interface NamedUser {
  * `notFound` lists the unknown names as the client spelled them, once each,
  * in request order; `users` the known ones, once each, in request order.
  */
-export async function resolveDisplayNames(db: Db, names: readonly string[]): Promise<{ users: NamedUser[]; notFound: string[] }> {
+export async function resolveDisplayNames(db: Kysely<Database>, names: readonly string[]): Promise<{ users: NamedUser[]; notFound: string[] }> {
   const firstSpelling = new Map<string, string>()
   for (const name of names) {
     const key = displayNameKey(name)
@@ -68,12 +66,8 @@ export async function renameRoom(trx: Transaction<Database>, roomId: string, nam
   await trx.updateTable('rooms').set({ name }).where('id', '=', roomId).execute()
 }
 
-export async function findUser(db: Db, userId: string): Promise<NamedUser | undefined> {
-  return db.selectFrom('users').select(['id', 'display_name', 'created_at']).where('id', '=', userId).executeTakeFirst()
-}
-
 /** Moves the caller's read position forward only, clamped to the room's last seq. */
-export async function advanceReadPosition(db: Db, roomId: string, userId: string, seq: number): Promise<number | undefined> {
+export async function advanceReadPosition(db: Kysely<Database>, roomId: string, userId: string, seq: number): Promise<number | undefined> {
   const row = await db
     .updateTable('room_participants')
     .from('rooms')
@@ -87,7 +81,7 @@ export async function advanceReadPosition(db: Db, roomId: string, userId: string
 }
 
 /** Messages by others past each room's read position of `userId`, deleted ones excluded; one grouped query. */
-export async function unreadCounts(db: Db, userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+export async function unreadCounts(db: Kysely<Database>, userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
   if (roomIds.length === 0) return new Map()
   const rows = await db
     .selectFrom('messages')
@@ -139,7 +133,7 @@ export type RoomScope =
   | { roomIds: readonly string[] }
 
 /** The rooms of a page, and the cursor of the next page when there is one. */
-export async function listRooms(db: Db, memberId: string, limit: number, before?: RoomListCursor): Promise<{ rooms: Room[]; next?: RoomListCursor }> {
+export async function listRooms(db: Kysely<Database>, memberId: string, limit: number, before?: RoomListCursor): Promise<{ rooms: Room[]; next?: RoomListCursor }> {
   const entries = await loadRoomEntries(db, { memberId, limit: limit + 1, before })
   const page = entries.slice(0, limit)
   const last = page.at(-1)
@@ -147,11 +141,11 @@ export async function listRooms(db: Db, memberId: string, limit: number, before?
   return entries.length > limit && last ? { rooms, next: { activityMicros: last.activityMicros, roomId: last.room.id } } : { rooms }
 }
 
-export async function loadRooms(db: Db, scope: RoomScope, viewerId?: string): Promise<Room[]> {
+export async function loadRooms(db: Kysely<Database>, scope: RoomScope, viewerId?: string): Promise<Room[]> {
   return (await loadRoomEntries(db, scope, viewerId)).map((entry) => entry.room)
 }
 
-async function loadRoomEntries(db: Db, scope: RoomScope, viewerId?: string): Promise<Array<{ room: Room; activityMicros: number }>> {
+async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?: string): Promise<Array<{ room: Room; activityMicros: number }>> {
   const viewer = 'memberId' in scope ? scope.memberId : viewerId
   let query = db
     .selectFrom('rooms')

@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { toUser } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
-import { callerOf } from '@chat/service-kit'
+import { callerOf, findUser } from '@chat/service-kit'
 import { roomErrors } from './errors.js'
 import {
   addParticipants,
@@ -11,7 +11,6 @@ import {
   decodeRoomCursor,
   encodeRoomCursor,
   listRooms,
-  findUser,
   insertRoom,
   loadRooms,
   removeParticipant,
@@ -110,7 +109,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
       await requireParticipant(trx, roomId, caller.id, { lock: true })
       const user = await findUser(trx, caller.id)
       if (!user || !(await removeParticipant(trx, roomId, caller.id))) return []
-      return [await appendRoomEvent(trx, roomId, 'participants.removed', { users: [toUser(user)] })]
+      return [await appendRoomEvent(trx, roomId, 'participants.removed', { users: [user] })]
     })
     await publisher.publish(events, request.id)
     return reply.code(204).send(null)
