@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { storableTextPattern } from '@chat/contracts'
-import { ConfigError } from '@chat/service-kit'
+import { ConfigError, strongEtag } from '@chat/service-kit'
 
 /** One allowed reaction: its stable `name` (what clients send), the emoji to show, and a label for screen readers. */
 export const ReactionListEntry = Type.Object(
@@ -90,7 +89,7 @@ export function parseReactionList(text: string, file: string): ReactionList {
   }
   const names = Object.freeze(entries.map((entry) => entry.name))
   const allowed = new Set(names)
-  const etag = `"${createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 27)}"`
+  const etag = strongEtag(JSON.stringify(entries))
   return Object.freeze({ entries: Object.freeze(entries), names, etag, has: (name: string) => allowed.has(name) })
 }
 
