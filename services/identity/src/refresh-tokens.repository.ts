@@ -2,6 +2,28 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, RefreshTokenRow } from '@chat/db'
 
+/** What the session logic needs to know of a refresh token. */
+export interface StoredRefreshToken {
+  id: string
+  userId: string
+  familyId: string
+  expiresAt: Date
+  /** Exchanged for a new session: presenting it again is a re-use. */
+  rotated: boolean
+  revoked: boolean
+}
+
+function toStoredRefreshToken(row: RefreshTokenRow): StoredRefreshToken {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    familyId: row.family_id,
+    expiresAt: row.expires_at,
+    rotated: row.rotated_at !== null,
+    revoked: row.revoked_at !== null
+  }
+}
+
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
@@ -31,14 +53,14 @@ const FAMILY_LOCK_SPACE = 0x52454652
  * token issued by a racing refresh survives), and no two of them can wait on
  * each other's row locks.
  */
-export async function lockFamilyOfToken(trx: Transaction<Database>, token: string): Promise<RefreshTokenRow | undefined> {
+export async function lockFamilyOfToken(trx: Transaction<Database>, token: string): Promise<StoredRefreshToken | undefined> {
   const tokenHash = hashRefreshToken(token)
   const peek = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', tokenHash).executeTakeFirst()
   if (!peek) return undefined
   await sql`select pg_advisory_xact_lock(${FAMILY_LOCK_SPACE}, hashtext(${peek.family_id}::text))`.execute(trx)
-  return trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).forUpdate().executeTakeFirst()
+  const row = await trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).forUpdate().executeTakeFirst()
+  return row && toStoredRefreshToken(row)
 }
-
 
 export async function markRotated(trx: Transaction<Database>, tokenId: string): Promise<void> {
   await trx.updateTable('refresh_tokens').set({ rotated_at: new Date() }).where('id', '=', tokenId).execute()
