@@ -4,15 +4,7 @@ import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type Stor
 import { findUser } from '@chat/service-kit'
 import { reactionsErrors } from './errors.js'
 import type { ReactionList } from './reaction-list.js'
-import {
-  deleteReaction,
-  findOwnReaction,
-  findReactionTarget,
-  listReactionRows,
-  reactionCounts,
-  toReaction,
-  upsertReaction
-} from './reactions.repository.js'
+import { deleteReaction, findOwnReaction, findReactionTarget, listMessageReactions, reactionCounts, upsertReaction } from './reactions.repository.js'
 import type { Reaction } from './reactions.schemas.js'
 
 /** What the operations of the reactions service need. */
@@ -38,17 +30,16 @@ export interface ReactionInput {
 async function requireLiveMessage(db: Kysely<Database>, messageId: string, userId: string, options: { lock?: boolean } = {}): Promise<{ roomId: string }> {
   const target = await findReactionTarget(db, messageId)
   if (!target) throw reactionsErrors.messageNotFound()
-  await requireParticipant(db, target.room_id, userId, options)
+  await requireParticipant(db, target.roomId, userId, options)
   const current = options.lock ? await findReactionTarget(db, messageId) : target
-  if (!current || current.deleted_at !== null) throw reactionsErrors.messageNotFound()
-  return { roomId: target.room_id }
+  if (!current || current.deleted) throw reactionsErrors.messageNotFound()
+  return { roomId: target.roomId }
 }
 
 /** Every reaction on a message, for a participant of its room. */
 export async function listReactions(context: ReactionsContext, input: ReactionInput): Promise<Reaction[]> {
   await requireLiveMessage(context.db, input.messageId, input.userId)
-  const rows = await listReactionRows(context.db, input.messageId)
-  return rows.map(toReaction)
+  return listMessageReactions(context.db, input.messageId)
 }
 
 export interface SetResult {
@@ -72,16 +63,12 @@ export async function setReaction(context: ReactionsContext, input: ReactionInpu
     if (!reactionList.has(reaction)) throw reactionsErrors.invalidReaction(reactionList.names)
     // Under the room lock: no other change to this room's reactions runs until commit.
     const existing = await findOwnReaction(trx, messageId, userId)
-    if (existing?.reaction === reaction) return { status: 200, reaction: toReaction(existing) }
+    if (existing?.reaction === reaction) return { status: 200, reaction: existing }
     const user = await findUser(trx, userId)
     if (!user) throw reactionsErrors.notAMember()
-    const stored = await upsertReaction(trx, { messageId, userId, reaction, at: new Date() })
+    const stored = await upsertReaction(trx, { messageId, user, reaction, at: new Date() })
     const event = await recordReactionUpdated(trx, roomId, { message_id: messageId, user, reaction })
-    return {
-      status: existing ? 200 : 201,
-      reaction: { message_id: messageId, user, reaction: stored.reaction, created_at: stored.created_at.toISOString(), updated_at: stored.updated_at.toISOString() },
-      event
-    }
+    return { status: existing ? 200 : 201, reaction: stored, event }
   })
   if (outcome.event) await publisher.publish([outcome.event], input.requestId)
   return { status: outcome.status, reaction: outcome.reaction }
