@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Kysely } from 'kysely'
-import { MSG_ID_HEADER, type BusMessage } from '@chat/bus'
-import { envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
+import { connectNatsBus, MSG_ID_HEADER, type BusMessage, type EventBus, type NatsBus, type NatsBusOptions } from '@chat/bus'
+import { displayNameKey, envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import { requireInfra } from '@chat/db/testing'
 import { generateSigningKey } from './keys.js'
 import { createTokenSigner, createTokenVerifier, staticKeyResolver, type TokenSigner, type TokenVerifier } from './tokens.js'
 
@@ -58,7 +59,7 @@ export interface TestUser extends User {
 export async function createTestUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
   const row = await db
     .insertInto('users')
-    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
+    .values({ display_name: displayName, display_name_key: displayNameKey(displayName), password_hash: 'not-a-hash' })
     .returning(['id', 'display_name', 'created_at'])
     .executeTakeFirstOrThrow()
   return { ...toUser(row), token: signer.sign({ id: row.id, displayName: row.display_name }).token }
@@ -127,6 +128,30 @@ export function receivedEvent(message: BusMessage): ReceivedEvent {
     seqHeader: message.header(envelopeHeaders.seq),
     msgIdHeader: message.header(MSG_ID_HEADER),
     frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
+  }
+}
+
+/** A bus whose publish rejects while `down` is true: a bus outage, for the outbox and relay tests. */
+export function flakyBus(inner: EventBus, down = false): EventBus & { down: boolean } {
+  const bus = Object.create(inner) as EventBus & { down: boolean }
+  bus.down = down
+  bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
+  return bus
+}
+
+/**
+ * A connection to nats-server (NATS_URL, else the local default) for a test
+ * file that needs one. When the server is not reachable the file plans no
+ * test and is skipped (undefined), unless REQUIRE_INFRA=1 makes that a failure.
+ */
+export async function natsBusOrSkip(t: { plan(count: number, comment?: string): void }, options: Omit<NatsBusOptions, 'url'>): Promise<NatsBus | undefined> {
+  const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+  try {
+    return await connectNatsBus({ url, ...options })
+  } catch (error) {
+    if (requireInfra()) throw error
+    t.plan(0, `NATS not reachable at ${url}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
+    return undefined
   }
 }
 
