@@ -2,8 +2,8 @@ import type { Avatar, Credentials, Message, ProblemDetails, Room, Session, User 
 import { ChatApiError, ChatNetworkError } from './errors.js'
 import { randomId } from './ids.js'
 import { linkQueryParam, parseLinkHeader } from './link.js'
-import { ChatSocket, type ConnectOptions } from './socket.js'
-import type { Emoji, Reaction, WebSocketConstructor } from './types.js'
+import { ChatSocket } from './socket.js'
+import type { ConnectOptions, Emoji, Reaction, WebSocketConstructor } from './types.js'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 

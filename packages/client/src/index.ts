@@ -10,7 +10,6 @@ export type {
   RoomPage
 } from './http.js'
 export { ChatSocket } from './socket.js'
-export type { ChatSocketEvents, ConnectOptions, ConnectionState, ReconnectOptions } from './socket.js'
 export { ChatApiError, ChatNetworkError, ChatSocketError } from './errors.js'
 export { parseLinkHeader } from './link.js'
 export type { LinkValue } from './link.js'

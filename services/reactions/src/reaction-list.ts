@@ -1,25 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { storableTextPattern } from '@chat/contracts'
+import { ReactionListEntry } from '@chat/contracts'
 import { ConfigError, strongEtag } from '@chat/service-kit'
-
-/** One allowed reaction: its stable `name` (what clients send), the emoji to show, and a label for screen readers. */
-export const ReactionListEntry = Type.Object(
-  {
-    name: Type.String({
-      minLength: 1,
-      maxLength: 32,
-      pattern: '^[a-z0-9_-]+$',
-      description: 'the name clients send and counts are keyed by; lower-case letters, digits, `_` and `-`'
-    }),
-    emoji: Type.String({ minLength: 1, maxLength: 32, pattern: storableTextPattern }),
-    label: Type.String({ minLength: 1, maxLength: 64, pattern: storableTextPattern })
-  },
-  { additionalProperties: false }
-)
-export type ReactionListEntry = Static<typeof ReactionListEntry>
 
 const ReactionListFile = Type.Array(ReactionListEntry, { minItems: 1 })
 const checkReactionListFile = Compile(ReactionListFile)

@@ -1,7 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
-import { toUser, type ReactionCounts, type User } from '@chat/contracts'
+import { toUser, type Reaction, type ReactionCounts, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import type { Reaction } from './reactions.schemas.js'
 
 /** What the reaction checks need to know of a message. */
 export interface ReactionTarget {

@@ -1,11 +1,11 @@
 import type { Kysely, Transaction } from 'kysely'
+import type { Reaction } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { findUser } from '@chat/service-kit'
 import { reactionsErrors } from './errors.js'
 import type { ReactionList } from './reaction-list.js'
 import { deleteReaction, findOwnReaction, findReactionTarget, listMessageReactions, reactionCounts, upsertReaction } from './reactions.repository.js'
-import type { Reaction } from './reactions.schemas.js'
 
 /** What the operations of the reactions service need. */
 export interface ReactionsContext {
