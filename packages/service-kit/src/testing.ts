@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely'
 import { connectNatsBus, MSG_ID_HEADER, type BusMessage, type EventBus, type NatsBus, type NatsBusOptions } from '@chat/bus'
 import { displayNameKey, envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { requireInfra } from '@chat/db/testing'
+import { createTestDatabase, requireInfra, type TeardownHost } from '@chat/db/testing'
 import { generateSigningKey } from './keys.js'
 import { createTokenSigner, createTokenVerifier, staticKeyResolver, type TokenSigner, type TokenVerifier } from './tokens.js'
 
@@ -39,6 +39,27 @@ export async function startServiceProcess(mainFile: string, env: Record<string, 
   }
   child.kill('SIGKILL')
   throw new Error(`${mainFile} did not start:\n${output}`)
+}
+
+/**
+ * Starts a built entry point on the test's own PostgreSQL database (`env`
+ * gets its URL) and kills it when the test ends; `db` reads what it wrote.
+ * Undefined, with the test skipped, when the tests run on PGlite, which a
+ * second process cannot open.
+ */
+export async function startServiceOnTestDatabase(
+  t: TeardownHost & { skip(name: string, fn: () => void): unknown },
+  mainFile: string,
+  env: (databaseUrl: string) => Record<string, string>
+): Promise<{ service: RunningService; db: Kysely<Database> } | undefined> {
+  const { url, kind, db } = await createTestDatabase(t)
+  if (kind !== 'postgres') {
+    t.skip('main.ts needs PostgreSQL', () => {})
+    return undefined
+  }
+  const service = await startServiceProcess(mainFile, env(url))
+  t.teardown(() => { service.child.kill('SIGKILL') })
+  return { service, db }
 }
 
 /** Runs an entry point expected to exit at once; resolves to its exit code and standard error. */

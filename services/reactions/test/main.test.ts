@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { createTestDatabase } from '@chat/db/testing'
 import { createTokenSigner, generateSigningKey, loadConfig } from '@chat/service-kit'
-import { runToExit, startServiceProcess } from '@chat/service-kit/testing'
+import { runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
 import { ReactionsConfig } from '../src/config.js'
 import { loadReactionList } from '../src/reaction-list.js'
 
@@ -16,14 +15,10 @@ t.test('the configuration: port 3004 by default', async (t) => {
 })
 
 t.test('main.ts: runs from dist/ against PostgreSQL and NATS, serves the list and reactions, stops on SIGTERM', async (t) => {
-  const { url, kind, db } = await createTestDatabase(t)
-  if (kind !== 'postgres') {
-    t.skip('main.ts needs PostgreSQL', () => {})
-    return
-  }
   const key = generateSigningKey()
-  const service = await startServiceProcess(mainFile, { DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem })
-  t.teardown(() => { service.child.kill('SIGKILL') })
+  const started = await startServiceOnTestDatabase(t, mainFile, (url) => ({ DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem }))
+  if (!started) return
+  const { service, db } = started
   const ready = await fetch(`${service.baseUrl}/readyz`)
   t.equal(ready.status, 200, service.output())
   const emoji = await fetch(`${service.baseUrl}/emoji/`)

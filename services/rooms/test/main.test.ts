@@ -1,21 +1,16 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { createTestDatabase } from '@chat/db/testing'
 import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { runToExit, startServiceProcess } from '@chat/service-kit/testing'
+import { runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
 t.test('main.ts: runs against PostgreSQL and NATS, serves, stops on SIGTERM', async (t) => {
-  const { url, kind, db } = await createTestDatabase(t)
-  if (kind !== 'postgres') {
-    t.skip('main.ts needs PostgreSQL', () => {})
-    return
-  }
   const key = generateSigningKey()
-  const service = await startServiceProcess(mainFile, { DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem })
-  t.teardown(() => { service.child.kill('SIGKILL') })
+  const started = await startServiceOnTestDatabase(t, mainFile, (url) => ({ DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem }))
+  if (!started) return
+  const { service, db } = started
   const ready = await fetch(`${service.baseUrl}/readyz`)
   t.equal(ready.status, 200, service.output())
   const user = await db.insertInto('users').values({ display_name: 'Ada', display_name_key: 'ada', password_hash: 'x' }).returning('id').executeTakeFirstOrThrow()
