@@ -13,4 +13,33 @@ export { ChatSocket } from './socket.js'
 export { ChatApiError, ChatNetworkError, ChatSocketError } from './errors.js'
 export { parseLinkHeader } from './link.js'
 export type { LinkValue } from './link.js'
-export type * from './types.js'
+export type {
+  AckFrame,
+  Avatar,
+  ChatSocketEvents,
+  ClientFrame,
+  ConnectionState,
+  ConnectOptions,
+  Emoji,
+  ErrorFrame,
+  Message,
+  Participant,
+  PongFrame,
+  ProblemDetails,
+  Reaction,
+  ReactionCounts,
+  ReconnectOptions,
+  ResyncRequiredFrame,
+  Room,
+  RoomEventFrame,
+  RoomEventType,
+  RoomJoinedFrame,
+  ServerFrame,
+  Session,
+  SubscribedFrame,
+  TypingFrame,
+  User,
+  ValidationIssue,
+  WebSocketConstructor,
+  WebSocketLike
+} from './types.js'

@@ -3,10 +3,9 @@ import { closeCodes, roomEventTypes } from '@chat/contracts/constants'
 import { Emitter } from './emitter.js'
 import { ChatSocketError } from './errors.js'
 import { FramePacer } from './frame-pacer.js'
-import type { SocketAuth } from './http.js'
 import { randomId } from './ids.js'
 import { RoomPositions } from './room-positions.js'
-import type { ChatSocketEvents, ConnectionState, ConnectOptions, WebSocketConstructor, WebSocketLike } from './types.js'
+import type { ChatSocketEvents, ConnectionState, ConnectOptions, SocketAuth, WebSocketConstructor, WebSocketLike } from './types.js'
 
 /** Not among api.md's codes: a normal closure, and ours for a seq gap (the client starts over from its last seq). */
 const ownCloseCodes = { normal: 1000, seqGap: 4000 } as const

@@ -45,6 +45,13 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
 
+/** What a socket needs from the HTTP client (internal: not exported by the package). */
+export interface SocketAuth {
+  accessToken(): string | undefined
+  /** A fresh access token after `rejectedToken` was refused; throws when none can be had. */
+  renewAfterRejection(rejectedToken: string | undefined): Promise<string>
+}
+
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 
 export interface ReconnectOptions {
