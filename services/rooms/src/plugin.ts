@@ -10,7 +10,7 @@ import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
   db: Kysely<Database>
-  /** Publishes committed events; the owner of the process closes it. */
+  /** Publishes committed events; whoever made it closes it (buildApp, or the standalone process). */
   publisher: RoomEventPublisher
   /** Largest avatar upload (413 beyond); 5 MiB by default. */
   maxAvatarBytes?: number
