@@ -62,6 +62,39 @@ export async function startServiceOnTestDatabase(
   return { service, db }
 }
 
+/** A JSON POST with a bearer token to a running service, as a client sends it. */
+export function postJson(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+}
+
+/** The assertions of a tap test that {@link checkStopAfterWrite} makes. */
+export interface TestAsserts {
+  equal(found: unknown, wanted: unknown, ...message: [] | [string]): unknown
+  same(found: unknown, wanted: unknown, ...message: [] | [string]): unknown
+  ok(value: unknown, ...message: [] | [string]): unknown
+  notMatch(found: unknown, pattern: RegExp, ...message: [] | [string]): unknown
+}
+
+/**
+ * SIGTERM at once after a write, and what every writing service's process
+ * promises then: it exits 0; the room's events are the `wanted` [seq, type]
+ * pairs and each is marked published (the publisher's last batch of marks
+ * reached the database before the pool closed); no key or token is in its logs.
+ */
+export async function checkStopAfterWrite(
+  t: TestAsserts,
+  running: { service: RunningService; db: Kysely<Database> },
+  roomId: string,
+  wanted: Array<[seq: number, type: string]>
+): Promise<void> {
+  running.service.child.kill('SIGTERM')
+  t.equal(await running.service.exited, 0)
+  const events = await running.db.selectFrom('room_events').select(['seq', 'type', 'published_at']).where('room_id', '=', roomId).execute()
+  t.same(events.map((event) => [event.seq, event.type]), wanted)
+  t.ok(events.every((event) => event.published_at !== null), 'marked published before the pool closed')
+  t.notMatch(running.service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
+}
+
 /** Runs an entry point expected to exit at once; resolves to its exit code and standard error. */
 export async function runToExit(mainFile: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [mainFile], { env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })

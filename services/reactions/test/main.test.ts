@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { createTokenSigner, generateSigningKey, loadConfig } from '@chat/service-kit'
-import { runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
+import { checkStopAfterWrite, postJson, runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
 import { ReactionsConfig } from '../src/config.js'
 import { loadReactionList } from '../src/reaction-list.js'
 
@@ -35,20 +35,9 @@ t.test('main.ts: runs from dist/ against PostgreSQL and NATS, serves the list an
     .returning('id')
     .executeTakeFirstOrThrow()
   const token = createTokenSigner(key, 60).sign({ id: user.id, displayName: 'Ada' }).token
-  const reacted = await fetch(`${service.baseUrl}/messages/${message.id}/reaction/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ reaction: 'love' })
-  })
+  const reacted = await postJson(`${service.baseUrl}/messages/${message.id}/reaction/`, token, { reaction: 'love' })
   t.equal(reacted.status, 201)
-  // SIGTERM at once: the publisher's last batch of published_at marks must
-  // still reach the database before the pool closes.
-  service.child.kill('SIGTERM')
-  t.equal(await service.exited, 0)
-  const events = await db.selectFrom('room_events').select(['seq', 'type', 'published_at']).where('room_id', '=', room.id).execute()
-  t.same(events.map((event) => [event.seq, event.type]), [[2, 'reaction.updated']])
-  t.ok(events.every((event) => event.published_at !== null), 'marked published before the pool closed')
-  t.notMatch(service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
+  await checkStopAfterWrite(t, started, room.id, [[2, 'reaction.updated']])
 })
 
 t.test('main.ts: a bad variable is one line naming it', async (t) => {
