@@ -2,8 +2,8 @@ import type { Avatar, Credentials, Message, ProblemDetails, Room, Session, User 
 import { ChatApiError, ChatNetworkError } from './errors.js'
 import { randomId } from './ids.js'
 import { linkQueryParam, parseLinkHeader } from './link.js'
-import { ChatSocket, type ConnectOptions } from './socket.js'
-import type { Emoji, Reaction, WebSocketConstructor } from './types.js'
+import { ChatSocket } from './socket.js'
+import type { ConnectOptions, Emoji, Reaction, SocketAuth, WebSocketConstructor } from './types.js'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
@@ -104,13 +104,6 @@ export interface ChatClient {
   emoji(): Promise<Emoji[]>
   /** Opens a socket: `/ws/chat/:room_id/` when `roomId` is given, else the multiplexed `/ws/`. */
   connect(options?: ConnectOptions): ChatSocket
-}
-
-/** What a socket needs from the HTTP client. */
-export interface SocketAuth {
-  accessToken(): string | undefined
-  /** A fresh access token after `rejectedToken` was refused; throws when none can be had. */
-  renewAfterRejection(rejectedToken: string | undefined): Promise<string>
 }
 
 interface RequestSpec {

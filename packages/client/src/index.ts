@@ -10,8 +10,36 @@ export type {
   RoomPage
 } from './http.js'
 export { ChatSocket } from './socket.js'
-export type { ChatSocketEvents, ConnectOptions, ConnectionState, ReconnectOptions } from './socket.js'
 export { ChatApiError, ChatNetworkError, ChatSocketError } from './errors.js'
 export { parseLinkHeader } from './link.js'
 export type { LinkValue } from './link.js'
-export type * from './types.js'
+export type {
+  AckFrame,
+  Avatar,
+  ChatSocketEvents,
+  ClientFrame,
+  ConnectionState,
+  ConnectOptions,
+  Emoji,
+  ErrorFrame,
+  Message,
+  Participant,
+  PongFrame,
+  ProblemDetails,
+  Reaction,
+  ReactionCounts,
+  ReconnectOptions,
+  ResyncRequiredFrame,
+  Room,
+  RoomEventFrame,
+  RoomEventType,
+  RoomJoinedFrame,
+  ServerFrame,
+  Session,
+  SubscribedFrame,
+  TypingFrame,
+  User,
+  ValidationIssue,
+  WebSocketConstructor,
+  WebSocketLike
+} from './types.js'

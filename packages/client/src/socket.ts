@@ -1,89 +1,23 @@
 import type { ClientFrame, Message, RoomEventFrame, ServerFrame } from '@chat/contracts'
+import { closeCodes, roomEventTypes } from '@chat/contracts/constants'
 import { Emitter } from './emitter.js'
 import { ChatSocketError } from './errors.js'
-import type { SocketAuth } from './http.js'
+import { FramePacer } from './frame-pacer.js'
 import { randomId } from './ids.js'
-import type { ResyncRequiredFrame, RoomJoinedFrame, SubscribedFrame, TypingFrame, WebSocketConstructor, WebSocketLike } from './types.js'
+import { RoomPositions } from './room-positions.js'
+import type { ChatSocketEvents, ConnectionState, ConnectOptions, SocketAuth, WebSocketConstructor, WebSocketLike } from './types.js'
 
-// Copied from @chat/contracts' closeCodes: importing a value from there would
-// pull typebox into browser bundles.
-const closeCode = {
-  normal: 1000,
-  goingAway: 1001,
-  unauthenticated: 4401,
-  notAParticipant: 4403,
-  noSuchRoom: 4404,
-  tooSlow: 4408,
-  rateLimited: 4429,
-  /** Ours: the client saw a seq gap and starts over from its last seq. */
-  seqGap: 4000
-} as const
+/** Not among api.md's codes: a normal closure, and ours for a seq gap (the client starts over from its last seq). */
+const ownCloseCodes = { normal: 1000, seqGap: 4000 } as const
+const isRoomEventType = new Set<string>(roomEventTypes)
 
-// Copied from @chat/contracts' roomEventTypes, for the same reason.
-const roomEventTypes = new Set<string>([
-  'message.created',
-  'message.updated',
-  'message.deleted',
-  'reaction.updated',
-  'participants.added',
-  'participants.removed',
-  'room.updated'
-])
-
-const OPEN = 1
 /** The client stays under the gateway's default frame limit (RATE_LIMIT_WS_FPS 20, RATE_LIMIT_WS_BURST 50). */
-const sendPerSecond = 15
-const sendBurst = 40
-
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
-
-export interface ReconnectOptions {
-  /** First backoff ceiling in ms; each failed attempt doubles it. Default 500. */
-  baseDelayMs?: number
-  /** Largest backoff ceiling in ms. Default 30000. */
-  maxDelayMs?: number
-  /** A connection open this long counts as stable: the backoff starts over. Default 10000. */
-  stableAfterMs?: number
-}
-
-export interface ConnectOptions {
-  /** A socket bound to this room (`/ws/chat/:room_id/`); without it, the multiplexed `/ws/`. */
-  roomId?: string
-  /** Room socket: resume after this seq on the first connection (later ones resume from the last seq delivered). */
-  afterSeq?: number
-  reconnect?: ReconnectOptions
-  /** Overrides the client's WebSocket constructor. */
-  WebSocket?: WebSocketConstructor
-}
+const pacing = { perSecond: 15, burst: 40 }
 
 export interface ChatSocketInit extends ConnectOptions {
   baseUrl: string
   WebSocket: WebSocketConstructor
   auth: SocketAuth
-}
-
-export type ChatSocketEvents = {
-  /** Connection state for a UI. */
-  state: (state: ConnectionState) => void
-  /** A room event, in seq order per room, each seq once. */
-  event: (frame: RoomEventFrame) => void
-  typing: (frame: TypingFrame) => void
-  /** `/ws/` only: the user was added to a room this socket does not watch yet; subscribe to follow it. */
-  room_joined: (frame: RoomJoinedFrame) => void
-  subscribed: (frame: SubscribedFrame) => void
-  /** The resume point is older than the kept history: reload the room, then call `resetRoom`. */
-  resync_required: (frame: ResyncRequiredFrame) => void
-  /** An error frame that answers no call of this client, a room stopped by the server, or the end of the socket. */
-  error: (error: ChatSocketError) => void
-}
-
-interface RoomState {
-  /** The seq of the last event delivered to listeners (or the resume point given). */
-  lastSeq: number | undefined
-  /** The room's latest seq according to the last `subscribed` frame. */
-  serverLastSeq: number | undefined
-  /** After resync_required: events are held back until resetRoom. */
-  resync: boolean
 }
 
 interface PendingMessage {
@@ -114,20 +48,13 @@ type Timer = ReturnType<typeof setTimeout>
 export class ChatSocket extends Emitter<ChatSocketEvents> {
   readonly #init: ChatSocketInit
   readonly #roomId: string | undefined
-  readonly #rooms = new Map<string, RoomState>()
+  readonly #rooms = new RoomPositions()
   readonly #pendingMessages = new Map<string, PendingMessage>()
   readonly #pings = new Map<string, PendingPing>()
   #state: ConnectionState = 'connecting'
   #ws: WebSocketLike | undefined
-  /**
-   * Frames wait here when sending them at once would pass the gateway's
-   * per-socket limit (20 frames/s, bursts of 50: close 4429). Re-subscribing
-   * 100 rooms after a reconnect is then paced instead of refused.
-   */
-  #outbox: ClientFrame[] = []
-  #outboxTimer: Timer | undefined
-  #sendTokens = sendBurst
-  #sendTokensAt = Date.now()
+  /** Frames wait here when sending them at once would pass the gateway's per-socket limit (close 4429). */
+  readonly #pacer = new FramePacer(pacing)
   #usedToken: string | undefined
   #attempt = 0
   #authRejections = 0
@@ -139,7 +66,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
     super()
     this.#init = init
     this.#roomId = init.roomId
-    if (init.roomId !== undefined) this.#rooms.set(init.roomId, { lastSeq: init.afterSeq, serverLastSeq: undefined, resync: false })
+    if (init.roomId !== undefined) this.#rooms.follow(init.roomId, init.afterSeq)
     // Deferred, so that listeners added right after connect() see 'connecting'.
     queueMicrotask(() => {
       if (this.#closedForGood) return
@@ -154,7 +81,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
 
   /** The seq of the last event of the room delivered to listeners, if any. */
   lastSeq(roomId: string): number | undefined {
-    return this.#rooms.get(roomId)?.lastSeq
+    return this.#rooms.lastSeq(roomId)
   }
 
   /**
@@ -163,15 +90,12 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
    */
   subscribe(roomId: string, options: { afterSeq?: number } = {}): void {
     this.#requireMultiplexed('subscribe')
-    const existing = this.#rooms.get(roomId)
-    const lastSeq = options.afterSeq ?? existing?.lastSeq
-    this.#rooms.set(roomId, { lastSeq, serverLastSeq: existing?.serverLastSeq, resync: false })
-    this.#sendIfOpen(subscribeFrame(roomId, lastSeq))
+    this.#sendIfOpen(subscribeFrame(roomId, this.#rooms.follow(roomId, options.afterSeq)))
   }
 
   unsubscribe(roomId: string): void {
     this.#requireMultiplexed('unsubscribe')
-    if (!this.#rooms.delete(roomId)) return
+    if (!this.#rooms.forget(roomId)) return
     this.#sendIfOpen({ type: 'unsubscribe', room_id: roomId })
   }
 
@@ -180,15 +104,12 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
    * (what the reload showed). The server replays what came after it.
    */
   resetRoom(roomId: string, lastSeq: number): void {
-    const room = this.#rooms.get(roomId)
-    if (!room) return
-    room.lastSeq = lastSeq
-    room.resync = false
+    if (!this.#rooms.reset(roomId, lastSeq)) return
     if (this.#roomId === undefined) {
       this.#sendIfOpen(subscribeFrame(roomId, lastSeq))
     } else if (this.#ws) {
       // A room socket resumes through its URL: open a new one right away.
-      this.#dropConnection(closeCode.normal, 'resync')
+      this.#dropConnection(ownCloseCodes.normal, 'resync')
       this.#open()
     }
   }
@@ -246,7 +167,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       url.pathname = `${prefix}/ws/`
     } else {
       url.pathname = `${prefix}/ws/chat/${encodeURIComponent(this.#roomId)}/`
-      const lastSeq = this.#rooms.get(this.#roomId)?.lastSeq
+      const lastSeq = this.#rooms.lastSeq(this.#roomId)
       if (lastSeq !== undefined) url.searchParams.set('after_seq', String(lastSeq))
     }
     return url.toString()
@@ -287,7 +208,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       this.#authRejections = 0
     }, stableAfterMs)
     if (this.#roomId === undefined) {
-      for (const [roomId, room] of this.#rooms) this.#send(subscribeFrame(roomId, room.lastSeq))
+      for (const [roomId, lastSeq] of this.#rooms.resumePoints()) this.#send(subscribeFrame(roomId, lastSeq))
     }
     for (const pending of this.#pendingMessages.values()) this.#send(pending.frame)
   }
@@ -300,7 +221,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       return
     }
     if (frame === null || typeof frame !== 'object') return
-    if (roomEventTypes.has(frame.type) && 'seq' in frame) {
+    if (isRoomEventType.has(frame.type) && 'seq' in frame) {
       this.#onRoomEvent(frame as RoomEventFrame)
       return
     }
@@ -311,26 +232,12 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       case 'room.joined':
         this.emit('room_joined', frame)
         return
-      case 'subscribed': {
-        const room = this.#rooms.get(frame.room_id)
-        if (!room) return
-        room.serverLastSeq = frame.last_seq
-        // Without a resume point, the stream starts after the room's latest
-        // seq. With one, the replayed events came before this frame. After
-        // resync_required, events stay held back until resetRoom: the app's
-        // reload decides where the room continues, and the gateway replays
-        // from there, so nothing is emitted twice.
-        if (room.lastSeq === undefined && !room.resync) room.lastSeq = frame.last_seq
-        this.emit('subscribed', frame)
+      case 'subscribed':
+        if (this.#rooms.subscribed(frame.room_id, frame.last_seq)) this.emit('subscribed', frame)
         return
-      }
-      case 'resync_required': {
-        const room = this.#rooms.get(frame.room_id)
-        if (!room) return
-        room.resync = true
-        this.emit('resync_required', frame)
+      case 'resync_required':
+        if (this.#rooms.holdForResync(frame.room_id)) this.emit('resync_required', frame)
         return
-      }
       case 'ack': {
         const pending = frame.ref === null ? undefined : this.#pendingMessages.get(frame.ref)
         if (!pending || frame.ref === null) return
@@ -354,20 +261,13 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   }
 
   #onRoomEvent(frame: RoomEventFrame): void {
-    const room = this.#rooms.get(frame.room_id)
-    if (!room || room.resync) return
-    if (room.lastSeq !== undefined) {
-      if (frame.seq <= room.lastSeq) return
-      if (frame.seq > room.lastSeq + 1) {
-        // The gateway fills gaps before it sends past them, so this is a
-        // broken stream: start over from what was delivered.
-        this.#dropConnection(closeCode.seqGap, 'seq gap')
-        this.#scheduleReconnect()
-        return
-      }
-    }
-    room.lastSeq = frame.seq
-    this.emit('event', frame)
+    const verdict = this.#rooms.accept(frame)
+    if (verdict === 'deliver') this.emit('event', frame)
+    if (verdict !== 'gap') return
+    // The gateway fills gaps before it sends past them, so this is a
+    // broken stream: start over from what was delivered.
+    this.#dropConnection(ownCloseCodes.seqGap, 'seq gap')
+    this.#scheduleReconnect()
   }
 
   #onErrorFrame(frame: Extract<ServerFrame, { type: 'error' }>): void {
@@ -388,26 +288,26 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
     }
     // A room the server refused or stopped on /ws/: do not ask for it again.
     if (this.#roomId === undefined && roomId !== undefined && (frame.code === 'not_a_member' || frame.code === 'room_not_found' || frame.code === 'not_found')) {
-      this.#rooms.delete(roomId)
+      this.#rooms.forget(roomId)
     }
     this.emit('error', error)
   }
 
   /** For a gateway that sends no room_id: a subscribed room's id in the detail tells which room an error is about. */
   #roomMentionedIn(detail: string): string | undefined {
-    for (const roomId of this.#rooms.keys()) if (detail.includes(roomId)) return roomId
+    for (const roomId of this.#rooms.roomIds()) if (detail.includes(roomId)) return roomId
     return this.#roomId
   }
 
   #onClose(code: number, reason: string): void {
     this.#disconnected()
     if (this.#closedForGood) return
-    if (code === closeCode.unauthenticated) {
+    if (code === closeCodes.unauthenticated) {
       this.#renewAndReconnect()
       return
     }
-    if (code === closeCode.notAParticipant || code === closeCode.noSuchRoom) {
-      const errorCode = code === closeCode.noSuchRoom ? 'room_not_found' : 'not_a_member'
+    if (code === closeCodes.notAParticipant || code === closeCodes.noSuchRoom) {
+      const errorCode = code === closeCodes.noSuchRoom ? 'room_not_found' : 'not_a_member'
       this.#finish(new ChatSocketError(errorCode, reason || `closed with ${code}`, { closeCode: code, roomId: this.#roomId }), true)
       return
     }
@@ -418,7 +318,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   #renewAndReconnect(): void {
     this.#authRejections += 1
     if (this.#authRejections > 1) {
-      this.#finish(new ChatSocketError('unauthenticated', 'the server refused a freshly refreshed token', { closeCode: closeCode.unauthenticated }), true)
+      this.#finish(new ChatSocketError('unauthenticated', 'the server refused a freshly refreshed token', { closeCode: closeCodes.unauthenticated }), true)
       return
     }
     this.#emitState('reconnecting')
@@ -427,7 +327,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       (error: unknown) => {
         if (this.#closedForGood) return
         const detail = error instanceof Error ? error.message : String(error)
-        this.#finish(new ChatSocketError('unauthenticated', `session refresh failed: ${detail}`, { closeCode: closeCode.unauthenticated, cause: error }), true)
+        this.#finish(new ChatSocketError('unauthenticated', `session refresh failed: ${detail}`, { closeCode: closeCodes.unauthenticated, cause: error }), true)
       }
     )
   }
@@ -458,9 +358,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   #disconnected(): void {
     this.#ws = undefined
     // Whatever waited was for this connection; the next one re-sends its subscribes and pending messages.
-    this.#outbox = []
-    if (this.#outboxTimer !== undefined) clearTimeout(this.#outboxTimer)
-    this.#outboxTimer = undefined
+    this.#pacer.clear()
     if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer)
     this.#stableTimer = undefined
     for (const ping of this.#pings.values()) ping.reject(new ChatSocketError('disconnected', 'the connection dropped before the pong'))
@@ -471,7 +369,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
     this.#closedForGood = true
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
     this.#reconnectTimer = undefined
-    this.#dropConnection(closeCode.normal, 'closed')
+    this.#dropConnection(ownCloseCodes.normal, 'closed')
     for (const pending of this.#pendingMessages.values()) pending.reject(error)
     this.#pendingMessages.clear()
     if (report) this.emit('error', error)
@@ -484,35 +382,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
   }
 
   #send(frame: ClientFrame): boolean {
-    const ws = this.#ws
-    if (!ws || ws.readyState !== OPEN) return false
-    if (this.#outbox.length === 0 && this.#takeSendToken()) {
-      ws.send(JSON.stringify(frame))
-      return true
-    }
-    this.#outbox.push(frame)
-    this.#scheduleOutbox()
-    return true
-  }
-
-  #takeSendToken(): boolean {
-    const now = Date.now()
-    this.#sendTokens = Math.min(sendBurst, this.#sendTokens + ((now - this.#sendTokensAt) * sendPerSecond) / 1000)
-    this.#sendTokensAt = now
-    if (this.#sendTokens < 1) return false
-    this.#sendTokens -= 1
-    return true
-  }
-
-  #scheduleOutbox(): void {
-    if (this.#outboxTimer !== undefined) return
-    this.#outboxTimer = setTimeout(() => {
-      this.#outboxTimer = undefined
-      const ws = this.#ws
-      if (!ws || ws.readyState !== OPEN) return
-      while (this.#outbox.length > 0 && this.#takeSendToken()) ws.send(JSON.stringify(this.#outbox.shift()))
-      if (this.#outbox.length > 0) this.#scheduleOutbox()
-    }, Math.ceil(1000 / sendPerSecond))
+    return this.#pacer.send(this.#ws, frame)
   }
 
   #emitState(state: ConnectionState): void {

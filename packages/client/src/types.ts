@@ -1,4 +1,5 @@
-import type { ServerFrame, User } from '@chat/contracts'
+import type { ReactionListEntry, RoomEventFrame, ServerFrame } from '@chat/contracts'
+import type { ChatSocketError } from './errors.js'
 
 export type {
   Avatar,
@@ -6,6 +7,7 @@ export type {
   Message,
   Participant,
   ProblemDetails,
+  Reaction,
   ReactionCounts,
   Room,
   RoomEventFrame,
@@ -16,21 +18,8 @@ export type {
   ValidationIssue
 } from '@chat/contracts'
 
-/** api.md's `Reaction` (contracts has no schema for it yet). */
-export interface Reaction {
-  message_id: string
-  user: User
-  reaction: string
-  created_at: string
-  updated_at: string
-}
-
 /** One entry of `GET /emoji/`. */
-export interface Emoji {
-  name: string
-  emoji: string
-  label: string
-}
+export type Emoji = ReactionListEntry
 
 export type TypingFrame = Extract<ServerFrame, { type: 'typing' }>
 export type RoomJoinedFrame = Extract<ServerFrame, { type: 'room.joined' }>
@@ -55,3 +44,46 @@ export interface WebSocketLike {
 }
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
+
+/** What a socket needs from the HTTP client (internal: not exported by the package). */
+export interface SocketAuth {
+  accessToken(): string | undefined
+  /** A fresh access token after `rejectedToken` was refused; throws when none can be had. */
+  renewAfterRejection(rejectedToken: string | undefined): Promise<string>
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
+
+export interface ReconnectOptions {
+  /** First backoff ceiling in ms; each failed attempt doubles it. Default 500. */
+  baseDelayMs?: number
+  /** Largest backoff ceiling in ms. Default 30000. */
+  maxDelayMs?: number
+  /** A connection open this long counts as stable: the backoff starts over. Default 10000. */
+  stableAfterMs?: number
+}
+
+export interface ConnectOptions {
+  /** A socket bound to this room (`/ws/chat/:room_id/`); without it, the multiplexed `/ws/`. */
+  roomId?: string
+  /** Room socket: resume after this seq on the first connection (later ones resume from the last seq delivered). */
+  afterSeq?: number
+  reconnect?: ReconnectOptions
+  /** Overrides the client's WebSocket constructor. */
+  WebSocket?: WebSocketConstructor
+}
+
+export type ChatSocketEvents = {
+  /** Connection state for a UI. */
+  state: (state: ConnectionState) => void
+  /** A room event, in seq order per room, each seq once. */
+  event: (frame: RoomEventFrame) => void
+  typing: (frame: TypingFrame) => void
+  /** `/ws/` only: the user was added to a room this socket does not watch yet; subscribe to follow it. */
+  room_joined: (frame: RoomJoinedFrame) => void
+  subscribed: (frame: SubscribedFrame) => void
+  /** The resume point is older than the kept history: reload the room, then call `resetRoom`. */
+  resync_required: (frame: ResyncRequiredFrame) => void
+  /** An error frame that answers no call of this client, a room stopped by the server, or the end of the socket. */
+  error: (error: ChatSocketError) => void
+}

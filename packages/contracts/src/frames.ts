@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Seq, Uuid } from './common.js'
+import type { roomEventTypes } from './constants.js'
 import { User } from './identity.js'
 import { Message, ReactionCounts } from './messages.js'
 import { Room } from './rooms.js'
@@ -48,15 +49,10 @@ export const RoomEventFrame = Type.Union([
 export type RoomEventFrame = Static<typeof RoomEventFrame>
 export type RoomEventType = RoomEventFrame['type']
 
-export const roomEventTypes = [
-  'message.created',
-  'message.updated',
-  'message.deleted',
-  'reaction.updated',
-  'participants.added',
-  'participants.removed',
-  'room.updated'
-] as const satisfies readonly RoomEventType[]
+// roomEventTypes (constants.ts, free of TypeBox for browsers) lists exactly
+// the frames' types: a type added on one side only fails to compile here.
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const _roomEventTypesMatchFrames: SameUnion<(typeof roomEventTypes)[number], RoomEventType> = true
 
 /** Ephemeral: never stored, carries no `seq` key at all. */
 export const TypingFrame = Type.Object({
@@ -127,13 +123,3 @@ export const ClientFrame = Type.Union([
   ClientPingFrame
 ])
 export type ClientFrame = Static<typeof ClientFrame>
-
-/** WebSocket close codes of api.md. */
-export const closeCodes = {
-  goingAway: 1001,
-  unauthenticated: 4401,
-  notAParticipant: 4403,
-  noSuchRoom: 4404,
-  tooSlow: 4408,
-  rateLimited: 4429
-} as const

@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { Compile } from 'typebox/compile'
 import {
   ClientFrame,
+  Reaction,
+  ReactionListEntry,
   RoomEventFrame,
   ServerFrame,
   TypingFrame,
@@ -10,6 +13,7 @@ import {
   roomEventId,
   subjects,
   chatEventsStreamSubjects,
+  closeCodes,
   roomEventTypes,
   roomEventWriters
 } from '../src/index.js'
@@ -75,4 +79,22 @@ t.test('subjects', async (t) => {
 t.test('every stored event type has exactly one writer', async (t) => {
   const written: string[] = Object.values(roomEventWriters).flat()
   t.same([...written].sort(), [...roomEventTypes].sort())
+})
+
+t.test('the constants subpath: no imports at all, so browsers get no TypeBox; the same values as the index', async (t) => {
+  const source = await readFile(new URL('../src/constants.ts', import.meta.url), 'utf8')
+  t.notMatch(source, /^\s*(import|export)\b[^\n]*\bfrom\s/m, 'constants.ts imports and re-exports nothing')
+  const constants = await import('@chat/contracts/constants')
+  t.same(constants.closeCodes, closeCodes, 'the built subpath carries the same close codes')
+  t.same(constants.roomEventTypes, roomEventTypes)
+  const frameTypes = RoomEventFrame.anyOf.map((frame) => frame.properties.type.const)
+  t.same([...roomEventTypes].sort(), [...frameTypes].sort(), 'roomEventTypes lists every event frame type once')
+})
+
+t.test('a reaction and a reaction list entry', async (t) => {
+  const reaction = { message_id: message.id, user, reaction: 'like', created_at: '2026-11-26T20:15:00.123Z', updated_at: '2026-11-26T20:15:00.123Z' }
+  t.ok(Compile(Reaction).Check(reaction))
+  t.notOk(Compile(Reaction).Check({ ...reaction, user: undefined }))
+  t.ok(Compile(ReactionListEntry).Check({ name: 'like', emoji: '👍', label: 'Like' }))
+  t.notOk(Compile(ReactionListEntry).Check({ name: 'Like', emoji: '👍', label: 'Like' }), 'names are lower case')
 })

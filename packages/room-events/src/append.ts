@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely'
 import type { RoomEventFrame, RoomEventType } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import { errors } from '@chat/service-kit'
 
 /** A room event as written to the outbox, ready to publish. */
 export interface StoredRoomEvent {
@@ -20,7 +21,7 @@ export type RoomEventData<T extends RoomEventType> = Omit<Extract<RoomEventFrame
  * row lock it takes is held until the transaction ends, so the writers of
  * one room get gapless seqs in commit order. Undefined when there is no such room.
  */
-export async function takeRoomSeq(trx: Transaction<Database>, roomId: string): Promise<number | undefined> {
+async function takeRoomSeq(trx: Transaction<Database>, roomId: string): Promise<number | undefined> {
   const row = await trx
     .updateTable('rooms')
     .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_activity_at: new Date() }))
@@ -30,24 +31,14 @@ export async function takeRoomSeq(trx: Transaction<Database>, roomId: string): P
   return row?.last_seq
 }
 
-/** Writes the outbox row of an event whose seq was taken with {@link takeRoomSeq}. */
-export async function recordRoomEvent<T extends RoomEventType>(
-  trx: Transaction<Database>,
-  roomId: string,
-  seq: number,
-  type: T,
-  data: RoomEventData<T>
-): Promise<StoredRoomEvent> {
-  const frame = { type, room_id: roomId, seq, ...data }
-  const json = JSON.stringify(frame)
-  const createdAt = new Date()
-  await trx.insertInto('room_events').values({ room_id: roomId, seq, type, payload: json, created_at: createdAt }).execute()
-  return { roomId, seq, type, payload: Buffer.from(json), createdAt }
-}
-
 /**
  * Records one change to a room as its next event, inside the transaction of
  * the change itself: the event exists if and only if the change committed.
+ * A room that does not exist is the coded 404 `room_not_found`.
+ *
+ * `data` may be a function of the event's seq, run once the seq is taken and
+ * inside the same transaction: for a payload that shows the room as of this
+ * event (`room.updated` carries `last_seq`), or a row that stores the seq.
  *
  * @example
  * const event = await db.transaction().execute(async (trx) => {
@@ -60,9 +51,13 @@ export async function appendRoomEvent<T extends RoomEventType>(
   trx: Transaction<Database>,
   roomId: string,
   type: T,
-  data: RoomEventData<T>
+  data: RoomEventData<T> | ((seq: number) => Promise<RoomEventData<T>>)
 ): Promise<StoredRoomEvent> {
   const seq = await takeRoomSeq(trx, roomId)
-  if (seq === undefined) throw new Error(`room ${roomId} does not exist`)
-  return recordRoomEvent(trx, roomId, seq, type, data)
+  if (seq === undefined) throw errors.roomNotFound()
+  const members = typeof data === 'function' ? await data(seq) : data
+  const json = JSON.stringify({ type, room_id: roomId, seq, ...members })
+  const createdAt = new Date()
+  await trx.insertInto('room_events').values({ room_id: roomId, seq, type, payload: json, created_at: createdAt }).execute()
+  return { roomId, seq, type, payload: Buffer.from(json), createdAt }
 }

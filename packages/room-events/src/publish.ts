@@ -104,3 +104,23 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
     }
   }
 }
+
+/** The part of a Fastify app that {@link appRoomEventPublisher} uses. */
+export interface PublisherHost {
+  log: EventsLogger
+  addHook(name: 'onClose', hook: () => Promise<void>): unknown
+}
+
+/**
+ * The publisher of a service app: the one it is given (the standalone process
+ * shares one between its plugins; tests and benchmarks tune `flushMs`), else
+ * one of its own that logs through the app and is closed with it, after the
+ * last request, so that its final batch of marks reaches the database before
+ * the process closes the pool.
+ */
+export function appRoomEventPublisher(app: PublisherHost, deps: { db: Kysely<Database>; bus: EventBus; publisher?: RoomEventPublisher }): RoomEventPublisher {
+  if (deps.publisher) return deps.publisher
+  const owned = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
+  app.addHook('onClose', () => owned.close())
+  return owned
+}

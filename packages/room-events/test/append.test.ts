@@ -39,9 +39,28 @@ t.test('a rolled back change leaves no event and consumes no seq', async (t) => 
   t.equal(next.seq, 1)
 })
 
-t.test('an unknown room is an error, not an event', async (t) => {
+t.test('an unknown room is the coded 404 room_not_found, not an event', async (t) => {
   const { db } = await createTestDatabase(t)
-  await t.rejects(db.transaction().execute((trx) => appendRoomEvent(trx, '00000000-0000-4000-8000-000000000000', 'participants.added', { users: [] })), /does not exist/)
+  await t.rejects(
+    db.transaction().execute((trx) => appendRoomEvent(trx, '00000000-0000-4000-8000-000000000000', 'participants.added', { users: [] })),
+    { statusCode: 404, code: 'room_not_found', message: 'No such room' }
+  )
+  t.equal((await db.selectFrom('room_events').select('seq').execute()).length, 0)
+})
+
+t.test('data given as a function runs once the seq is taken, in the same transaction', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const { roomId } = await seedRoom(db)
+  const event = await db.transaction().execute((trx) =>
+    appendRoomEvent(trx, roomId, 'message.deleted', async (seq) => {
+      const room = await trx.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirstOrThrow()
+      t.equal(room.last_seq, seq, 'the room already counts this event')
+      return { message_id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f' }
+    })
+  )
+  t.equal(event.seq, 1)
+  const row = await db.selectFrom('room_events').select('payload').executeTakeFirstOrThrow()
+  t.same(row.payload, { type: 'message.deleted', room_id: roomId, seq: 1, message_id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f' })
 })
 
 t.test('uuidv7 ids are version 7 and sort by creation', async (t) => {

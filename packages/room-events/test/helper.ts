@@ -19,12 +19,4 @@ export async function collect(bus: EventBus, pattern: string): Promise<BusMessag
   return received
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-export { silentLogger } from '@chat/service-kit/testing'
+export { silentLogger, waitFor } from '@chat/service-kit/testing'

@@ -1,23 +1,17 @@
 import t from 'tap'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { connectNatsBus } from '@chat/bus'
-import { createTestDatabase, requireInfra } from '@chat/db/testing'
+import { createTestDatabase } from '@chat/db/testing'
+import { natsBusOrSkip } from '@chat/service-kit/testing'
 import { appendRoomEvent, createRoomEventPublisher, startRoomEventRelay } from '../src/index.js'
 import { collect, seedRoom, silentLogger, waitFor } from './helper.js'
 
-const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f', display_name: 'Ada', created_at: '2026-11-26T20:15:00.123Z' }
 
 // The real CHAT_EVENTS stream: a test stream with the same subjects would
 // overlap it. Unique room ids keep test runs apart.
-const bus = await connectNatsBus({ url: natsUrl, name: 'room-events-test' }).catch((error: unknown) => {
-  if (requireInfra()) throw error
-  return undefined
-})
+const bus = await natsBusOrSkip(t, { name: 'room-events-test' })
 
-if (!bus) {
-  t.plan(0, `NATS not reachable at ${natsUrl}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
-} else {
+if (bus) {
   t.teardown(() => bus.close())
 
   t.test('over NATS: live publish, then a relay re-publish is a JetStream duplicate', async (t) => {

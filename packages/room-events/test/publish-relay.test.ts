@@ -1,19 +1,12 @@
 import t from 'tap'
-import { createInProcessBus, type EventBus } from '@chat/bus'
+import { createInProcessBus } from '@chat/bus'
 import { createTestDatabase } from '@chat/db/testing'
 import { envelopeHeaders } from '@chat/contracts'
 import { appendRoomEvent, createRoomEventPublisher, startRoomEventRelay } from '../src/index.js'
+import { flakyBus } from '@chat/service-kit/testing'
 import { collect, seedRoom, silentLogger, waitFor } from './helper.js'
 
 const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f', display_name: 'Ada', created_at: '2026-11-26T20:15:00.123Z' }
-
-/** A bus whose publish fails while `down` is true. */
-function flakyBus(inner: EventBus): EventBus & { down: boolean } {
-  const bus = Object.create(inner) as EventBus & { down: boolean }
-  bus.down = false
-  bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
-  return bus
-}
 
 t.test('published after commit with the envelope in headers, then marked', async (t) => {
   const { db } = await createTestDatabase(t)

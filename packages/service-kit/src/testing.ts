@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Kysely } from 'kysely'
-import { MSG_ID_HEADER, type BusMessage } from '@chat/bus'
-import { envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
+import { connectNatsBus, MSG_ID_HEADER, type BusMessage, type EventBus, type NatsBus, type NatsBusOptions } from '@chat/bus'
+import { displayNameKey, envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import { createTestDatabase, requireInfra, type TeardownHost } from '@chat/db/testing'
 import { generateSigningKey } from './keys.js'
 import { createTokenSigner, createTokenVerifier, staticKeyResolver, type TokenSigner, type TokenVerifier } from './tokens.js'
 
@@ -40,6 +41,60 @@ export async function startServiceProcess(mainFile: string, env: Record<string, 
   throw new Error(`${mainFile} did not start:\n${output}`)
 }
 
+/**
+ * Starts a built entry point on the test's own PostgreSQL database (`env`
+ * gets its URL) and kills it when the test ends; `db` reads what it wrote.
+ * Undefined, with the test skipped, when the tests run on PGlite, which a
+ * second process cannot open.
+ */
+export async function startServiceOnTestDatabase(
+  t: TeardownHost & { skip(name: string, fn: () => void): unknown },
+  mainFile: string,
+  env: (databaseUrl: string) => Record<string, string>
+): Promise<{ service: RunningService; db: Kysely<Database> } | undefined> {
+  const { url, kind, db } = await createTestDatabase(t)
+  if (kind !== 'postgres') {
+    t.skip('main.ts needs PostgreSQL', () => {})
+    return undefined
+  }
+  const service = await startServiceProcess(mainFile, env(url))
+  t.teardown(() => { service.child.kill('SIGKILL') })
+  return { service, db }
+}
+
+/** A JSON POST with a bearer token to a running service, as a client sends it. */
+export function postJson(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+}
+
+/** The assertions of a tap test that {@link checkStopAfterWrite} makes. */
+export interface TestAsserts {
+  equal(found: unknown, wanted: unknown, ...message: [] | [string]): unknown
+  same(found: unknown, wanted: unknown, ...message: [] | [string]): unknown
+  ok(value: unknown, ...message: [] | [string]): unknown
+  notMatch(found: unknown, pattern: RegExp, ...message: [] | [string]): unknown
+}
+
+/**
+ * SIGTERM at once after a write, and what every writing service's process
+ * promises then: it exits 0; the room's events are the `wanted` [seq, type]
+ * pairs and each is marked published (the publisher's last batch of marks
+ * reached the database before the pool closed); no key or token is in its logs.
+ */
+export async function checkStopAfterWrite(
+  t: TestAsserts,
+  running: { service: RunningService; db: Kysely<Database> },
+  roomId: string,
+  wanted: Array<[seq: number, type: string]>
+): Promise<void> {
+  running.service.child.kill('SIGTERM')
+  t.equal(await running.service.exited, 0)
+  const events = await running.db.selectFrom('room_events').select(['seq', 'type', 'published_at']).where('room_id', '=', roomId).execute()
+  t.same(events.map((event) => [event.seq, event.type]), wanted)
+  t.ok(events.every((event) => event.published_at !== null), 'marked published before the pool closed')
+  t.notMatch(running.service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
+}
+
 /** Runs an entry point expected to exit at once; resolves to its exit code and standard error. */
 export async function runToExit(mainFile: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [mainFile], { env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -58,7 +113,7 @@ export interface TestUser extends User {
 export async function createTestUser(db: Kysely<Database>, signer: TokenSigner, displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
   const row = await db
     .insertInto('users')
-    .values({ display_name: displayName, display_name_key: displayName.toLowerCase(), password_hash: 'not-a-hash' })
+    .values({ display_name: displayName, display_name_key: displayNameKey(displayName), password_hash: 'not-a-hash' })
     .returning(['id', 'display_name', 'created_at'])
     .executeTakeFirstOrThrow()
   return { ...toUser(row), token: signer.sign({ id: row.id, displayName: row.display_name }).token }
@@ -127,6 +182,30 @@ export function receivedEvent(message: BusMessage): ReceivedEvent {
     seqHeader: message.header(envelopeHeaders.seq),
     msgIdHeader: message.header(MSG_ID_HEADER),
     frame: JSON.parse(Buffer.from(message.data).toString('utf8')) as RoomEventFrame
+  }
+}
+
+/** A bus whose publish rejects while `down` is true: a bus outage, for the outbox and relay tests. */
+export function flakyBus(inner: EventBus, down = false): EventBus & { down: boolean } {
+  const bus = Object.create(inner) as EventBus & { down: boolean }
+  bus.down = down
+  bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
+  return bus
+}
+
+/**
+ * A connection to nats-server (NATS_URL, else the local default) for a test
+ * file that needs one. When the server is not reachable the file plans no
+ * test and is skipped (undefined), unless REQUIRE_INFRA=1 makes that a failure.
+ */
+export async function natsBusOrSkip(t: { plan(count: number, comment?: string): void }, options: Omit<NatsBusOptions, 'url'>): Promise<NatsBus | undefined> {
+  const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+  try {
+    return await connectNatsBus({ url, ...options })
+  } catch (error) {
+    if (requireInfra()) throw error
+    t.plan(0, `NATS not reachable at ${url}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
+    return undefined
   }
 }
 

@@ -25,14 +25,17 @@ const { config, signingKey } = configOrExit(() => {
   const config = loadConfig(IdentityConfig)
   return { config, signingKey: readSigningKey(config) }
 })
+
+// No bus and no room events: nothing starts before the app, which logs for itself.
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const app = await buildApp(
   { db: database.db, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS) },
-  {
-    refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
-    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
-    ...commonAppOptions(config),
-  }
+  { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
 )
-closeOnSignals(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, afterClose: () => database.destroy() })
+closeOnSignals(app, {
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  afterClose: async () => {
+    await database.destroy()
+  }
+})
 await app.listen({ port: config.PORT, host: config.HOST })

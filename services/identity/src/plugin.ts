@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
 import type { TokenSigner, VerifyingKey } from '@chat/service-kit'
 import { authRoutes } from './auth.routes.js'
+import { createAuthContext } from './auth.service.js'
 import { usersRoutes } from './users.routes.js'
 
 export interface IdentityPluginOptions {
@@ -17,11 +18,6 @@ export interface IdentityPluginOptions {
 /** The identity service: accounts, sessions, tokens and the JWKS. Needs `app.authenticate` (service-kit). */
 export const identityPlugin: FastifyPluginAsyncTypebox<IdentityPluginOptions> = async (app, options) => {
   const publicKeys = options.publicKeys ?? [options.signer.key]
-  await app.register(authRoutes, {
-    db: options.db,
-    signer: options.signer,
-    refreshTokenTtlDays: options.refreshTokenTtlDays,
-    authPerMinute: options.authPerMinute
-  })
+  await app.register(authRoutes, await createAuthContext(options))
   await app.register(usersRoutes, { db: options.db, publicKeys })
 }

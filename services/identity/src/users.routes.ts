@@ -1,29 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Kysely } from 'kysely'
-import { limits, toUser } from '@chat/contracts'
-import type { Database } from '@chat/db'
-import { callerOf, errors, toJwks, type VerifyingKey } from '@chat/service-kit'
-import { findUserById, searchUsers } from './users.repository.js'
+import { limits } from '@chat/contracts'
+import { callerOf, toJwks, type VerifyingKey } from '@chat/service-kit'
 import { jwksSchema, meSchema, searchUsersSchema } from './users.schemas.js'
+import { getMe, searchUsers, type UsersContext } from './users.service.js'
 
-export interface UsersRoutesOptions {
-  db: Kysely<Database>
+export interface UsersRoutesOptions extends UsersContext {
   publicKeys: readonly VerifyingKey[]
 }
 
-export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, { db, publicKeys }) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, { publicKeys, ...context }) => {
   const jwks = toJwks(publicKeys)
 
   app.get('/users/me', { schema: meSchema, onRequest: app.authenticate }, async (request) => {
-    const user = await findUserById(db, callerOf(request).id)
-    // A valid token for a user that no longer exists.
-    if (!user) throw errors.unauthenticated('The account of this token no longer exists')
-    return toUser(user)
+    return getMe(context, callerOf(request).id)
   })
 
   app.get('/users', { schema: searchUsersSchema, onRequest: app.authenticate }, async (request) => {
-    const rows = await searchUsers(db, request.query.search ?? '', request.query.limit ?? limits.userSearchDefault)
-    return rows.map(toUser)
+    return searchUsers(context, { search: request.query.search ?? '', limit: request.query.limit ?? limits.userSearchDefault })
   })
 
   app.get('/.well-known/jwks.json', { schema: jwksSchema, config: { rateLimit: false } }, async (_request, reply) => {

@@ -1,21 +1,16 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { createTestDatabase } from '@chat/db/testing'
 import { generateSigningKey } from '@chat/service-kit'
-import { runToExit, startServiceProcess } from '@chat/service-kit/testing'
+import { runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 
 t.test('main.ts: runs against PostgreSQL with a key from the environment, stops on SIGTERM', async (t) => {
-  const { url, kind } = await createTestDatabase(t)
-  if (kind !== 'postgres') {
-    t.skip('main.ts needs PostgreSQL', () => {})
-    return
-  }
   const key = generateSigningKey()
   // Orchestrators often hand PEM over with escaped newlines.
-  const service = await startServiceProcess(mainFile, { DATABASE_URL: url, JWT_PRIVATE_KEY: key.privateKeyPem.replaceAll('\n', '\\n') })
-  t.teardown(() => { service.child.kill('SIGKILL') })
+  const started = await startServiceOnTestDatabase(t, mainFile, (url) => ({ DATABASE_URL: url, JWT_PRIVATE_KEY: key.privateKeyPem.replaceAll('\n', '\\n') }))
+  if (!started) return
+  const { service } = started
   t.equal((await fetch(`${service.baseUrl}/readyz`)).status, 200)
   const registered = await fetch(`${service.baseUrl}/auth/register/`, {
     method: 'POST',

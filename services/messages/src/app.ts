@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
-import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
+import { appRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
 import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import { messagesPlugin } from './plugin.js'
 
@@ -28,16 +28,10 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     readiness: readinessChecks(deps),
     ...options
   })
-  let publisher = deps.publisher
-  if (!publisher) {
-    const owned = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
-    app.addHook('onClose', () => owned.close())
-    publisher = owned
-  }
   await app.register(messagesPlugin, {
     db: deps.db,
     bus: deps.bus,
-    publisher,
+    publisher: appRoomEventPublisher(app, deps),
     maxTextChars: options.maxTextChars,
     sendConcurrency: options.sendConcurrency,
     sendSubject: options.sendSubject

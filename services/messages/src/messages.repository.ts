@@ -1,17 +1,15 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Message, ReactionCounts } from '@chat/contracts'
+import type { Message, ReactionCounts, User } from '@chat/contracts'
 import type { Database, MessageRow } from '@chat/db'
 
-type Db = Kysely<Database> | Transaction<Database>
-
 /** A message row with its sender's public columns. */
-export interface MessageWithSenderRow extends MessageRow {
+interface MessageWithSenderRow extends MessageRow {
   sender_display_name: string
   sender_created_at: Date
 }
 
 /** Reaction counts of one message, and the reaction of the user who asks. */
-export interface ReactionSummary {
+interface ReactionSummary {
   counts: ReactionCounts
   mine: string | null
 }
@@ -19,7 +17,7 @@ export interface ReactionSummary {
 const noReactions: ReactionSummary = { counts: {}, mine: null }
 
 /** The API shape of a message. A deleted message is a tombstone: no text, no reactions. */
-export function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions): Message {
+function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions): Message {
   const deleted = row.deleted_at !== null
   return {
     id: row.id,
@@ -36,7 +34,7 @@ export function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary 
   }
 }
 
-function selectMessagesWithSender(db: Db) {
+function selectMessagesWithSender(db: Kysely<Database>) {
   return db
     .selectFrom('messages')
     .innerJoin('users', 'users.id', 'messages.sender_id')
@@ -65,7 +63,7 @@ export const sendStatements = {
    * answers, in one round trip: does the room exist, does the sender
    * participate (then their public columns), and the room's current last seq.
    */
-  lockRoom(db: Db, roomId: string, senderId: string) {
+  lockRoom(db: Kysely<Database>, roomId: string, senderId: string) {
     return db
       .selectFrom('rooms')
       .leftJoin('room_participants', (join) =>
@@ -115,30 +113,64 @@ export const sendStatements = {
   }
 }
 
-export async function findMessageInRoom(db: Db, roomId: string, messageId: string): Promise<MessageWithSenderRow | undefined> {
-  return selectMessagesWithSender(db).where('messages.room_id', '=', roomId).where('messages.id', '=', messageId).executeTakeFirst()
+/**
+ * Runs {@link sendStatements.lockRoom}: undefined when there is no such room;
+ * `sender` is null when they do not participate.
+ */
+export async function lockRoomForSend(trx: Transaction<Database>, roomId: string, senderId: string): Promise<{ lastSeq: number; sender: User | null } | undefined> {
+  const row = await sendStatements.lockRoom(trx, roomId, senderId).executeTakeFirst()
+  if (!row) return undefined
+  const { sender_id: id, sender_display_name: displayName, sender_created_at: createdAt } = row
+  const sender = id === null || displayName === null || createdAt === null ? null : { id, display_name: displayName, created_at: createdAt.toISOString() }
+  return { lastSeq: row.last_seq, sender }
 }
 
-export async function findMessageByClientMsgId(db: Db, roomId: string, senderId: string, clientMsgId: string): Promise<MessageWithSenderRow | undefined> {
-  return selectMessagesWithSender(db)
+/**
+ * Runs {@link sendStatements.write}: `priorId` is the stored message when the
+ * sender already sent `clientMsgId` in this room (nothing was written), else
+ * `seq` is the seq the new message took.
+ */
+export async function writeMessage(trx: Transaction<Database>, input: Parameters<typeof sendStatements.write>[0]): Promise<{ priorId: string | null; seq: number | null }> {
+  const { rows } = await sendStatements.write(input).execute(trx)
+  return { priorId: rows[0]?.prior_id ?? null, seq: rows[0]?.seq ?? null }
+}
+
+/** A message of a room without its reactions (see {@link withReactions}); undefined when the room has no such message. */
+export async function findMessageInRoom(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message | undefined> {
+  const row = await selectMessagesWithSender(db).where('messages.room_id', '=', roomId).where('messages.id', '=', messageId).executeTakeFirst()
+  return row && toMessage(row)
+}
+
+/** The message `senderId` stored in the room with `clientMsgId`, without its reactions. */
+export async function findMessageByClientMsgId(db: Kysely<Database>, roomId: string, senderId: string, clientMsgId: string): Promise<Message | undefined> {
+  const row = await selectMessagesWithSender(db)
     .where('messages.room_id', '=', roomId)
     .where('messages.sender_id', '=', senderId)
     .where('messages.client_msg_id', '=', clientMsgId)
     .executeTakeFirst()
+  return row && toMessage(row)
+}
+
+/** `message` with its reaction counts and `viewerId`'s own reaction, as they are now; a tombstone keeps none. */
+export async function withReactions(db: Kysely<Database>, message: Message, viewerId: string): Promise<Message> {
+  const summary = (await reactionSummaries(db, [message.id], viewerId)).get(message.id) ?? noReactions
+  return message.deleted ? message : { ...message, reactions: summary.counts, my_reaction: summary.mine }
 }
 
 export type MessagePage = { kind: 'latest' } | { kind: 'before'; seq: number } | { kind: 'after'; seq: number }
 
 /**
- * One page of a room's messages in ascending seq, and whether more lie
- * beyond it in the direction it was read (one extra row tells).
+ * One page of a room's messages in ascending seq, each with its reaction
+ * counts and `viewerId`'s own reaction, and whether more lie beyond it in the
+ * direction it was read (one extra row tells). Two queries whatever the page size.
  */
-export async function listMessageRows(
-  db: Db,
+export async function listMessagePage(
+  db: Kysely<Database>,
   roomId: string,
   page: MessagePage,
-  limit: number
-): Promise<{ rows: MessageWithSenderRow[]; more: boolean }> {
+  limit: number,
+  viewerId: string
+): Promise<{ messages: Message[]; more: boolean }> {
   let query = selectMessagesWithSender(db).where('messages.room_id', '=', roomId)
   if (page.kind === 'after') query = query.where('messages.seq', '>', page.seq).orderBy('messages.seq', 'asc')
   else {
@@ -149,11 +181,12 @@ export async function listMessageRows(
   const more = rows.length > limit
   if (more) rows.pop()
   if (page.kind !== 'after') rows.reverse()
-  return { rows, more }
+  const summaries = await reactionSummaries(db, rows.map((row) => row.id), viewerId)
+  return { messages: rows.map((row) => toMessage(row, summaries.get(row.id))), more }
 }
 
 /** True when the room has a message with a seq on the given side of `seq` (inclusive). */
-export async function hasMessagesBeyond(db: Db, roomId: string, side: 'at_or_below' | 'at_or_above', seq: number): Promise<boolean> {
+export async function hasMessagesBeyond(db: Kysely<Database>, roomId: string, side: 'at_or_below' | 'at_or_above', seq: number): Promise<boolean> {
   const row = await db
     .selectFrom('messages')
     .select('seq')
@@ -165,7 +198,7 @@ export async function hasMessagesBeyond(db: Db, roomId: string, side: 'at_or_bel
 }
 
 /** Reaction counts of the given messages, and `userId`'s own reaction on each: one query for all of them. */
-export async function reactionSummaries(db: Db, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
+async function reactionSummaries(db: Kysely<Database>, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
   const summaries = new Map<string, ReactionSummary>()
   if (messageIds.length === 0) return summaries
   const rows = await db

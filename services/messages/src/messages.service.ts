@@ -1,23 +1,21 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Message, RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { recordRoomEvent, requireParticipant, takeRoomSeq, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { appendRoomEvent, requireParticipant, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { messagesErrors } from './errors.js'
 import {
   findMessageByClientMsgId,
   findMessageInRoom,
   hasMessagesBeyond,
   isClientMsgIdConflict,
-  listMessageRows,
+  listMessagePage,
+  lockRoomForSend,
   markMessageDeleted,
-  reactionSummaries,
-  sendStatements,
-  toMessage,
   updateMessageText,
+  withReactions,
+  writeMessage,
   type MessagePage
 } from './messages.repository.js'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 /** What the operations of the messages service need; shared by the HTTP routes and the NATS responder. */
 export interface MessagesContext {
@@ -65,19 +63,19 @@ export async function sendMessage(context: MessagesContext, input: SendInput): P
   let outcome: SendOutcome
   try {
     outcome = await db.transaction().execute(async (trx): Promise<SendOutcome> => {
-      const room = await sendStatements.lockRoom(trx, roomId, senderId).executeTakeFirst()
+      const room = await lockRoomForSend(trx, roomId, senderId)
       if (!room) throw messagesErrors.roomNotFound()
-      if (room.sender_id === null || room.sender_display_name === null || room.sender_created_at === null) throw messagesErrors.notAMember()
+      if (!room.sender) throw messagesErrors.notAMember()
       // The operation's own rules come after 404 and 403 (api.md's order of checks).
       checkText(text, context.maxTextChars)
       // The room row is locked: nobody else takes a seq of this room until commit.
-      const seq = room.last_seq + 1
+      const seq = room.lastSeq + 1
       const createdAt = new Date()
       const message: Message = {
         id: uuidv7(createdAt.getTime()),
         room_id: roomId,
         seq,
-        sender: { id: room.sender_id, display_name: room.sender_display_name, created_at: room.sender_created_at.toISOString() },
+        sender: room.sender,
         text,
         client_msg_id: clientMsgId,
         created_at: createdAt.toISOString(),
@@ -88,12 +86,9 @@ export async function sendMessage(context: MessagesContext, input: SendInput): P
       }
       const frame: Extract<RoomEventFrame, { type: 'message.created' }> = { type: 'message.created', room_id: roomId, seq, message }
       const payload = JSON.stringify(frame)
-      const { rows } = await sendStatements
-        .write({ messageId: message.id, roomId, senderId, text, clientMsgId, createdAt, payload })
-        .execute(trx)
-      const written = rows[0]
-      if (written?.prior_id) return { kind: 'repeat' }
-      if (written?.seq !== seq) throw new Error(`send into room ${roomId}: expected seq ${seq}, got ${String(written?.seq)}`)
+      const written = await writeMessage(trx, { messageId: message.id, roomId, senderId, text, clientMsgId, createdAt, payload })
+      if (written.priorId) return { kind: 'repeat' }
+      if (written.seq !== seq) throw new Error(`send into room ${roomId}: expected seq ${seq}, got ${String(written.seq)}`)
       return { kind: 'created', message, event: { roomId, seq, type: 'message.created', payload: Buffer.from(payload), createdAt } }
     })
   } catch (error) {
@@ -107,8 +102,7 @@ export async function sendMessage(context: MessagesContext, input: SendInput): P
   }
   const stored = clientMsgId === null ? undefined : await findMessageByClientMsgId(db, roomId, senderId, clientMsgId)
   if (!stored) throw new Error(`send into room ${roomId}: repeated client_msg_id without a stored message`)
-  const summaries = await reactionSummaries(db, [stored.id], senderId)
-  return { status: 200, message: toMessage(stored, summaries.get(stored.id)) }
+  return { status: 200, message: await withReactions(db, stored, senderId) }
 }
 
 export interface ListInput {
@@ -135,11 +129,10 @@ export async function listMessages(context: MessagesContext, input: ListInput): 
   if (beforeSeq !== undefined && afterSeq !== undefined) throw messagesErrors.conflictingPaging()
   const page: MessagePage =
     afterSeq !== undefined ? { kind: 'after', seq: afterSeq } : beforeSeq !== undefined ? { kind: 'before', seq: beforeSeq } : { kind: 'latest' }
-  const { rows, more } = await listMessageRows(db, roomId, page, limit)
-  const summaries = await reactionSummaries(db, rows.map((row) => row.id), userId)
-  const result: ListResult = { messages: rows.map((row) => toMessage(row, summaries.get(row.id))) }
-  const first = rows[0]?.seq
-  const last = rows.at(-1)?.seq
+  const { messages, more } = await listMessagePage(db, roomId, page, limit, userId)
+  const result: ListResult = { messages }
+  const first = messages[0]?.seq
+  const last = messages.at(-1)?.seq
   if (page.kind === 'after') {
     if (more && last !== undefined) result.nextAfterSeq = last
     // Older messages are those at or below the cursor.
@@ -159,29 +152,26 @@ export interface ChangeInput {
 }
 
 /** Checks, in the order of api.md, that `userId` may change the message, with the room locked. */
-async function lockOwnMessage(trx: Db, input: ChangeInput) {
+async function lockOwnMessage(trx: Kysely<Database>, input: ChangeInput): Promise<Message> {
   await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-  const row = await findMessageInRoom(trx, input.roomId, input.messageId)
-  if (!row) throw messagesErrors.messageNotFound()
-  if (row.sender_id !== input.userId) throw messagesErrors.notSender()
-  if (row.deleted_at !== null) throw messagesErrors.messageDeleted()
-  return row
+  const message = await findMessageInRoom(trx, input.roomId, input.messageId)
+  if (!message) throw messagesErrors.messageNotFound()
+  if (message.sender.id !== input.userId) throw messagesErrors.notSender()
+  if (message.deleted) throw messagesErrors.messageDeleted()
+  return message
 }
 
 /** Replaces the text of one's own message and publishes `message.updated` with the room's next seq. */
 export async function editMessage(context: MessagesContext, input: ChangeInput & { text: string }): Promise<Message> {
   const { db, publisher } = context
   const { message, event } = await db.transaction().execute(async (trx) => {
-    const row = await lockOwnMessage(trx, input)
+    const stored = await lockOwnMessage(trx, input)
     checkText(input.text, context.maxTextChars)
     const editedAt = new Date()
-    await updateMessageText(trx, row.id, input.text, editedAt)
-    const seq = await takeRoomSeq(trx, input.roomId)
-    if (seq === undefined) throw messagesErrors.roomNotFound()
-    const summaries = await reactionSummaries(trx, [row.id], input.userId)
-    const message = toMessage({ ...row, text: input.text, edited_at: editedAt }, summaries.get(row.id))
+    await updateMessageText(trx, stored.id, input.text, editedAt)
+    const message = await withReactions(trx, { ...stored, text: input.text, edited_at: editedAt.toISOString() }, input.userId)
     // The event goes to every reader: my_reaction is per reader, so null there.
-    const event = await recordRoomEvent(trx, input.roomId, seq, 'message.updated', { message: { ...message, my_reaction: null } })
+    const event = await appendRoomEvent(trx, input.roomId, 'message.updated', { message: { ...message, my_reaction: null } })
     return { message, event }
   })
   await publisher.publish([event], input.requestId)
@@ -192,11 +182,9 @@ export async function editMessage(context: MessagesContext, input: ChangeInput &
 export async function deleteMessage(context: MessagesContext, input: ChangeInput): Promise<void> {
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
-    const row = await lockOwnMessage(trx, input)
-    await markMessageDeleted(trx, row.id, new Date())
-    const seq = await takeRoomSeq(trx, input.roomId)
-    if (seq === undefined) throw messagesErrors.roomNotFound()
-    return recordRoomEvent(trx, input.roomId, seq, 'message.deleted', { message_id: row.id })
+    const stored = await lockOwnMessage(trx, input)
+    await markMessageDeleted(trx, stored.id, new Date())
+    return appendRoomEvent(trx, input.roomId, 'message.deleted', { message_id: stored.id })
   })
   await publisher.publish([event], input.requestId)
 }

@@ -11,7 +11,7 @@ import { createSendRequestHandler } from './send-request.handler.js'
 export interface MessagesPluginOptions {
   db: Kysely<Database>
   bus: EventBus
-  /** Publishes committed events; the owner of the process closes it. */
+  /** Publishes committed events; whoever made it closes it (buildApp, or the standalone process). */
   publisher: RoomEventPublisher
   /** Longest message text after trimming, in characters (code points). Default 4000. */
   maxTextChars?: number

@@ -1,28 +1,16 @@
 import t from 'tap'
-import { connectNatsBus } from '@chat/bus'
-import { requireInfra } from '@chat/db/testing'
+import { natsBusOrSkip } from '@chat/service-kit/testing'
 import { build } from './helper.js'
 import { sendRequestAnswersLikeHttp } from './send-request-cases.js'
-
-const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
 const testId = `${process.pid}_${Date.now()}`
 // A stream of its own that overlaps nothing: JetStream refuses a second stream
 // over the chat.room subjects when the server already keeps CHAT_EVENTS. The
 // room events of this test then travel over core NATS, which is all that the
 // request path under test needs.
-const bus = await connectNatsBus({
-  url: natsUrl,
-  name: 'messages-test',
-  stream: { name: `TEST_MESSAGES_${testId}`, subjects: [`test.messages.${testId}.>`] }
-}).catch((error: unknown) => {
-  if (requireInfra()) throw error
-  return undefined
-})
+const bus = await natsBusOrSkip(t, { name: 'messages-test', stream: { name: `TEST_MESSAGES_${testId}`, subjects: [`test.messages.${testId}.>`] } })
 
-if (!bus) {
-  t.plan(0, `NATS not reachable at ${natsUrl}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
-} else {
+if (bus) {
   t.teardown(async () => {
     // The JetStream API over core NATS: this package does not depend on the JetStream client.
     await bus.connection.request(`$JS.API.STREAM.DELETE.${bus.streamName}`, undefined, { timeout: 2_000 }).catch(() => undefined)

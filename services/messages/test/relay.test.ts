@@ -1,21 +1,14 @@
 import t from 'tap'
-import { createInProcessBus, type EventBus } from '@chat/bus'
+import { createInProcessBus } from '@chat/bus'
 import type { Message } from '@chat/contracts'
 import { startRoomEventRelay } from '@chat/room-events'
+import { flakyBus } from '@chat/service-kit/testing'
 import { build, settle, silentLogger, waitFor } from './helper.js'
-
-/** A bus whose publish rejects while `down` is true. */
-function flakyBus(inner: EventBus): EventBus & { down: boolean } {
-  const bus = Object.create(inner) as EventBus & { down: boolean }
-  bus.down = true
-  bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
-  return bus
-}
 
 t.test('a message committed while publishing fails is published by the relay', async (t) => {
   const inner = createInProcessBus()
   t.teardown(() => inner.close())
-  const bus = flakyBus(inner)
+  const bus = flakyBus(inner, true)
   const { db, events, createUser, createRoom, send } = await build(t, { bus, observeBus: inner })
   const ada = await createUser()
   const roomId = await createRoom(ada)

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
-import { createRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
+import { appRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
 import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import { reactionsPlugin } from './plugin.js'
 import { loadReactionList, type ReactionList } from './reaction-list.js'
@@ -29,12 +29,6 @@ export async function buildApp(deps: ReactionsDeps, options: ReactionsAppOptions
     readiness: readinessChecks(deps),
     ...appOptions
   })
-  let publisher = deps.publisher
-  if (!publisher) {
-    const owned = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
-    app.addHook('onClose', () => owned.close())
-    publisher = owned
-  }
-  await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList })
+  await app.register(reactionsPlugin, { db: deps.db, publisher: appRoomEventPublisher(app, deps), reactionList })
   return app
 }

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { ReactionListEntry } from './reaction-list.js'
+import { ReactionListEntry } from '@chat/contracts'
 
 export const listEmojiSchema = {
   operationId: 'listEmoji',

@@ -8,7 +8,7 @@ import { reactionsRoutes } from './reactions.routes.js'
 
 export interface ReactionsPluginOptions {
   db: Kysely<Database>
-  /** Publishes committed events; the owner of the process closes it. */
+  /** Publishes committed events; whoever made it closes it (buildApp, or the standalone process). */
   publisher: RoomEventPublisher
   /** The allowed reactions, from {@link loadReactionList}: validation, `GET /emoji/` and the OpenAPI enum. */
   reactionList: ReactionList

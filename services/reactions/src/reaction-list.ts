@@ -1,26 +1,9 @@
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { storableTextPattern } from '@chat/contracts'
-import { ConfigError } from '@chat/service-kit'
-
-/** One allowed reaction: its stable `name` (what clients send), the emoji to show, and a label for screen readers. */
-export const ReactionListEntry = Type.Object(
-  {
-    name: Type.String({
-      minLength: 1,
-      maxLength: 32,
-      pattern: '^[a-z0-9_-]+$',
-      description: 'the name clients send and counts are keyed by; lower-case letters, digits, `_` and `-`'
-    }),
-    emoji: Type.String({ minLength: 1, maxLength: 32, pattern: storableTextPattern }),
-    label: Type.String({ minLength: 1, maxLength: 64, pattern: storableTextPattern })
-  },
-  { additionalProperties: false }
-)
-export type ReactionListEntry = Static<typeof ReactionListEntry>
+import { ReactionListEntry } from '@chat/contracts'
+import { ConfigError, strongEtag } from '@chat/service-kit'
 
 const ReactionListFile = Type.Array(ReactionListEntry, { minItems: 1 })
 const checkReactionListFile = Compile(ReactionListFile)
@@ -90,7 +73,7 @@ export function parseReactionList(text: string, file: string): ReactionList {
   }
   const names = Object.freeze(entries.map((entry) => entry.name))
   const allowed = new Set(names)
-  const etag = `"${createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 27)}"`
+  const etag = strongEtag(JSON.stringify(entries))
   return Object.freeze({ entries: Object.freeze(entries), names, etag, has: (name: string) => allowed.has(name) })
 }
 

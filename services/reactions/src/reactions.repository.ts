@@ -1,18 +1,15 @@
 import type { Kysely, Transaction } from 'kysely'
-import { toUser, type ReactionCounts, type User } from '@chat/contracts'
+import { toUser, type Reaction, type ReactionCounts, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import type { Reaction } from './reactions.schemas.js'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 /** What the reaction checks need to know of a message. */
-export interface ReactionTargetRow {
-  room_id: string
-  deleted_at: Date | null
+export interface ReactionTarget {
+  roomId: string
+  deleted: boolean
 }
 
 /** A reaction row with its user's public columns. */
-export interface ReactionWithUserRow {
+interface ReactionWithUserRow {
   message_id: string
   reaction: string
   created_at: Date
@@ -23,7 +20,7 @@ export interface ReactionWithUserRow {
 }
 
 /** The API shape of a reaction. */
-export function toReaction(row: ReactionWithUserRow): Reaction {
+function toReaction(row: ReactionWithUserRow): Reaction {
   return {
     message_id: row.message_id,
     user: toUser({ id: row.user_id, display_name: row.user_display_name, created_at: row.user_created_at }),
@@ -33,16 +30,12 @@ export function toReaction(row: ReactionWithUserRow): Reaction {
   }
 }
 
-export async function findReactionTarget(db: Db, messageId: string): Promise<ReactionTargetRow | undefined> {
-  return db.selectFrom('messages').select(['room_id', 'deleted_at']).where('id', '=', messageId).executeTakeFirst()
+export async function findReactionTarget(db: Kysely<Database>, messageId: string): Promise<ReactionTarget | undefined> {
+  const row = await db.selectFrom('messages').select(['room_id', 'deleted_at']).where('id', '=', messageId).executeTakeFirst()
+  return row && { roomId: row.room_id, deleted: row.deleted_at !== null }
 }
 
-export async function findUser(db: Db, userId: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').select(['id', 'display_name', 'created_at']).where('id', '=', userId).executeTakeFirst()
-  return row ? toUser(row) : undefined
-}
-
-function selectReactionsWithUser(db: Db) {
+function selectReactionsWithUser(db: Kysely<Database>) {
   return db
     .selectFrom('reactions')
     .innerJoin('users', 'users.id', 'reactions.user_id')
@@ -58,32 +51,35 @@ function selectReactionsWithUser(db: Db) {
 }
 
 /** Every reaction on a message, oldest first (ties by user id, so the order is stable). */
-export async function listReactionRows(db: Db, messageId: string): Promise<ReactionWithUserRow[]> {
-  return selectReactionsWithUser(db)
+export async function listMessageReactions(db: Kysely<Database>, messageId: string): Promise<Reaction[]> {
+  const rows = await selectReactionsWithUser(db)
     .where('reactions.message_id', '=', messageId)
     .orderBy('reactions.created_at')
     .orderBy('reactions.user_id')
     .execute()
+  return rows.map(toReaction)
 }
 
-export async function findOwnReaction(db: Db, messageId: string, userId: string): Promise<ReactionWithUserRow | undefined> {
-  return selectReactionsWithUser(db)
+export async function findOwnReaction(db: Kysely<Database>, messageId: string, userId: string): Promise<Reaction | undefined> {
+  const row = await selectReactionsWithUser(db)
     .where('reactions.message_id', '=', messageId)
     .where('reactions.user_id', '=', userId)
     .executeTakeFirst()
+  return row && toReaction(row)
 }
 
 /** Sets the user's reaction on a message: a new row, or the same row with another reaction and a new `updated_at`. */
 export async function upsertReaction(
   trx: Transaction<Database>,
-  input: { messageId: string; userId: string; reaction: string; at: Date }
-): Promise<{ reaction: string; created_at: Date; updated_at: Date }> {
-  return trx
+  input: { messageId: string; user: User; reaction: string; at: Date }
+): Promise<Reaction> {
+  const row = await trx
     .insertInto('reactions')
-    .values({ message_id: input.messageId, user_id: input.userId, reaction: input.reaction, created_at: input.at, updated_at: input.at })
+    .values({ message_id: input.messageId, user_id: input.user.id, reaction: input.reaction, created_at: input.at, updated_at: input.at })
     .onConflict((conflict) => conflict.columns(['message_id', 'user_id']).doUpdateSet({ reaction: input.reaction, updated_at: input.at }))
     .returning(['reaction', 'created_at', 'updated_at'])
     .executeTakeFirstOrThrow()
+  return { message_id: input.messageId, user: input.user, reaction: row.reaction, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() }
 }
 
 /** Removes the user's reaction; false when there was none. */
@@ -93,7 +89,7 @@ export async function deleteReaction(trx: Transaction<Database>, messageId: stri
 }
 
 /** Reaction name to count for one message, names in ascending order (like the counts of `Message.reactions`). */
-export async function reactionCounts(db: Db, messageId: string): Promise<ReactionCounts> {
+export async function reactionCounts(db: Kysely<Database>, messageId: string): Promise<ReactionCounts> {
   const rows = await db
     .selectFrom('reactions')
     .select(['reaction', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])

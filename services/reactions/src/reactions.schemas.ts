@@ -1,19 +1,9 @@
 import { Type, type Static } from 'typebox'
-import { ProblemDetails, Timestamp, User, Uuid } from '@chat/contracts'
+import { ProblemDetails, Reaction, Uuid } from '@chat/contracts'
 import type { ReactionList } from './reaction-list.js'
 
 const tags = ['reactions']
 const security = [{ bearer: [] }]
-
-/** One user's reaction to one message. */
-export const Reaction = Type.Object({
-  message_id: Uuid,
-  user: User,
-  reaction: Type.String({ description: 'a name of `GET /emoji/`' }),
-  created_at: Timestamp,
-  updated_at: Timestamp
-})
-export type Reaction = Static<typeof Reaction>
 
 export const MessageReactionParams = Type.Object({ message_id: Uuid }, { additionalProperties: false })
 export type MessageReactionParams = Static<typeof MessageReactionParams>

@@ -1,22 +1,11 @@
 import type { Kysely, Transaction } from 'kysely'
+import type { Reaction } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { recordRoomEvent, requireParticipant, takeRoomSeq, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
-import { errors } from '@chat/service-kit'
+import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { findUser } from '@chat/service-kit'
 import { reactionsErrors } from './errors.js'
 import type { ReactionList } from './reaction-list.js'
-import {
-  deleteReaction,
-  findOwnReaction,
-  findReactionTarget,
-  findUser,
-  listReactionRows,
-  reactionCounts,
-  toReaction,
-  upsertReaction
-} from './reactions.repository.js'
-import type { Reaction } from './reactions.schemas.js'
-
-type Db = Kysely<Database> | Transaction<Database>
+import { deleteReaction, findOwnReaction, findReactionTarget, listMessageReactions, reactionCounts, upsertReaction } from './reactions.repository.js'
 
 /** What the operations of the reactions service need. */
 export interface ReactionsContext {
@@ -38,20 +27,19 @@ export interface ReactionInput {
  * transaction, the room row is locked before the message is looked at again,
  * so a delete of the message cannot slip in before commit.
  */
-async function requireLiveMessage(db: Db, messageId: string, userId: string, options: { lock?: boolean } = {}): Promise<{ roomId: string }> {
+async function requireLiveMessage(db: Kysely<Database>, messageId: string, userId: string, options: { lock?: boolean } = {}): Promise<{ roomId: string }> {
   const target = await findReactionTarget(db, messageId)
   if (!target) throw reactionsErrors.messageNotFound()
-  await requireParticipant(db, target.room_id, userId, options)
+  await requireParticipant(db, target.roomId, userId, options)
   const current = options.lock ? await findReactionTarget(db, messageId) : target
-  if (!current || current.deleted_at !== null) throw reactionsErrors.messageNotFound()
-  return { roomId: target.room_id }
+  if (!current || current.deleted) throw reactionsErrors.messageNotFound()
+  return { roomId: target.roomId }
 }
 
 /** Every reaction on a message, for a participant of its room. */
 export async function listReactions(context: ReactionsContext, input: ReactionInput): Promise<Reaction[]> {
   await requireLiveMessage(context.db, input.messageId, input.userId)
-  const rows = await listReactionRows(context.db, input.messageId)
-  return rows.map(toReaction)
+  return listMessageReactions(context.db, input.messageId)
 }
 
 export interface SetResult {
@@ -75,16 +63,12 @@ export async function setReaction(context: ReactionsContext, input: ReactionInpu
     if (!reactionList.has(reaction)) throw reactionsErrors.invalidReaction(reactionList.names)
     // Under the room lock: no other change to this room's reactions runs until commit.
     const existing = await findOwnReaction(trx, messageId, userId)
-    if (existing?.reaction === reaction) return { status: 200, reaction: toReaction(existing) }
+    if (existing?.reaction === reaction) return { status: 200, reaction: existing }
     const user = await findUser(trx, userId)
-    if (!user) throw errors.notAMember()
-    const stored = await upsertReaction(trx, { messageId, userId, reaction, at: new Date() })
+    if (!user) throw reactionsErrors.notAMember()
+    const stored = await upsertReaction(trx, { messageId, user, reaction, at: new Date() })
     const event = await recordReactionUpdated(trx, roomId, { message_id: messageId, user, reaction })
-    return {
-      status: existing ? 200 : 201,
-      reaction: { message_id: messageId, user, reaction: stored.reaction, created_at: stored.created_at.toISOString(), updated_at: stored.updated_at.toISOString() },
-      event
-    }
+    return { status: existing ? 200 : 201, reaction: stored, event }
   })
   if (outcome.event) await publisher.publish([outcome.event], input.requestId)
   return { status: outcome.status, reaction: outcome.reaction }
@@ -97,21 +81,19 @@ export async function removeReaction(context: ReactionsContext, input: ReactionI
   const event = await db.transaction().execute(async (trx) => {
     const { roomId } = await requireLiveMessage(trx, messageId, userId, { lock: true })
     const user = await findUser(trx, userId)
-    if (!user) throw errors.notAMember()
+    if (!user) throw reactionsErrors.notAMember()
     if (!(await deleteReaction(trx, messageId, userId))) throw reactionsErrors.reactionNotFound()
     return recordReactionUpdated(trx, roomId, { message_id: messageId, user, reaction: null })
   })
   await publisher.publish([event], input.requestId)
 }
 
-/** Takes the room's next seq and writes the event with the message's counts as they are now, in the transaction of the change. */
+/** Records `reaction.updated` with the message's counts as they are after the change, in the transaction of the change. */
 async function recordReactionUpdated(
   trx: Transaction<Database>,
   roomId: string,
   change: { message_id: string; user: Reaction['user']; reaction: string | null }
 ): Promise<StoredRoomEvent> {
-  const seq = await takeRoomSeq(trx, roomId)
-  if (seq === undefined) throw errors.roomNotFound()
   const reactions = await reactionCounts(trx, change.message_id)
-  return recordRoomEvent(trx, roomId, seq, 'reaction.updated', { ...change, reactions })
+  return appendRoomEvent(trx, roomId, 'reaction.updated', { ...change, reactions })
 }

@@ -4,7 +4,7 @@ import { createInProcessBus, type EventBus } from '@chat/bus'
 import type { ReactionCounts, RoomEventFrame } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { createTestDatabase, type TeardownHost } from '@chat/db/testing'
-import { createRoomEventPublisher, recordRoomEvent, takeRoomSeq, uuidv7, type RoomEventPublisher } from '@chat/room-events'
+import { appendRoomEvent, createRoomEventPublisher, uuidv7, type RoomEventPublisher } from '@chat/room-events'
 import type { ServiceApp, TokenSigner } from '@chat/service-kit'
 import { bearer, createTestAuth, createTestRoom, createTestUser, publicUser, receivedEvent, silentLogger, type ReceivedEvent, type TestUser } from '@chat/service-kit/testing'
 export { bearer, isoMs, publicUser, receivedEvent, settle, silentLogger, waitFor, type ReceivedEvent } from '@chat/service-kit/testing'
@@ -103,24 +103,24 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
 
 export async function createMessage(db: Kysely<Database>, sender: TestUser, roomId: string, text: string): Promise<string> {
   return db.transaction().execute(async (trx) => {
-    const seq = await takeRoomSeq(trx, roomId)
-    if (seq === undefined) throw new Error(`no room ${roomId}`)
     const createdAt = new Date()
     const id = uuidv7(createdAt.getTime())
-    await trx.insertInto('messages').values({ id, room_id: roomId, seq, sender_id: sender.id, text, created_at: createdAt }).execute()
-    await recordRoomEvent(trx, roomId, seq, 'message.created', {
-      message: {
-        id,
-        room_id: roomId,
-        seq,
-        sender: publicUser(sender),
-        text,
-        client_msg_id: null,
-        created_at: createdAt.toISOString(),
-        edited_at: null,
-        deleted: false,
-        reactions: {},
-        my_reaction: null
+    await appendRoomEvent(trx, roomId, 'message.created', async (seq) => {
+      await trx.insertInto('messages').values({ id, room_id: roomId, seq, sender_id: sender.id, text, created_at: createdAt }).execute()
+      return {
+        message: {
+          id,
+          room_id: roomId,
+          seq,
+          sender: publicUser(sender),
+          text,
+          client_msg_id: null,
+          created_at: createdAt.toISOString(),
+          edited_at: null,
+          deleted: false,
+          reactions: {},
+          my_reaction: null
+        }
       }
     })
     return id
@@ -135,9 +135,7 @@ export async function deleteMessage(db: Kysely<Database>, messageId: string): Pr
       .where('id', '=', messageId)
       .returning('room_id')
       .executeTakeFirstOrThrow()
-    const seq = await takeRoomSeq(trx, message.room_id)
-    if (seq === undefined) throw new Error(`no room ${message.room_id}`)
-    await recordRoomEvent(trx, message.room_id, seq, 'message.deleted', { message_id: messageId })
+    await appendRoomEvent(trx, message.room_id, 'message.deleted', { message_id: messageId })
   })
 }
 

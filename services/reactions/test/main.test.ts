@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { createTestDatabase } from '@chat/db/testing'
 import { createTokenSigner, generateSigningKey, loadConfig } from '@chat/service-kit'
-import { runToExit, startServiceProcess } from '@chat/service-kit/testing'
+import { checkStopAfterWrite, postJson, runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
 import { ReactionsConfig } from '../src/config.js'
 import { loadReactionList } from '../src/reaction-list.js'
 
@@ -16,14 +15,10 @@ t.test('the configuration: port 3004 by default', async (t) => {
 })
 
 t.test('main.ts: runs from dist/ against PostgreSQL and NATS, serves the list and reactions, stops on SIGTERM', async (t) => {
-  const { url, kind, db } = await createTestDatabase(t)
-  if (kind !== 'postgres') {
-    t.skip('main.ts needs PostgreSQL', () => {})
-    return
-  }
   const key = generateSigningKey()
-  const service = await startServiceProcess(mainFile, { DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem })
-  t.teardown(() => { service.child.kill('SIGKILL') })
+  const started = await startServiceOnTestDatabase(t, mainFile, (url) => ({ DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem }))
+  if (!started) return
+  const { service, db } = started
   const ready = await fetch(`${service.baseUrl}/readyz`)
   t.equal(ready.status, 200, service.output())
   const emoji = await fetch(`${service.baseUrl}/emoji/`)
@@ -40,20 +35,9 @@ t.test('main.ts: runs from dist/ against PostgreSQL and NATS, serves the list an
     .returning('id')
     .executeTakeFirstOrThrow()
   const token = createTokenSigner(key, 60).sign({ id: user.id, displayName: 'Ada' }).token
-  const reacted = await fetch(`${service.baseUrl}/messages/${message.id}/reaction/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ reaction: 'love' })
-  })
+  const reacted = await postJson(`${service.baseUrl}/messages/${message.id}/reaction/`, token, { reaction: 'love' })
   t.equal(reacted.status, 201)
-  // SIGTERM at once: the publisher's last batch of published_at marks must
-  // still reach the database before the pool closes.
-  service.child.kill('SIGTERM')
-  t.equal(await service.exited, 0)
-  const events = await db.selectFrom('room_events').select(['seq', 'type', 'published_at']).where('room_id', '=', room.id).execute()
-  t.same(events.map((event) => [event.seq, event.type]), [[2, 'reaction.updated']])
-  t.ok(events.every((event) => event.published_at !== null), 'marked published before the pool closed')
-  t.notMatch(service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
+  await checkStopAfterWrite(t, started, room.id, [[2, 'reaction.updated']])
 })
 
 t.test('main.ts: a bad variable is one line naming it', async (t) => {

@@ -1,20 +1,13 @@
 import t from 'tap'
-import { connectNatsBus } from '@chat/bus'
 import { CHAT_EVENTS_STREAM, subjects } from '@chat/contracts'
-import { requireInfra } from '@chat/db/testing'
+import { natsBusOrSkip } from '@chat/service-kit/testing'
 import { build, publicUser, receivedEvent, waitFor, type ReceivedEvent } from './helper.js'
 
-const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 // The real CHAT_EVENTS stream: a test stream with the same subjects would
 // overlap it. Fresh room ids (each test database makes its own) keep runs apart.
-const bus = await connectNatsBus({ url: natsUrl, name: 'reactions-test' }).catch((error: unknown) => {
-  if (requireInfra()) throw error
-  return undefined
-})
+const bus = await natsBusOrSkip(t, { name: 'reactions-test' })
 
-if (!bus) {
-  t.plan(0, `NATS not reachable at ${natsUrl}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
-} else {
+if (bus) {
   t.teardown(() => bus.close())
 
   t.test('set, replace and remove reach NATS on chat.room.<id>.reaction.updated, each stored once in CHAT_EVENTS', async (t) => {

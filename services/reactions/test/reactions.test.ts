@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Reaction } from '../src/reactions.schemas.js'
+import type { Reaction } from '@chat/contracts'
 import { allowedNames, build, isoMs, publicUser, settle, waitFor } from './helper.js'
 
 t.test('a new reaction: 201, the row, and reaction.updated with the room\'s next seq and the counts', async (t) => {

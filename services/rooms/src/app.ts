@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
-import { createRoomEventPublisher } from '@chat/room-events'
+import { appRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
 import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import type { AvatarLimits } from './image.js'
 import { roomsPlugin } from './plugin.js'
@@ -9,7 +9,10 @@ import { roomsPlugin } from './plugin.js'
 export interface RoomsDeps {
   db: Kysely<Database>
   bus: EventBus
+  /** Verifies access tokens with the identity service's public keys. */
   verifier: TokenVerifier
+  /** Publishes committed events; when left out, the app makes one and closes it on close. */
+  publisher?: RoomEventPublisher
 }
 
 export interface RoomsAppOptions extends CommonAppOptions {
@@ -25,8 +28,11 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
     readiness: readinessChecks(deps),
     ...options
   })
-  const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
-  app.addHook('onClose', () => publisher.close())
-  await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes, imageLimits: options.imageLimits })
+  await app.register(roomsPlugin, {
+    db: deps.db,
+    publisher: appRoomEventPublisher(app, deps),
+    maxAvatarBytes: options.maxAvatarBytes,
+    imageLimits: options.imageLimits
+  })
   return app
 }

@@ -2,7 +2,7 @@ import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import { roomEventWriters } from '@chat/contracts'
 import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, startupLogger, tokenVerifierFromConfig, natsBusOptions } from '@chat/service-kit'
+import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { RoomsConfig } from './config.js'
 
@@ -10,17 +10,13 @@ const { config, verifier } = configOrExit(() => {
   const config = loadConfig(RoomsConfig)
   return { config, verifier: tokenVerifierFromConfig(config) }
 })
-// The bus starts before the app and logs its connection status through it once it exists, as in the other services.
+
+// The bus connects before the app exists and logs through it once it does.
 const logger = startupLogger()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'rooms', logger)))
-const app = await buildApp(
-  { db: database.db, bus, verifier },
-  {
-    maxAvatarBytes: config.AVATAR_MAX_BYTES,
-    ...commonAppOptions(config),
-  }
-)
+// The app makes its event publisher and closes it with itself; the relay is the process's.
+const app = await buildApp({ db: database.db, bus, verifier }, { ...commonAppOptions(config), maxAvatarBytes: config.AVATAR_MAX_BYTES })
 logger.attach(app)
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.rooms })
 closeOnSignals(app, {

@@ -4,11 +4,13 @@ import { limits } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { RoomEventPublisher } from '@chat/room-events'
 import { avatarsRoutes } from './avatars.routes.js'
-import type { AvatarLimits } from './image.js'
+import { createSemaphore } from './avatars.service.js'
+import { defaultAvatarLimits, type AvatarLimits } from './image.js'
 import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
   db: Kysely<Database>
+  /** Publishes committed events; whoever made it closes it (buildApp, or the standalone process). */
   publisher: RoomEventPublisher
   /** Largest avatar upload (413 beyond); 5 MiB by default. */
   maxAvatarBytes?: number
@@ -17,11 +19,14 @@ export interface RoomsPluginOptions {
 
 /** The rooms service: rooms, participants, read positions and avatars. Needs `app.authenticate` (service-kit). */
 export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async (app, options) => {
-  await app.register(roomsRoutes, { db: options.db, publisher: options.publisher })
+  const { db, publisher } = options
+  await app.register(roomsRoutes, { db, publisher })
   await app.register(avatarsRoutes, {
-    db: options.db,
-    publisher: options.publisher,
-    maxUploadBytes: options.maxAvatarBytes ?? limits.avatarBytes,
-    imageLimits: options.imageLimits
+    db,
+    publisher,
+    imageLimits: options.imageLimits ?? defaultAvatarLimits,
+    // Decoding takes up to 4 bytes a pixel: at most two at a time per process.
+    decoding: createSemaphore(2),
+    maxUploadBytes: options.maxAvatarBytes ?? limits.avatarBytes
   })
 }

@@ -1,21 +1,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { displayNameKey, type Participant, type Room } from '@chat/contracts'
+import { displayNameKey, toUser, type Participant, type Room, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
-
-type Db = Kysely<Database> | Transaction<Database>
-
-export interface NamedUser {
-  id: string
-  display_name: string
-  created_at: Date
-}
+import { avatarUrl } from './avatars.repository.js'
 
 /**
  * Resolves display names in one query (case-insensitively, after NFC).
  * `notFound` lists the unknown names as the client spelled them, once each,
  * in request order; `users` the known ones, once each, in request order.
  */
-export async function resolveDisplayNames(db: Db, names: readonly string[]): Promise<{ users: NamedUser[]; notFound: string[] }> {
+export async function resolveDisplayNames(db: Kysely<Database>, names: readonly string[]): Promise<{ users: User[]; notFound: string[] }> {
   const firstSpelling = new Map<string, string>()
   for (const name of names) {
     const key = displayNameKey(name)
@@ -28,11 +21,11 @@ export async function resolveDisplayNames(db: Db, names: readonly string[]): Pro
     .where('display_name_key', 'in', [...firstSpelling.keys()])
     .execute()
   const byKey = new Map(rows.map((row) => [row.display_name_key, row]))
-  const users: NamedUser[] = []
+  const users: User[] = []
   const notFound: string[] = []
   for (const [key, spelling] of firstSpelling) {
     const row = byKey.get(key)
-    if (row) users.push({ id: row.id, display_name: row.display_name, created_at: row.created_at })
+    if (row) users.push(toUser(row))
     else notFound.push(spelling)
   }
   return { users, notFound }
@@ -64,16 +57,12 @@ export async function removeParticipant(trx: Transaction<Database>, roomId: stri
   return result.numDeletedRows > 0n
 }
 
-export async function renameRoom(trx: Transaction<Database>, roomId: string, name: string): Promise<void> {
+export async function updateRoomName(trx: Transaction<Database>, roomId: string, name: string): Promise<void> {
   await trx.updateTable('rooms').set({ name }).where('id', '=', roomId).execute()
 }
 
-export async function findUser(db: Db, userId: string): Promise<NamedUser | undefined> {
-  return db.selectFrom('users').select(['id', 'display_name', 'created_at']).where('id', '=', userId).executeTakeFirst()
-}
-
 /** Moves the caller's read position forward only, clamped to the room's last seq. */
-export async function advanceReadPosition(db: Db, roomId: string, userId: string, seq: number): Promise<number | undefined> {
+export async function advanceReadPosition(db: Kysely<Database>, roomId: string, userId: string, seq: number): Promise<number | undefined> {
   const row = await db
     .updateTable('room_participants')
     .from('rooms')
@@ -87,7 +76,7 @@ export async function advanceReadPosition(db: Db, roomId: string, userId: string
 }
 
 /** Messages by others past each room's read position of `userId`, deleted ones excluded; one grouped query. */
-export async function unreadCounts(db: Db, userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+export async function unreadCounts(db: Kysely<Database>, userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
   if (roomIds.length === 0) return new Map()
   const rows = await db
     .selectFrom('messages')
@@ -104,18 +93,6 @@ export async function unreadCounts(db: Db, userId: string, roomIds: readonly str
   return new Map(rows.map((row) => [row.room_id, Number(row.unread)]))
 }
 
-/** The avatar URL of a room, versioned by its ETag so that clients refetch when it changes. */
-export function avatarUrl(roomId: string, etag: string | null): string | null {
-  return etag === null ? null : `/chatrooms/${roomId}/avatar/?v=${etag.replaceAll('"', '')}`
-}
-
-/**
- * Rooms as `Room` in three queries whatever their number: the rooms (with
- * creator, avatar and the caller's read position), their participants, and
- * the caller's unread counts. `scope` is either the caller's rooms by last
- * activity, or the given ids. Without `viewerId` (event payloads, which are
- * not any one reader's), the read position and unread count are 0.
- */
 /** A position in a user's room list: the activity time (epoch microseconds, exact) and id of the last room seen. */
 export interface RoomListCursor {
   activityMicros: number
@@ -139,7 +116,7 @@ export type RoomScope =
   | { roomIds: readonly string[] }
 
 /** The rooms of a page, and the cursor of the next page when there is one. */
-export async function listRooms(db: Db, memberId: string, limit: number, before?: RoomListCursor): Promise<{ rooms: Room[]; next?: RoomListCursor }> {
+export async function listRoomPage(db: Kysely<Database>, memberId: string, limit: number, before?: RoomListCursor): Promise<{ rooms: Room[]; next?: RoomListCursor }> {
   const entries = await loadRoomEntries(db, { memberId, limit: limit + 1, before })
   const page = entries.slice(0, limit)
   const last = page.at(-1)
@@ -147,11 +124,18 @@ export async function listRooms(db: Db, memberId: string, limit: number, before?
   return entries.length > limit && last ? { rooms, next: { activityMicros: last.activityMicros, roomId: last.room.id } } : { rooms }
 }
 
-export async function loadRooms(db: Db, scope: RoomScope, viewerId?: string): Promise<Room[]> {
+/**
+ * Rooms as `Room` in three queries whatever their number: the rooms (with
+ * creator, avatar and the caller's read position), their participants, and
+ * the caller's unread counts. `scope` is either the caller's rooms by last
+ * activity, or the given ids. Without `viewerId` (event payloads, which are
+ * not any one reader's), the read position and unread count are 0.
+ */
+export async function loadRooms(db: Kysely<Database>, scope: RoomScope, viewerId?: string): Promise<Room[]> {
   return (await loadRoomEntries(db, scope, viewerId)).map((entry) => entry.room)
 }
 
-async function loadRoomEntries(db: Db, scope: RoomScope, viewerId?: string): Promise<Array<{ room: Room; activityMicros: number }>> {
+async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?: string): Promise<Array<{ room: Room; activityMicros: number }>> {
   const viewer = 'memberId' in scope ? scope.memberId : viewerId
   let query = db
     .selectFrom('rooms')
@@ -213,15 +197,15 @@ async function loadRoomEntries(db: Db, scope: RoomScope, viewerId?: string): Pro
   return rooms.map((room) => ({
     activityMicros: Number(room.activity_micros),
     room: {
-    id: room.id,
-    name: room.name,
-    created_by: { id: room.creator_id, display_name: room.creator_name, created_at: room.creator_created_at.toISOString() },
-    participants: participants.get(room.id) ?? [],
-    avatar_url: avatarUrl(room.id, room.etag),
-    created_at: room.created_at.toISOString(),
-    last_seq: room.last_seq,
-    last_read_seq: lastRead.get(room.id) ?? 0,
-    unread_count: unread.get(room.id) ?? 0
+      id: room.id,
+      name: room.name,
+      created_by: { id: room.creator_id, display_name: room.creator_name, created_at: room.creator_created_at.toISOString() },
+      participants: participants.get(room.id) ?? [],
+      avatar_url: avatarUrl(room.id, room.etag),
+      created_at: room.created_at.toISOString(),
+      last_seq: room.last_seq,
+      last_read_seq: lastRead.get(room.id) ?? 0,
+      unread_count: unread.get(room.id) ?? 0
     }
   }))
 }

@@ -1,18 +1,17 @@
-import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
-import { displayNameKey, type Room } from '@chat/contracts'
-import type { Database } from '@chat/db'
-import { createTestDatabase } from '@chat/db/testing'
-import { createTokenSigner, createTokenVerifier, generateSigningKey, staticKeyResolver, type ServiceApp } from '@chat/service-kit'
 import type { Kysely, KyselyPlugin } from 'kysely'
+import { createInProcessBus, type BusMessage, type EventBus } from '@chat/bus'
+import type { Room } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { createTestDatabase, type TeardownHost } from '@chat/db/testing'
+import type { ServiceApp } from '@chat/service-kit'
+import { bearer, createTestAuth, createTestUser, type TestUser as SignedTestUser } from '@chat/service-kit/testing'
+export { waitFor } from '@chat/service-kit/testing'
 import { buildApp, type RoomsAppOptions } from '../src/app.js'
 
-export interface TestContext {
-  teardown(fn: () => unknown): void
-}
+export type TestContext = TeardownHost
 
-export interface TestUser {
-  id: string
-  display_name: string
+/** A test user with the Authorization header of its token, ready for `app.inject`. */
+export interface TestUser extends SignedTestUser {
   headers: { authorization: string }
 }
 
@@ -43,9 +42,8 @@ export async function build(t: TestContext, options: RoomsAppOptions & { bus?: E
   }
   const db = database.withPlugin(counter)
   const bus = options.bus ?? createInProcessBus()
-  const key = generateSigningKey()
-  const signer = createTokenSigner(key, 900)
-  const app = await buildApp({ db, bus, verifier: createTokenVerifier(staticKeyResolver([key])) }, { logger: false, userRps: 0, ...options })
+  const { signer, verifier } = createTestAuth()
+  const app = await buildApp({ db, bus, verifier }, { logger: false, userRps: 0, ...options })
   t.teardown(async () => {
     await app.close()
     await bus.close()
@@ -65,26 +63,14 @@ export async function build(t: TestContext, options: RoomsAppOptions & { bus?: E
     raw,
     queries,
     async user(displayName) {
-      const row = await db
-        .insertInto('users')
-        .values({ display_name: displayName, display_name_key: displayNameKey(displayName), password_hash: 'not-used' })
-        .returning(['id', 'display_name'])
-        .executeTakeFirstOrThrow()
-      return { ...row, headers: { authorization: `Bearer ${signer.sign({ id: row.id, displayName }).token}` } }
+      const user = await createTestUser(db, signer, displayName)
+      return { ...user, headers: bearer(user) }
     },
     async createRoom(owner, name, others = []) {
       const response = await app.inject({ method: 'POST', url: '/chatrooms/', headers: owner.headers, payload: { name, participants_display_names: others } })
       if (response.statusCode !== 201) throw new Error(`create room: ${response.statusCode} ${response.body}`)
       return response.json<Room>()
     }
-  }
-}
-
-export async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
 

@@ -1,46 +1,28 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { createTestDatabase } from '@chat/db/testing'
 import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { runToExit, startServiceProcess } from '@chat/service-kit/testing'
+import { checkStopAfterWrite, postJson, runToExit, startServiceOnTestDatabase } from '@chat/service-kit/testing'
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
 t.test('main.ts: runs against PostgreSQL and NATS, serves, stops on SIGTERM', async (t) => {
-  const { url, kind, db } = await createTestDatabase(t)
-  if (kind !== 'postgres') {
-    t.skip('main.ts needs PostgreSQL', () => {})
-    return
-  }
   const key = generateSigningKey()
-  const service = await startServiceProcess(mainFile, { DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem })
-  t.teardown(() => { service.child.kill('SIGKILL') })
+  const started = await startServiceOnTestDatabase(t, mainFile, (url) => ({ DATABASE_URL: url, NATS_URL: natsUrl, JWT_PUBLIC_KEY: key.publicKeyPem }))
+  if (!started) return
+  const { service, db } = started
   const ready = await fetch(`${service.baseUrl}/readyz`)
   t.equal(ready.status, 200, service.output())
   const user = await db.insertInto('users').values({ display_name: 'Ada', display_name_key: 'ada', password_hash: 'x' }).returning('id').executeTakeFirstOrThrow()
   const token = createTokenSigner(key, 60).sign({ id: user.id, displayName: 'Ada' }).token
-  const created = await fetch(`${service.baseUrl}/chatrooms/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'From main' })
-  })
+  const created = await postJson(`${service.baseUrl}/chatrooms/`, token, { name: 'From main' })
   t.equal(created.status, 201)
+  const roomId = ((await created.json()) as { id: string }).id
   await db.insertInto('users').values({ display_name: 'Bob', display_name_key: 'bob', password_hash: 'x' }).execute()
-  const added = await fetch(`${service.baseUrl}/chatrooms/${((await created.json()) as { id: string }).id}/add_user/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ user_display_names: ['Bob'] })
-  })
+  const added = await postJson(`${service.baseUrl}/chatrooms/${roomId}/add_user/`, token, { user_display_names: ['Bob'] })
   t.equal(added.status, 200)
-  // SIGTERM at once: the publisher's last batch of published_at marks must
-  // still reach the database before the pool closes.
-  service.child.kill('SIGTERM')
-  t.equal(await service.exited, 0)
-  const events = await db.selectFrom('room_events').select(['seq', 'published_at']).execute()
-  t.equal(events.length, 1)
-  t.ok(events.every((event) => event.published_at !== null), 'marked published before the pool closed')
-  t.notMatch(service.output(), /BEGIN PUBLIC KEY|Bearer ey/, 'no key or token in the logs')
+  t.equal((await db.selectFrom('room_events').select('seq').execute()).length, 1)
+  await checkStopAfterWrite(t, started, roomId, [[1, 'participants.added']])
 })
 
 t.test('main.ts: a public key that is not one is one line naming it', async (t) => {

@@ -1,21 +1,14 @@
 import t from 'tap'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { connectNatsBus } from '@chat/bus'
 import { envelopeHeaders } from '@chat/contracts'
-import { requireInfra } from '@chat/db/testing'
+import { natsBusOrSkip } from '@chat/service-kit/testing'
 import { build, waitFor } from './helper.js'
 
-const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 // The real CHAT_EVENTS stream: a test stream with the same subjects would
 // overlap it. Unique room ids keep test runs apart.
-const bus = await connectNatsBus({ url: natsUrl, name: 'rooms-test' }).catch((error: unknown) => {
-  if (requireInfra()) throw error
-  return undefined
-})
+const bus = await natsBusOrSkip(t, { name: 'rooms-test' })
 
-if (!bus) {
-  t.plan(0, `NATS not reachable at ${natsUrl}; skipped (set REQUIRE_INFRA=1 to fail instead)`)
-} else {
+if (bus) {
   t.test('room changes reach NATS with their envelope and are stored once in JetStream', async (t) => {
     const manager = await jetstreamManager(bus.connection)
     const { app, user, createRoom, raw } = await build(t, { bus })

@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely'
+import type { Avatar } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { requireParticipant, type RoomEventPublisher } from '@chat/room-events'
+import { deleteAvatar, findAvatar, upsertAvatar, type AvatarImage } from './avatars.repository.js'
+import { roomErrors } from './errors.js'
+import { processAvatar, type AvatarLimits } from './image.js'
+import { appendRoomUpdated } from './rooms.service.js'
+
+/** Runs at most a number of tasks at once; the others wait in order. */
+export interface Semaphore {
+  run<T>(task: () => Promise<T>): Promise<T>
+}
+
+export function createSemaphore(slots: number): Semaphore {
+  let free = slots
+  const waiting: Array<() => void> = []
+  return {
+    async run(task) {
+      if (free > 0) free -= 1
+      else await new Promise<void>((resolve) => waiting.push(resolve))
+      try {
+        return await task()
+      } finally {
+        const next = waiting.shift()
+        if (next) next()
+        else free += 1
+      }
+    }
+  }
+}
+
+/** What the avatar operations need. */
+export interface AvatarsContext {
+  db: Kysely<Database>
+  publisher: RoomEventPublisher
+  imageLimits: AvatarLimits
+  /** Decoding is the memory-hungry step (up to 4 bytes a pixel): it runs under this semaphore. */
+  decoding: Semaphore
+}
+
+export interface AvatarInput {
+  roomId: string
+  userId: string
+  requestId?: string
+}
+
+/**
+ * Re-encodes an upload as the room's avatar and publishes `room.updated`.
+ * `readUpload` runs only after the membership check: an outsider's upload is
+ * never read.
+ */
+export async function setAvatar(
+  context: AvatarsContext,
+  input: AvatarInput & { readUpload: () => Promise<Buffer | undefined> }
+): Promise<{ avatar: Avatar; uploadBytes: number }> {
+  const { db, publisher } = context
+  const { roomId, userId } = input
+  await requireParticipant(db, roomId, userId)
+  const upload = await input.readUpload()
+  if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
+  const image = await context.decoding.run(() => processAvatar(upload, context.imageLimits))
+  const { avatar, event } = await db.transaction().execute(async (trx) => {
+    await requireParticipant(trx, roomId, userId, { lock: true })
+    const avatar = await upsertAvatar(trx, roomId, image)
+    return { avatar, event: await appendRoomUpdated(trx, roomId) }
+  })
+  await publisher.publish([event], input.requestId)
+  return { avatar, uploadBytes: upload.length }
+}
+
+/** The avatar image of a room, for a participant. */
+export async function getAvatar(context: AvatarsContext, input: AvatarInput): Promise<AvatarImage> {
+  await requireParticipant(context.db, input.roomId, input.userId)
+  const avatar = await findAvatar(context.db, input.roomId)
+  if (!avatar) throw roomErrors.avatarNotSet()
+  return avatar
+}
+
+/** Removes the room's avatar and publishes `room.updated`. */
+export async function removeAvatar(context: AvatarsContext, input: AvatarInput): Promise<void> {
+  const { db, publisher } = context
+  const event = await db.transaction().execute(async (trx) => {
+    await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    if (!(await deleteAvatar(trx, input.roomId))) throw roomErrors.avatarNotSet()
+    return appendRoomUpdated(trx, input.roomId)
+  })
+  await publisher.publish([event], input.requestId)
+}
