@@ -6,14 +6,13 @@ import { Counter, Gauge } from 'prom-client'
 import type { EventBus } from '@chat/bus'
 import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import type { TokenVerifier } from '@chat/service-kit'
+import { findUser, type TokenVerifier } from '@chat/service-kit'
 import { pruneRoomEvents } from './events.repository.js'
 import type { GatewaySettings } from './gateway-context.js'
 import { RealtimeGateway } from './gateway.js'
 import { roomHistoryInStore } from './room-history.js'
 import { createMessagesClient } from './send-request.client.js'
 import { socketRoutes } from './sockets.routes.js'
-import { findUserById } from './users.repository.js'
 
 export interface RealtimePluginOptions extends Partial<GatewaySettings> {
   db: Kysely<Database>
@@ -68,7 +67,7 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
       bus,
       verifier,
       messages: createMessagesClient(bus, { subject: settings.sendSubject, timeoutMs: settings.sendTimeoutMs }),
-      findUser: (userId) => findUserById(db, userId),
+      findUser: (userId) => findUser(db, userId),
       logger: app.log
     },
     settings
