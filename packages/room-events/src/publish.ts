@@ -46,10 +46,13 @@ export async function markPublished(db: Kysely<Database>, events: ReadonlyArray<
 export interface RoomEventPublisher {
   /**
    * Publishes committed events in order, after the transaction that wrote
-   * them. Never throws: an event that fails to publish stays unpublished in
-   * the outbox and the relay sends it.
+   * them, each with its own request id or the one given. Never throws: an
+   * event that fails to publish stays unpublished in the outbox and the relay
+   * sends it. The events go out one after the other without waiting for
+   * each acknowledgement (those are awaited together), so a caller may also
+   * leave it running: the group commit of sends answers before it resolves.
    */
-  publish(events: readonly StoredRoomEvent[], requestId?: string): Promise<void>
+  publish(events: ReadonlyArray<StoredRoomEvent & { requestId?: string }>, requestId?: string): Promise<void>
   /** Writes the pending `published_at` marks. */
   flush(): Promise<void>
   close(): Promise<void>
@@ -83,16 +86,17 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
 
   return {
     async publish(events, requestId) {
-      for (const event of events) {
-        try {
-          await publishStoredEvent(bus, event, requestId)
-          pending.push({ roomId: event.roomId, seq: event.seq })
-        } catch (error) {
-          // Later events of the room wait for the relay too, so that they are not published ahead of this one.
-          logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, 'publishing a committed event failed; the relay will publish it')
-          break
-        }
-      }
+      // Sent in order on one connection (each publish is written before the
+      // next starts); a failed one leaves a gap the gateway fills from the
+      // store, and the relay publishes it later.
+      await Promise.all(
+        events.map((event) =>
+          publishStoredEvent(bus, event, event.requestId ?? requestId).then(
+            () => void pending.push({ roomId: event.roomId, seq: event.seq }),
+            (error: unknown) => logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, 'publishing a committed event failed; the relay will publish it')
+          )
+        )
+      )
       if (pending.length > 0 && !timer) {
         timer = setTimeout(() => { void flush() }, flushMs)
         timer.unref()

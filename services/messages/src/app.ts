@@ -18,6 +18,7 @@ export interface MessagesAppOptions extends CommonAppOptions {
   maxTextChars?: number
   sendConcurrency?: number
   sendSubject?: string
+  sendBatchMax?: number
 }
 
 /** The messages service on its own Fastify instance (main.ts, tests and the benchmark). */
@@ -34,7 +35,8 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     publisher: appRoomEventPublisher(app, deps),
     maxTextChars: options.maxTextChars,
     sendConcurrency: options.sendConcurrency,
-    sendSubject: options.sendSubject
+    sendSubject: options.sendSubject,
+    sendBatchMax: options.sendBatchMax
   })
   return app
 }

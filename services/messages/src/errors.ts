@@ -10,6 +10,8 @@ export const messagesErrors = {
   notSender: () => new AppError(403, 'not_sender', 'Only the sender may change this message'),
   messageDeleted: () => new AppError(409, 'message_deleted', 'This message was deleted; it can no longer be changed'),
   invalidText: (reason: string) => invalidField('/text', reason),
+  // The same answer the error handler gives when PostgreSQL refuses such a value.
+  invalidCharacters: () => new AppError(400, 'invalid_characters', 'The request holds a value that cannot be stored'),
   conflictingPaging: () =>
     new AppError(400, 'validation_failed', 'The querystring is invalid', {
       errors: [{ path: '/before_seq', message: 'cannot be combined with after_seq' }]

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Message, ReactionCounts, User } from '@chat/contracts'
+import type { Message, ReactionCounts } from '@chat/contracts'
 import type { Database, MessageRow } from '@chat/db'
 
 /** A message row with its sender's public columns. */
@@ -53,86 +53,38 @@ function selectMessagesWithSender(db: Kysely<Database>) {
     ])
 }
 
-/**
- * The statements of one send, in the order the send transaction runs them.
- * Exported so that the benchmark's ceiling loop runs exactly these.
- */
-export const sendStatements = {
-  /**
-   * Locks the room row (serializing the room's writers until commit) and
-   * answers, in one round trip: does the room exist, does the sender
-   * participate (then their public columns), and the room's current last seq.
-   */
-  lockRoom(db: Kysely<Database>, roomId: string, senderId: string) {
-    return db
-      .selectFrom('rooms')
-      .leftJoin('room_participants', (join) =>
-        join.onRef('room_participants.room_id', '=', 'rooms.id').on('room_participants.user_id', '=', senderId)
-      )
-      .leftJoin('users', 'users.id', 'room_participants.user_id')
-      .select(['rooms.last_seq', 'users.id as sender_id', 'users.display_name as sender_display_name', 'users.created_at as sender_created_at'])
-      .where('rooms.id', '=', roomId)
-      .forUpdate('rooms')
-  },
-
-  /**
-   * One statement: unless the sender already stored `clientMsgId` in this room,
-   * takes the room's next seq and inserts the message and its
-   * `message.created` event. Runs under the room lock, so its snapshot sees
-   * every earlier send of the room, and `seq` is the locked last seq + 1.
-   */
-  write(input: {
-    messageId: string
-    roomId: string
-    senderId: string
-    text: string
-    clientMsgId: string | null
-    createdAt: Date
-    payload: string
-  }) {
-    const { messageId, roomId, senderId, text, clientMsgId, createdAt, payload } = input
-    return sql<{ prior_id: string | null; seq: number | null }>`
-      with prior as (
-        select id from messages
-        where room_id = ${roomId}::uuid and sender_id = ${senderId}::uuid and client_msg_id = ${clientMsgId}::text
-      ), next_seq as (
-        update rooms set last_seq = last_seq + 1, last_activity_at = ${createdAt}::timestamptz
-        where id = ${roomId}::uuid and not exists (select 1 from prior)
-        returning last_seq
-      ), inserted as (
-        insert into messages (id, room_id, seq, sender_id, text, client_msg_id, created_at)
-        select ${messageId}::uuid, ${roomId}::uuid, last_seq, ${senderId}::uuid, ${text}::text, ${clientMsgId}::text, ${createdAt}::timestamptz
-        from next_seq
-        returning seq
-      ), event as (
-        insert into room_events (room_id, seq, type, payload, created_at)
-        select ${roomId}::uuid, seq, 'message.created', ${payload}::jsonb, ${createdAt}::timestamptz from inserted
-        returning seq
-      )
-      select (select id from prior) as prior_id, (select seq from event) as seq`
-  }
+/** One send of a batch, as chat_send_messages (migration 0002) reads it. */
+export interface SendBatchItem {
+  /** Its position in the batch; the answers come back by it. */
+  ord: number
+  /** UUIDv7 of the message, made when the send arrived. */
+  id: string
+  room_id: string
+  sender_id: string
+  text: string
+  client_msg_id: string | null
+  created_at: string
+  /** Check room and membership only, store nothing (the text cannot be stored). */
+  check_only: boolean
 }
 
-/**
- * Runs {@link sendStatements.lockRoom}: undefined when there is no such room;
- * `sender` is null when they do not participate.
- */
-export async function lockRoomForSend(trx: Transaction<Database>, roomId: string, senderId: string): Promise<{ lastSeq: number; sender: User | null } | undefined> {
-  const row = await sendStatements.lockRoom(trx, roomId, senderId).executeTakeFirst()
-  if (!row) return undefined
-  const { sender_id: id, sender_display_name: displayName, sender_created_at: createdAt } = row
-  const sender = id === null || displayName === null || createdAt === null ? null : { id, display_name: displayName, created_at: createdAt.toISOString() }
-  return { lastSeq: row.last_seq, sender }
-}
+/** What became of one send of a batch. */
+export type SendBatchOutcome =
+  | { ord: number; status: 'created'; seq: number; payload: string }
+  | { ord: number; status: 'no_room' | 'outsider' | 'checked' | 'repeat' | 'repeat_in_batch' }
 
 /**
- * Runs {@link sendStatements.write}: `priorId` is the stored message when the
- * sender already sent `clientMsgId` in this room (nothing was written), else
- * `seq` is the seq the new message took.
+ * Stores a batch of sends in one statement and one commit: the rooms locked
+ * in id order, each send checked (room, membership, repeated client_msg_id),
+ * seqs taken in batch order per room, messages and message.created events
+ * written. `payload` is the event's frame as stored (and as it is published).
  */
-export async function writeMessage(trx: Transaction<Database>, input: Parameters<typeof sendStatements.write>[0]): Promise<{ priorId: string | null; seq: number | null }> {
-  const { rows } = await sendStatements.write(input).execute(trx)
-  return { priorId: rows[0]?.prior_id ?? null, seq: rows[0]?.seq ?? null }
+export async function runSendBatch(db: Kysely<Database>, items: readonly SendBatchItem[]): Promise<SendBatchOutcome[]> {
+  const { rows } = await sql<{ ord: number; status: SendBatchOutcome['status']; seq: number | null; payload: string | null }>`
+    select ord, status, seq, payload from chat_send_messages(${JSON.stringify(items)}::jsonb)`.execute(db)
+  return rows.map((row) =>
+    row.status === 'created' ? { ord: row.ord, status: 'created', seq: Number(row.seq), payload: row.payload! } : { ord: row.ord, status: row.status as Exclude<SendBatchOutcome['status'], 'created'> }
+  )
 }
 
 /** A message of a room without its reactions (see {@link withReactions}); undefined when the room has no such message. */
@@ -233,10 +185,4 @@ export async function updateMessageText(trx: Transaction<Database>, messageId: s
 /** Leaves a tombstone: the text is wiped, the row keeps its place (seq) in the history. */
 export async function markMessageDeleted(trx: Transaction<Database>, messageId: string, deletedAt: Date): Promise<void> {
   await trx.updateTable('messages').set({ text: '', deleted_at: deletedAt }).where('id', '=', messageId).execute()
-}
-
-/** True for the unique violation of a repeated (room, sender, client_msg_id). */
-export function isClientMsgIdConflict(error: unknown): boolean {
-  const pgError = error as { code?: string; constraint?: string } | undefined
-  return pgError?.code === '23505' && pgError.constraint === 'messages_room_id_sender_id_client_msg_id_unique'
 }

@@ -1,19 +1,17 @@
 import type { Kysely } from 'kysely'
-import type { Message, RoomEventFrame } from '@chat/contracts'
+import type { Message } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { appendRoomEvent, requireParticipant, uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { appendRoomEvent, requireParticipant, type RoomEventPublisher } from '@chat/room-events'
+import { textProblem, type SendBatcher, type SendRequest } from './send-batcher.js'
 import { messagesErrors } from './errors.js'
 import {
   findMessageByClientMsgId,
   findMessageInRoom,
   hasMessagesBeyond,
-  isClientMsgIdConflict,
   listMessagePage,
-  lockRoomForSend,
   markMessageDeleted,
   updateMessageText,
   withReactions,
-  writeMessage,
   type MessagePage
 } from './messages.repository.js'
 
@@ -21,17 +19,13 @@ import {
 export interface MessagesContext {
   db: Kysely<Database>
   publisher: RoomEventPublisher
+  /** Where sends wait for their batch. */
+  batcher: SendBatcher
   /** Longest text after trimming, in code points. */
   maxTextChars: number
 }
 
-export interface SendInput {
-  roomId: string
-  senderId: string
-  text: string
-  clientMsgId?: string
-  requestId?: string
-}
+export type SendInput = SendRequest
 
 export interface SendResult {
   status: 201 | 200
@@ -40,69 +34,22 @@ export interface SendResult {
 
 /** Text is valid when it is not blank and at most `maxChars` code points long once trimmed. It is stored untrimmed. */
 export function checkText(text: string, maxChars: number): void {
-  const trimmed = text.trim()
-  if (trimmed === '') throw messagesErrors.invalidText('must not be blank')
-  // Counting code points only matters near the limit; .length is an upper bound.
-  if (trimmed.length > maxChars && [...trimmed].length > maxChars) {
-    throw messagesErrors.invalidText(`must be at most ${maxChars} characters after trimming`)
-  }
+  const problem = textProblem(text, maxChars)
+  if (problem) throw problem
 }
 
-type SendOutcome = { kind: 'created'; message: Message; event: StoredRoomEvent } | { kind: 'repeat' }
-
 /**
- * Stores a message and publishes `message.created` after commit. A repeat of
- * `clientMsgId` (by the same sender, in the same room) returns the stored
- * message with 200, takes no seq and publishes nothing, also when the
- * repeats race each other.
+ * Stores a message with the next batch (group commit, see send-batcher.ts)
+ * and publishes `message.created` after commit. A repeat of `clientMsgId` (by
+ * the same sender, in the same room) returns the stored message with 200,
+ * takes no seq and publishes nothing, also when the repeats race each other.
  */
 export async function sendMessage(context: MessagesContext, input: SendInput): Promise<SendResult> {
-  const { db, publisher } = context
-  const { roomId, senderId, text } = input
-  const clientMsgId = input.clientMsgId ?? null
-  let outcome: SendOutcome
-  try {
-    outcome = await db.transaction().execute(async (trx): Promise<SendOutcome> => {
-      const room = await lockRoomForSend(trx, roomId, senderId)
-      if (!room) throw messagesErrors.roomNotFound()
-      if (!room.sender) throw messagesErrors.notAMember()
-      // The operation's own rules come after 404 and 403 (api.md's order of checks).
-      checkText(text, context.maxTextChars)
-      // The room row is locked: nobody else takes a seq of this room until commit.
-      const seq = room.lastSeq + 1
-      const createdAt = new Date()
-      const message: Message = {
-        id: uuidv7(createdAt.getTime()),
-        room_id: roomId,
-        seq,
-        sender: room.sender,
-        text,
-        client_msg_id: clientMsgId,
-        created_at: createdAt.toISOString(),
-        edited_at: null,
-        deleted: false,
-        reactions: {},
-        my_reaction: null
-      }
-      const frame: Extract<RoomEventFrame, { type: 'message.created' }> = { type: 'message.created', room_id: roomId, seq, message }
-      const payload = JSON.stringify(frame)
-      const written = await writeMessage(trx, { messageId: message.id, roomId, senderId, text, clientMsgId, createdAt, payload })
-      if (written.priorId) return { kind: 'repeat' }
-      if (written.seq !== seq) throw new Error(`send into room ${roomId}: expected seq ${seq}, got ${String(written.seq)}`)
-      return { kind: 'created', message, event: { roomId, seq, type: 'message.created', payload: Buffer.from(payload), createdAt } }
-    })
-  } catch (error) {
-    // The room lock makes this unreachable in practice; the unique key is the last word.
-    if (clientMsgId === null || !isClientMsgIdConflict(error)) throw error
-    outcome = { kind: 'repeat' }
-  }
-  if (outcome.kind === 'created') {
-    await publisher.publish([outcome.event], input.requestId)
-    return { status: 201, message: outcome.message }
-  }
-  const stored = clientMsgId === null ? undefined : await findMessageByClientMsgId(db, roomId, senderId, clientMsgId)
-  if (!stored) throw new Error(`send into room ${roomId}: repeated client_msg_id without a stored message`)
-  return { status: 200, message: await withReactions(db, stored, senderId) }
+  const answer = await context.batcher.submit(input)
+  if (answer.kind === 'created') return { status: 201, message: answer.message }
+  const stored = await findMessageByClientMsgId(context.db, input.roomId, input.senderId, answer.clientMsgId)
+  if (!stored) throw new Error(`send into room ${input.roomId}: repeated client_msg_id without a stored message`)
+  return { status: 200, message: await withReactions(context.db, stored, input.senderId) }
 }
 
 export interface ListInput {

@@ -6,6 +6,8 @@ import type { Database } from '@chat/db'
 import type { RoomEventPublisher } from '@chat/room-events'
 import { messagesRoutes } from './messages.routes.js'
 import type { MessagesContext } from './messages.service.js'
+import { runSendBatch } from './messages.repository.js'
+import { SendBatcher } from './send-batcher.js'
 import { createSendRequestHandler } from './send-request.handler.js'
 
 export interface MessagesPluginOptions {
@@ -26,6 +28,8 @@ export interface MessagesPluginOptions {
    * that share one NATS server (tests running side by side) each use their own.
    */
   sendSubject?: string
+  /** Most sends committed together (group commit); default 128. */
+  sendBatchMax?: number
 }
 
 /**
@@ -34,10 +38,18 @@ export interface MessagesPluginOptions {
  * gateway. Needs `app.authenticate` (service-kit).
  */
 export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = async (app, options) => {
+  const maxTextChars = options.maxTextChars ?? limits.messageTextChars
   const context: MessagesContext = {
     db: options.db,
     publisher: options.publisher,
-    maxTextChars: options.maxTextChars ?? limits.messageTextChars
+    maxTextChars,
+    batcher: new SendBatcher({
+      run: (items) => runSendBatch(options.db, items),
+      publisher: options.publisher,
+      maxTextChars,
+      maxBatch: options.sendBatchMax,
+      logger: app.log
+    })
   }
   await app.register(messagesRoutes, context)
 

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely'
 import * as m0001Initial from './0001_initial.js'
+import * as m0002SendBatch from './0002_send_batch.js'
 
 /**
  * Every migration, by name, in the order they run (Kysely sorts by name).
@@ -7,5 +8,6 @@ import * as m0001Initial from './0001_initial.js'
  * `dist/*.js` and from TypeScript sources under tsx. Add each new migration here.
  */
 export const migrations: Record<string, Migration> = {
-  '0001_initial': m0001Initial
+  '0001_initial': m0001Initial,
+  '0002_send_batch': m0002SendBatch
 }
