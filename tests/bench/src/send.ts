@@ -29,7 +29,7 @@ function systemSpecs(): SystemSpec[] {
   const specs: SystemSpec[] = [{ name: 'this checkout', root: repoRoot, env: {} }]
   for (const variant of (env.BENCH_VARIANTS ?? '').split(';').filter(Boolean)) {
     const [name, settings = ''] = variant.split(':')
-    specs.push({ name: name!, root: repoRoot, env: Object.fromEntries(settings.split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string])) })
+    specs.push({ name: name!, root: repoRoot, env: Object.fromEntries(settings.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const)) })
   }
   if (env.BENCH_BASELINE_DIR) specs.push({ name: 'baseline', root: env.BENCH_BASELINE_DIR, env: {} })
   return specs
@@ -45,14 +45,47 @@ function roleOf(command: string): string | undefined {
   return undefined
 }
 
-function cpuByRole(): Map<string, number> {
-  const totals = new Map<string, number>()
-  for (const info of descendantsOf(process.pid)) {
-    const role = roleOf(info.command)
-    if (role) totals.set(role, (totals.get(role) ?? 0) + info.cpuSeconds)
+interface CpuSample {
+  /** CPU seconds so far of each process of the system under test (and PostgreSQL's shared workers), by pid. */
+  processes: Map<number, { role: string; seconds: number }>
+  bench: number
+  machine: number
+}
+
+/**
+ * Per process, so that a process that exits (an idle pool connection of the
+ * other system) takes nothing away, and only the system under test counts:
+ * the other systems idle beside it, with their own background work.
+ */
+function sampleCpu(system: RunningSystem): CpuSample {
+  const all = descendantsOf(process.pid)
+  const parentOf = new Map(all.map((info) => [info.pid, info.ppid]))
+  const roots = system.rootPids()
+  const ownedByLaunch = (pid: number): boolean => {
+    for (let current: number | undefined = pid; current !== undefined && current !== process.pid; current = parentOf.get(current)) {
+      if (roots.has(current)) return true
+    }
+    return false
   }
-  totals.set('bench (autocannon)', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6)
-  totals.set('machine', machineCpuSeconds())
+  const processes = new Map<number, { role: string; seconds: number }>()
+  for (const info of all) {
+    const role = roleOf(info.command)
+    if (!role) continue
+    // A backend names its database in its title; the checkpointer, WAL writer... serve whoever writes.
+    const owned = role === 'postgres' ? !/^postgres: \S+ bench_/.test(info.command) || info.command.includes(system.databaseName) : ownedByLaunch(info.pid)
+    if (owned) processes.set(info.pid, { role, seconds: info.cpuSeconds })
+  }
+  const usage = process.cpuUsage()
+  return { processes, bench: (usage.user + usage.system) / 1e6, machine: machineCpuSeconds() }
+}
+
+function cpuDeltaByRole(before: CpuSample, after: CpuSample): Map<string, number> {
+  const totals = new Map<string, number>()
+  for (const [pid, { role, seconds }] of after.processes) {
+    totals.set(role, (totals.get(role) ?? 0) + seconds - (before.processes.get(pid)?.seconds ?? 0))
+  }
+  totals.set('bench (autocannon)', after.bench - before.bench)
+  totals.set('machine', after.machine - before.machine)
   return totals
 }
 
@@ -94,15 +127,14 @@ function load(system: RunningSystem, seconds: number): Promise<autocannon.Result
 
 async function round(system: RunningSystem): Promise<Round> {
   await load(system, warmupSeconds)
-  const before = cpuByRole()
+  const before = sampleCpu(system)
   const result = await load(system, durationSeconds)
-  const after = cpuByRole()
+  const deltas = cpuDeltaByRole(before, sampleCpu(system))
   const sends = result.requests.total
   const cpuMicrosPerSend: Record<string, number> = {}
   let pathTotal = 0
-  for (const [role, seconds] of after) {
-    // A process that ended during the round takes its time with it: never below 0.
-    const micros = Math.max(0, ((seconds - (before.get(role) ?? 0)) * 1e6) / Math.max(1, sends))
+  for (const [role, seconds] of deltas) {
+    const micros = (seconds * 1e6) / Math.max(1, sends)
     cpuMicrosPerSend[role] = Math.round(micros)
     if (role !== 'machine' && role !== 'bench (autocannon)') pathTotal += micros
   }

@@ -29,12 +29,17 @@ export interface RunningSystem {
   spec: SystemSpec
   gatewayUrl: string
   senders: Sender[]
+  /** The processes this system started (its services, nginx, nats-server): their children are its too. */
+  rootPids(): Set<number>
+  /** Its database's name: PostgreSQL titles each backend with it. */
+  databaseName: string
   stop(): Promise<void>
 }
 
 /** What every launcher version returns (older ones have no more). */
 interface LauncherResult {
   gatewayUrl: string | null
+  processes?: Map<string, { pid: number | undefined }>
   stop(): Promise<void>
 }
 type StartServices = (options: Record<string, unknown>) => Promise<LauncherResult>
@@ -80,7 +85,10 @@ export async function startSystem(
     })
     if (!running.gatewayUrl) throw new Error(`${spec.name}: no gateway`)
     const senders = await seed(databaseUrl, options.privateKeyPem, options)
-    return { spec, gatewayUrl: running.gatewayUrl, senders, stop }
+    const launched = running
+    const rootPids = (): Set<number> =>
+      new Set([nats?.process.pid, ...[...(launched.processes?.values() ?? [])].map((child) => child.pid)].filter((pid): pid is number => pid !== undefined))
+    return { spec, gatewayUrl: running.gatewayUrl, senders, rootPids, databaseName: new URL(databaseUrl).pathname.slice(1), stop }
   } catch (error) {
     await stop()
     throw error
