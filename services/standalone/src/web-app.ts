@@ -28,13 +28,13 @@ export const webAppPlugin: FastifyPluginAsync<{ root: string }> = async (app, op
     wildcard: false,
     index: ['index.html'],
     cacheControl: false,
-    setHeaders(response, path) {
+    setHeaders(reply, path) {
       // Vite names the files under assets/ by their content: they never change.
       const hashed = relative(options.root, path).startsWith(`assets${sep}`)
-      response.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache')
-      response.setHeader('x-content-type-options', 'nosniff')
-      response.setHeader('content-security-policy', webAppContentSecurityPolicy)
-      response.setHeader('referrer-policy', 'no-referrer')
+      reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache')
+      reply.header('x-content-type-options', 'nosniff')
+      reply.header('content-security-policy', webAppContentSecurityPolicy)
+      reply.header('referrer-policy', 'no-referrer')
     }
   })
 }
