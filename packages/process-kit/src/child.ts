@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type Serializable } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { reachable, sleep } from './ports.js'
 
@@ -14,6 +14,8 @@ export interface ProcessSpec {
   /** Run it as this user (PostgreSQL refuses to run as root). */
   uid?: number
   gid?: number
+  /** An IPC channel to a node child (`send`, `onMessage`), as for a worker that answers requests. */
+  ipc?: boolean
 }
 
 /** Why a process ended: asked to (stop, kill, restart) or not (a crash, or it exited on its own). */
@@ -51,6 +53,7 @@ export class ManagedProcess {
   private requested = false
   private readonly exitListeners = new Set<(exit: ProcessExit) => void>()
   private readonly lineListeners = new Set<(line: string) => void>()
+  private readonly messageListeners = new Set<(message: unknown) => void>()
 
   constructor(
     readonly spec: ProcessSpec,
@@ -82,8 +85,8 @@ export class ManagedProcess {
 
   start(): this {
     if (this.running) return this
-    const { command, args, env, cwd, uid, gid } = this.spec
-    const child = spawn(command, args, { env, cwd, uid, gid, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const { command, args, env, cwd, uid, gid, ipc } = this.spec
+    const child = spawn(command, args, { env, cwd, uid, gid, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])], detached: true })
     this.child = child
     this.requested = false
     const prefix = `${this.name.padEnd(11)}|`
@@ -96,6 +99,9 @@ export class ManagedProcess {
         for (const listener of this.lineListeners) listener(line)
       })
     }
+    child.on('message', (message) => {
+      for (const listener of this.messageListeners) listener(message)
+    })
     killOnParentExit(child)
     this.exitedPromise = new Promise((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -112,6 +118,24 @@ export class ManagedProcess {
       child.once('exit', finish)
     })
     return this
+  }
+
+  /** Sends `message` over the IPC channel (`spec.ipc`); false when there is none or it is closed. */
+  send(message: Serializable): boolean {
+    if (!this.child?.connected) return false
+    this.child.send(message)
+    return true
+  }
+
+  /** Called with every message the child sends over its IPC channel, in this run and later ones. */
+  onMessage(listener: (message: unknown) => void): () => void {
+    this.messageListeners.add(listener)
+    return () => this.messageListeners.delete(listener)
+  }
+
+  /** Closes the IPC channel; a worker that exits on 'disconnect' then ends by itself. */
+  disconnect(): void {
+    if (this.child?.connected) this.child.disconnect()
   }
 
   /** Sends a signal without counting the exit it may cause as requested (SIGSTOP, SIGCONT, or a fault to inject). */

@@ -87,6 +87,17 @@ export function statusKiB(pid: number | undefined, field: string): number {
   }
 }
 
+/** Soft and hard open-file limits of a process, `soft/hard` ('?' when unknown). */
+export function openFileLimit(pid: number | undefined): string {
+  if (pid === undefined) return '?'
+  try {
+    const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))
+    return match ? `${match[1]}/${match[2]}` : '?'
+  } catch {
+    return '?'
+  }
+}
+
 export interface ProcessInfo {
   pid: number
   ppid: number

@@ -40,3 +40,31 @@ t.test('a process that exits before it is ready is reported with its last lines'
   child.start()
   await t.rejects(child.waitForLine(/never/), /broken exited \(3\): bad config: PORT/)
 })
+
+t.test('a child with an IPC channel answers messages; disconnect lets it end by itself', async (t) => {
+  const echo = "process.on('message', (m) => process.send({ echo: m })); process.on('disconnect', () => process.exit(0)); process.send({ ready: true })"
+  const child = new ManagedProcess({ name: 'worker', command: node, args: ['-e', echo], ipc: true })
+  const messages: unknown[] = []
+  child.onMessage((message) => messages.push(message))
+  t.teardown(() => child.kill())
+  t.notOk(child.send({ early: true }), 'nothing is sent before it runs')
+  child.start()
+  const until = async (count: number): Promise<void> => {
+    while (messages.length < count) await new Promise((wake) => setTimeout(wake, 10))
+  }
+  await until(1)
+  t.ok(child.send({ n: 1 }), 'send reports the message went out')
+  await until(2)
+  t.same(messages, [{ ready: true }, { echo: { n: 1 } }])
+  child.disconnect()
+  const exit = await child.exited
+  t.same({ code: exit.code, requested: exit.requested }, { code: 0, requested: false }, 'it ended on its own once the channel closed')
+  t.notOk(child.send({ late: true }), 'nothing is sent once it has ended')
+})
+
+t.test('a child without an IPC channel sends nothing', async (t) => {
+  const child = new ManagedProcess({ name: 'plain', command: node, args: ['-e', 'setTimeout(() => {}, 10_000)'] })
+  t.teardown(() => child.kill())
+  child.start()
+  t.notOk(child.send({ n: 1 }))
+})
