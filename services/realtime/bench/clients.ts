@@ -13,6 +13,7 @@
 // Started by bench/realtime.ts with an IPC channel; never run on its own.
 import WebSocket from 'ws'
 import { createChatClient, type ChatSocket, type RoomEventFrame, type Session } from '@chat/client'
+import { bucketOf, histogramBuckets, toSparse } from './histogram.js'
 
 export interface SocketSpec {
   roomId: string
@@ -43,7 +44,7 @@ export interface GroupStats {
   firstAt: number
   lastAt: number
   frameBytes: number
-  /** Sparse latency histogram: [bucket, count] pairs (see bucketOf). */
+  /** Sparse latency histogram: [bucket, count] pairs (see histogram.ts). */
   histogram: Array<[number, number]>
   fromCreated: Array<[number, number]>
   /** Some missing deliveries: room, seq, how many sockets lack it. */
@@ -51,17 +52,6 @@ export interface GroupStats {
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
-
-/** 10 µs buckets up to 100 ms, then 1 ms buckets up to 60 s. */
-export const histogramBuckets = 10_000 + 59_900
-export function bucketOf(ms: number): number {
-  if (ms < 0) return 0
-  if (ms < 100) return Math.floor(ms * 100)
-  return Math.min(histogramBuckets - 1, 10_000 + Math.floor(ms - 100))
-}
-export function bucketMs(bucket: number): number {
-  return bucket < 10_000 ? (bucket + 0.5) / 100 : 100 + (bucket - 10_000) + 0.5
-}
 
 class Tracked {
   armed = false
@@ -308,8 +298,8 @@ async function collect(command: Extract<WorkerCommand, { cmd: 'collect' }>): Pro
     frames += tracked.frames
   }
   stats.frameBytes = frames > 0 ? stats.frameBytes / frames : 0
-  for (let bucket = 0; bucket < group.histogram.length; bucket++) if (group.histogram[bucket]) stats.histogram.push([bucket, group.histogram[bucket]!])
-  for (let bucket = 0; bucket < group.fromCreated.length; bucket++) if (group.fromCreated[bucket]) stats.fromCreated.push([bucket, group.fromCreated[bucket]!])
+  stats.histogram = toSparse(group.histogram)
+  stats.fromCreated = toSparse(group.fromCreated)
   stats.missing = [...missing.values()].slice(0, 10)
   return stats
 }

@@ -1,0 +1,87 @@
+// The realtime benchmark's settings: its environment variables, the fixed
+// shape of its scenarios and its targets. `--help` prints the variables.
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+
+export const usage = `Benchmark of the realtime gateway: fan-out, end-to-end latency, delivery
+accounting and memory per idle socket, against running services on real
+PostgreSQL and NATS, with a bare \`ws\` broadcaster measured in the same run
+as the floor. Prints a table and writes bench-results/realtime.json.
+
+  npm run bench:realtime   (build first: npx turbo run build --filter=@chat/realtime... --filter=@chat/messages...)
+
+Environment:
+  BENCH_DURATION      s per scenario per side (10), split into BENCH_ROUNDS
+                      alternating gateway/floor rounds (2), after a
+                      BENCH_WARMUP s warm-up of each side (2)
+  BENCH_RATE_A        msg/s into 1 room x 1000 sockets (40 -> 40k deliveries/s: what this
+                      2-core machine sustains with the clients on it; see the ramp)
+  BENCH_RATE_B        msg/s into 100 rooms x 10 sockets (1000)
+  BENCH_RAMP_RATES    msg/s steps of the 1 x 1000 ramp ("20,40,60,80,100,120"); "" skips it
+  BENCH_RAMP_STEP     s per ramp step per side (3)
+  BENCH_MEMORY_SOCKETS idle sockets of the memory measurement (10000); 0 skips it
+  BENCH_WORKERS       client processes (2)
+  BENCH_PARTS         which parts run ("A,ramp,B,memory")
+  BENCH_PIN=1         pin the server under test to CPU 1 and our other processes to CPU 0 (taskset)
+  BENCH_HEAP_SNAPSHOT=1 heap snapshots of the memory run's gateway (diagnostics; compare with bench/heap-diff.ts)
+  BENCH_CPU_PROF=1    CPU profile of the gateway (fan-out runs) to bench-results/
+  DATABASE_URL, NATS_URL`
+
+export interface BenchConfig {
+  durationSeconds: number
+  rounds: number
+  warmupSeconds: number
+  rateA: number
+  rateB: number
+  rampRates: number[]
+  rampStepSeconds: number
+  memorySockets: number
+  workerCount: number
+  pin: boolean
+  /** Which parts run: any of A, ramp, B, memory. */
+  parts: Set<string>
+  cpuProfile: boolean
+  heapSnapshot: boolean
+  natsUrl: string
+  serverUrl: string
+  databaseName: string
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  return {
+    durationSeconds: Number(env.BENCH_DURATION ?? 10),
+    rounds: Math.max(1, Number(env.BENCH_ROUNDS ?? 2)),
+    warmupSeconds: Number(env.BENCH_WARMUP ?? 2),
+    rateA: Number(env.BENCH_RATE_A ?? 40),
+    rateB: Number(env.BENCH_RATE_B ?? 1000),
+    rampRates: (env.BENCH_RAMP_RATES ?? '20,40,60,80,100,120').split(',').filter((value) => value.trim() !== '').map(Number),
+    rampStepSeconds: Number(env.BENCH_RAMP_STEP ?? 3),
+    memorySockets: Number(env.BENCH_MEMORY_SOCKETS ?? 10_000),
+    workerCount: Math.max(1, Number(env.BENCH_WORKERS ?? 2)),
+    pin: env.BENCH_PIN === '1',
+    parts: new Set((env.BENCH_PARTS ?? 'A,ramp,B,memory').split(',').map((part) => part.trim())),
+    cpuProfile: env.BENCH_CPU_PROF === '1',
+    heapSnapshot: env.BENCH_HEAP_SNAPSHOT === '1',
+    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    serverUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseName: `chat_bench_rt_${Date.now()}`
+  }
+}
+
+/** The shape of the scenarios: A is 1 room x 1000 sockets, B 100 rooms x 10. */
+export const shape = { socketsA: 1000, roomsB: 100, socketsPerRoomB: 10, socketsPerRoomMemory: 10 }
+// A round ends when every socket has what it is owed, or when nothing arrived for this long (the rest is lost).
+export const drainMs = 3_000
+/** POSTs in flight at most; the load generator counts the ones it could not send as behind. */
+export const senderCap = 512
+export const targets = { ratio: 0.8, p99Ms: 50, bytesPerSocket: 10 * 1024 }
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const serviceRoot = join(here, '..')
+export const paths = {
+  bench: here,
+  serviceRoot,
+  gatewayMain: join(serviceRoot, 'dist/main.js'),
+  messagesMain: join(serviceRoot, '../messages/dist/main.js'),
+  resultsDir: join(serviceRoot, 'bench-results')
+}

@@ -1,0 +1,112 @@
+// The load generator: POSTs to the messages service through the typed
+// client, paced every millisecond, round-robin over the rooms of a plan.
+import { randomUUID } from 'node:crypto'
+import { Agent, request as httpRequest } from 'node:http'
+import WebSocket from 'ws'
+import { createChatClient, type ChatClient } from '@chat/client'
+import { sleep } from '@chat/process-kit'
+import { senderCap } from './config.js'
+import type { BenchUser } from './fixture.js'
+import { round2 } from './results.js'
+
+export interface RoomPlan {
+  roomId: string
+  senders: ChatClient[]
+}
+
+export interface DriveResult {
+  startedAt: number
+  endedAt: number
+  accepted: number
+  failures: number
+  /** POSTs not sent because `senderCap` were in flight. */
+  behind: number
+  statuses: Record<string, number>
+  postP50: number
+  postP99: number
+}
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+// The senders' HTTP: the typed client over node:http with keep-alive. Node 20's
+// global fetch (undici) costs about three times the CPU per request, and the
+// load generator shares the two cores with what it measures.
+const senderAgent = new Agent({ keepAlive: true, maxSockets: 64 })
+const senderFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
+  new Promise((resolve, reject) => {
+    const url = input instanceof Request ? input.url : String(input)
+    const outgoing = httpRequest(url, { method: init?.method ?? 'GET', headers: init?.headers as Record<string, string>, agent: senderAgent }, (incoming) => {
+      const chunks: Buffer[] = []
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk))
+      incoming.on('error', reject)
+      incoming.on('end', () => {
+        const status = incoming.statusCode ?? 0
+        const headers = Object.entries(incoming.headers).map(([name, value]): [string, string] => [name, Array.isArray(value) ? value.join(', ') : String(value)])
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }))
+      })
+    })
+    outgoing.on('error', reject)
+    outgoing.end(typeof init?.body === 'string' ? init.body : undefined)
+  })
+
+/** The first `count` members of a room send into it, each with a typed client of its own. */
+export function sendersFor(messagesUrl: string, roomId: string, members: BenchUser[], count: number): RoomPlan {
+  return {
+    roomId,
+    senders: members.slice(0, count).map((user) =>
+      createChatClient({
+        baseUrl: messagesUrl,
+        fetch: senderFetch,
+        session: { user: { id: user.id, display_name: user.display_name, created_at: user.created_at }, access_token: user.token, refresh_token: 'none', token_type: 'Bearer', expires_in: 3600 },
+        WebSocket: WebSocket as never
+      })
+    )
+  }
+}
+
+/** POSTs at `rate` per second for `seconds`, round-robin over the rooms, paced every millisecond. */
+export async function drive(plan: RoomPlan[], rate: number, seconds: number): Promise<DriveResult> {
+  const postLatencies: number[] = []
+  const inFlight = new Set<Promise<void>>()
+  let failures = 0
+  let behind = 0
+  let sent = 0
+  let next = 0
+  let turn = 0
+  const statuses: Record<string, number> = {}
+  const total = Math.round(rate * seconds)
+  const startedAt = now()
+  const started = performance.now()
+  while (sent + behind < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1)
+    while (sent + behind < due) {
+      if (inFlight.size >= senderCap) {
+        behind++
+        continue
+      }
+      const room = plan[next]!
+      next = (next + 1) % plan.length
+      if (next === 0) turn++
+      const client = room.senders[turn % room.senders.length]!
+      const begin = performance.now()
+      const request = client.messages
+        .send(room.roomId, { text: `bench ${now().toFixed(3)}`, client_msg_id: randomUUID() })
+        .then(
+          () => void postLatencies.push(performance.now() - begin),
+          (error: { status?: number }) => {
+            failures++
+            statuses[String(error.status ?? 'network')] = (statuses[String(error.status ?? 'network')] ?? 0) + 1
+          }
+        )
+        .finally(() => inFlight.delete(request))
+      inFlight.add(request)
+      sent++
+    }
+    await sleep(1)
+  }
+  const endedAt = now()
+  await Promise.all(inFlight)
+  postLatencies.sort((a, b) => a - b)
+  const pick = (p: number) => (postLatencies.length ? postLatencies[Math.min(postLatencies.length - 1, Math.floor((p / 100) * postLatencies.length))]! : 0)
+  return { startedAt, endedAt, accepted: postLatencies.length, failures, behind, statuses, postP50: round2(pick(50)), postP99: round2(pick(99)) }
+}
