@@ -1,4 +1,5 @@
 export type {
+  BusLogger,
   BusMessage,
   BusSubscription,
   EventBus,
@@ -18,4 +19,5 @@ export { assertPublishSubject, assertSubscribePattern, subjectMatches } from './
 export { createInProcessBus } from './in-process-bus.js'
 export type { InProcessBusOptions } from './in-process-bus.js'
 export { connectNatsBus } from './nats-bus.js'
-export type { BusLogger, NatsBus, NatsBusOptions, StreamLimits } from './nats-bus.js'
+export type { NatsBus, NatsBusOptions } from './nats-bus.js'
+export type { StreamLimits } from './nats-stream.js'

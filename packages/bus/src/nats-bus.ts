@@ -15,9 +15,10 @@ import {
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { BusClosedError, NoRespondersError, RequestTimeoutError } from './errors.js'
-import { ensureStream } from './nats-stream.js'
+import { ensureStream, type StreamLimits } from './nats-stream.js'
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
+  type BusLogger,
   type BusMessage,
   type BusSubscription,
   type EventBus,
@@ -31,23 +32,6 @@ import {
   type SubscribeOptions
 } from './port.js'
 import { assertPublishSubject, assertSubscribePattern, subjectMatches } from './subject-match.js'
-
-/** The subset of a pino logger the adapter uses. */
-export interface BusLogger {
-  info(object: Record<string, unknown>, message: string): void
-  warn(object: Record<string, unknown>, message: string): void
-  error(object: Record<string, unknown>, message: string): void
-}
-
-/** Limits of the event stream, applied when it is created and whenever they differ from what the server has. */
-export interface StreamLimits {
-  /** Copies of each message in a JetStream cluster (1..5). */
-  replicas?: number
-  /** Messages older than this are discarded (0: kept until another limit applies). */
-  maxAgeMs?: number
-  /** The oldest messages are discarded past this size (-1: unlimited). */
-  maxBytes?: number
-}
 
 export interface NatsBusOptions {
   /** For example `nats://127.0.0.1:4222`; several servers of a cluster separated by commas. */
@@ -247,7 +231,7 @@ class NatsEventBus implements NatsBus {
       // nc.drain() alone would close the connection without waiting for our
       // handler loops; drain our subscriptions first so handlers in flight can
       // still publish and reply, then drain the connection.
-      await Promise.allSettled(listeners.map((l) => (l.sub.isClosed() ? undefined : l.sub.drain())))
+      await Promise.allSettled(listeners.filter((l) => !l.sub.isClosed()).map((l) => l.sub.drain()))
       await Promise.allSettled(listeners.map((l) => l.loop))
       this.#listeners.clear()
       if (!this.connection.isClosed()) await this.connection.drain()

@@ -7,11 +7,20 @@ import {
   type StreamConfig
 } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/nats-core'
-import { DEFAULT_DUPLICATE_WINDOW_MS } from './port.js'
-import type { BusLogger, StreamLimits } from './nats-bus.js'
+import { DEFAULT_DUPLICATE_WINDOW_MS, type BusLogger } from './port.js'
 
 // JetStream API error "stream name already in use" (with a different config).
 const STREAM_NAME_IN_USE = 10058
+
+/** Limits of the event stream, applied when it is created and whenever they differ from what the server has. */
+export interface StreamLimits {
+  /** Copies of each message in a JetStream cluster (1..5). */
+  replicas?: number
+  /** Messages older than this are discarded (0: kept until another limit applies). */
+  maxAgeMs?: number
+  /** The oldest messages are discarded past this size (-1: unlimited). */
+  maxBytes?: number
+}
 
 /**
  * Creates the stream, or aligns its subjects. Safe when several processes

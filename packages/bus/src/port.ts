@@ -81,3 +81,10 @@ export const MSG_ID_HEADER = 'Nats-Msg-Id'
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 /** Same as the CHAT_EVENTS stream's `duplicate_window`. */
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000
+
+/** The subset of a pino logger the NATS adapter logs to. */
+export interface BusLogger {
+  info(object: Record<string, unknown>, message: string): void
+  warn(object: Record<string, unknown>, message: string): void
+  error(object: Record<string, unknown>, message: string): void
+}
