@@ -15,7 +15,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new Error(`timed out waiting for: ${what}${lastError ? ` (${String(lastError)})` : ''}`)
+  throw new Error(`timed out waiting for: ${what}`, { cause: lastError })
 }
 
 const password = 'correct horse battery'

@@ -222,7 +222,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
     }
     if (frame === null || typeof frame !== 'object') return
     if (isRoomEventType.has(frame.type) && 'seq' in frame) {
-      this.#onRoomEvent(frame as RoomEventFrame)
+      this.#onRoomEvent(frame)
       return
     }
     switch (frame.type) {

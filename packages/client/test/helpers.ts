@@ -36,7 +36,7 @@ export class PeerConnection {
   ) {
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)))
     ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as Frame
+      const frame = JSON.parse((data as Buffer).toString('utf8')) as Frame
       this.frames.push(frame)
       const waiter = this.#waiters.find((candidate) => candidate.predicate(frame))
       if (waiter) {

@@ -205,7 +205,7 @@ t.test('4403 for one room on /ws/: an error frame, surfaced, and that room is no
   const peer = await startPeer(t, {
     onConnection: (connection) => {
       connection.ws.on('message', (data) => {
-        const frame = JSON.parse(String(data)) as { type: string; room_id: string }
+        const frame = JSON.parse((data as Buffer).toString('utf8')) as { type: string; room_id: string }
         if (frame.type === 'subscribe' && frame.room_id === roomB) {
           connection.send({ type: 'error', ref: null, code: 'not_a_member', detail: `not a participant of room ${roomB}` })
         }
@@ -284,7 +284,7 @@ t.test('ping resolves with the round trip; typing is sent only while open', asyn
   const peer = await startPeer(t, {
     onConnection: (connection) => {
       connection.ws.on('message', (data) => {
-        const frame = JSON.parse(String(data)) as { type: string; ref?: string }
+        const frame = JSON.parse((data as Buffer).toString('utf8')) as { type: string; ref?: string }
         if (frame.type === 'ping') connection.send({ type: 'pong', ref: frame.ref ?? null })
       })
     }

@@ -25,7 +25,7 @@ export interface DbHandle {
   db: Kysely<Database>
   kind: DbKind
   /** Closes the pool (or the PGlite instance). The handle is unusable afterwards. */
-  destroy(): Promise<void>
+  destroy: () => Promise<void>
 }
 
 const INT8_OID = 20

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { Migrator } from 'kysely'
 import type { Kysely } from 'kysely'
 import { migrations } from './migrations/index.js'
@@ -34,7 +35,7 @@ export async function migrateToLatest(db: AnyKysely): Promise<string[]> {
   const { error, results = [] } = await createMigrator(db).migrateToLatest()
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error')
-    const reason = error instanceof Error ? error.message : String(error)
+    const reason = error instanceof Error ? error.message : inspect(error)
     const where = failed === undefined ? 'migrating to latest failed' : `migration ${failed.migrationName} failed`
     throw new Error(`${where}: ${reason}`, { cause: error })
   }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
-import { envelopeToHeaders, roomEventId, subjects, type RoomEventType } from '@chat/contracts'
+import { envelopeToHeaders, roomEventId, subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { StoredRoomEvent } from './append.js'
 
@@ -18,7 +18,7 @@ export async function publishStoredEvent(
   requestId?: string
 ): Promise<void> {
   const eventId = roomEventId(event.roomId, event.seq)
-  await bus.publish(subjects.roomEvent(event.roomId, event.type as RoomEventType), event.payload, {
+  await bus.publish(subjects.roomEvent(event.roomId, event.type), event.payload, {
     msgId: eventId,
     headers: envelopeToHeaders({
       event_id: eventId,

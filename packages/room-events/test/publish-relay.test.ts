@@ -69,7 +69,7 @@ t.test('while the bus is down, a relay pass gives up at the first failure', asyn
   t.teardown(() => inner.close())
   const bus = flakyBus(inner)
   let attempts = 0
-  const publish = bus.publish
+  const publish = bus.publish.bind(bus)
   bus.publish = (subject, data, options) => { attempts += 1; return publish(subject, data, options) }
   for (const name of ['a', 'b', 'c', 'd']) {
     const { roomId } = await seedRoom(db, name)

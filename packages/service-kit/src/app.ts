@@ -114,5 +114,5 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   await app.register(authPlugin, { verifier: options.verifier })
   await app.register(userRateLimitPlugin, { rps: options.userRps ?? 50 })
   await app.register(healthPlugin, { checks: options.readiness })
-  return app as unknown as ServiceApp
+  return app
 }

@@ -26,13 +26,14 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
   }
   const converted = Value.Convert(schema, Value.Default(schema, raw))
   const check = Compile(schema)
-  if (check.Check(converted)) return converted as Static<S>
+  if (check.Check(converted)) return converted
   const [first] = check.Errors(converted)
   const issue = first as { instancePath: string; message: string; params?: { requiredProperties?: string[] } } | undefined
   const variable =
     issue?.params?.requiredProperties?.[0] ?? (issue?.instancePath.replace(/^\//, '') || 'configuration')
   // A secret (writeOnly in its schema) is never echoed: this line goes to logs.
-  const secret = (schema.properties[variable] as { writeOnly?: boolean } | undefined)?.writeOnly === true
+  const property: { writeOnly?: boolean } | undefined = schema.properties[variable]
+  const secret = property?.writeOnly === true
   const got = secret ? '' : ` (got ${JSON.stringify(raw[variable])})`
   const reason = issue?.params?.requiredProperties ? 'is required' : `${issue?.message ?? 'is invalid'}${got}`
   throw new ConfigError(variable, reason)

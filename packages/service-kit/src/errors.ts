@@ -129,7 +129,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if ('validation' in error && error.validation) {
       const part = error.validationContext ?? 'request'
       return sendProblem(reply, 400, 'validation_failed', `The ${part} is invalid`, {
-        errors: validationIssues(error.validation as SchemaIssue[])
+        errors: validationIssues(error.validation)
       })
     }
     // PostgreSQL refusing a value (characters it cannot store, a number out of

@@ -97,7 +97,7 @@ export async function checkStopAfterWrite(
 
 /** Runs an entry point expected to exit at once; resolves to its exit code and standard error. */
 export async function runToExit(mainFile: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [mainFile], { env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [mainFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))

@@ -47,7 +47,7 @@ export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema
   const check = Compile(schema)
   const convert = httpPart !== undefined && httpPart !== 'body'
   return (value: unknown) => {
-    const candidate = convert ? convertStrings(schema as { properties?: Record<string, PropertySchema> }, value) : value
+    const candidate = convert ? convertStrings(schema, value) : value
     if (check.Check(candidate)) return { value: candidate }
     return { error: [...check.Errors(candidate)] as never }
   }

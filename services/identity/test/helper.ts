@@ -13,7 +13,7 @@ export interface Harness {
   app: ServiceApp
   db: Kysely<Database>
   signer: TokenSigner
-  register(displayName: string, password?: string): Promise<Session>
+  register: (displayName: string, password?: string) => Promise<Session>
 }
 
 /** The identity app on its own fresh database, closed when the test ends. */

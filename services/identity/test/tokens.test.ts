@@ -65,7 +65,7 @@ t.test('JWKS publishes the key that verifies the tokens', async (t) => {
   t.equal(decodeJwtPart(session.access_token, 0).kid, jwks.keys[0].kid)
   // Another service verifies with nothing but the JWKS document.
   const resolver = jwksKeyResolver('http://identity/.well-known/jwks.json', {
-    fetchImpl: (async () => new Response(response.body, { status: 200, headers: { 'content-type': 'application/json' } })) as typeof fetch
+    fetchImpl: (async () => new Response(response.body, { status: 200, headers: { 'content-type': 'application/json' } }))
   })
   const user = await createTokenVerifier(resolver).verify(session.access_token)
   t.same(user, { id: session.user.id, displayName: 'Verifier', expiresAt: (decodeJwtPart(session.access_token, 1).exp as number) * 1000 })

@@ -83,7 +83,7 @@ export async function runSendBatch(db: Kysely<Database>, items: readonly SendBat
   const { rows } = await sql<{ ord: number; status: SendBatchOutcome['status']; seq: number | null; payload: string | null }>`
     select ord, status, seq, payload from chat_send_messages(${JSON.stringify(items)}::jsonb)`.execute(db)
   return rows.map((row) =>
-    row.status === 'created' ? { ord: row.ord, status: 'created', seq: Number(row.seq), payload: row.payload! } : { ord: row.ord, status: row.status as Exclude<SendBatchOutcome['status'], 'created'> }
+    row.status === 'created' ? { ord: row.ord, status: 'created', seq: Number(row.seq), payload: row.payload! } : { ord: row.ord, status: row.status }
   )
 }
 

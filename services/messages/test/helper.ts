@@ -23,10 +23,10 @@ export interface Harness {
   publisher: RoomEventPublisher
   /** Every room event published on the bus, in arrival order. */
   events: ReceivedEvent[]
-  createUser(displayName?: string): Promise<TestUser>
+  createUser: (displayName?: string) => Promise<TestUser>
   /** A room created by `owner` with `members` as participants. */
-  createRoom(owner: TestUser, members?: TestUser[], name?: string): Promise<string>
-  send(user: TestUser, roomId: string, body: Record<string, unknown>): Promise<LightMyRequestResponse>
+  createRoom: (owner: TestUser, members?: TestUser[], name?: string) => Promise<string>
+  send: (user: TestUser, roomId: string, body: Record<string, unknown>) => Promise<LightMyRequestResponse>
 }
 
 export interface BuildOptions extends MessagesAppOptions {

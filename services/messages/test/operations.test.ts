@@ -28,7 +28,7 @@ t.test('readiness fails when the database is unreachable; the app builds and clo
   t.equal(response.statusCode, 503)
   t.equal(response.json().code, 'not_ready')
   await app.close()
-  t.rejects(bus.request('svc.messages.send', Buffer.from('{}'), { timeoutMs: 200 }), { code: 'bus_no_responders' }, 'closing unsubscribes the responder')
+  await t.rejects(bus.request('svc.messages.send', Buffer.from('{}'), { timeoutMs: 200 }), { code: 'bus_no_responders' }, 'closing unsubscribes the responder')
 })
 
 t.test('the per-user rate limit applies to messages', async (t) => {

@@ -26,20 +26,20 @@ export interface Harness {
   /** Every room event published on the bus, in arrival order. */
   events: ReceivedEvent[]
   /** The `reaction.updated` frames of one room, in arrival order. */
-  reactionEvents(roomId: string): ReactionUpdated[]
-  createUser(displayName?: string): Promise<TestUser>
+  reactionEvents: (roomId: string) => ReactionUpdated[]
+  createUser: (displayName?: string) => Promise<TestUser>
   /** A room created by `owner` with `members` as participants. */
-  createRoom(owner: TestUser, members?: TestUser[], name?: string): Promise<string>
+  createRoom: (owner: TestUser, members?: TestUser[], name?: string) => Promise<string>
   /** A message stored as the messages service stores it: the room's next seq and its `message.created` event. */
-  createMessage(sender: TestUser, roomId: string, text?: string): Promise<string>
+  createMessage: (sender: TestUser, roomId: string, text?: string) => Promise<string>
   /** Marks a message deleted as the messages service does: the room's next seq and its `message.deleted` event. */
-  deleteMessage(messageId: string): Promise<void>
-  react(user: TestUser | undefined, messageId: string, body: unknown, options?: { slash?: boolean }): Promise<LightMyRequestResponse>
-  unreact(user: TestUser | undefined, messageId: string, options?: { slash?: boolean }): Promise<LightMyRequestResponse>
-  reactions(user: TestUser | undefined, messageId: string, options?: { slash?: boolean }): Promise<LightMyRequestResponse>
+  deleteMessage: (messageId: string) => Promise<void>
+  react: (user: TestUser | undefined, messageId: string, body: unknown, options?: { slash?: boolean }) => Promise<LightMyRequestResponse>
+  unreact: (user: TestUser | undefined, messageId: string, options?: { slash?: boolean }) => Promise<LightMyRequestResponse>
+  reactions: (user: TestUser | undefined, messageId: string, options?: { slash?: boolean }) => Promise<LightMyRequestResponse>
   /** The stored reactions of a message as `{user_id: reaction}`. */
-  storedReactions(messageId: string): Promise<Record<string, string>>
-  lastSeq(roomId: string): Promise<number>
+  storedReactions: (messageId: string) => Promise<Record<string, string>>
+  lastSeq: (roomId: string) => Promise<number>
 }
 
 export interface BuildOptions extends ReactionsAppOptions {

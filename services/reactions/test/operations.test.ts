@@ -22,7 +22,7 @@ t.test('health, readiness, and an OpenAPI document with operation ids, schemas a
   const ready = await app.inject('/readyz')
   t.equal(ready.statusCode, 200)
   t.same(ready.json().checks, { database: 'ok', bus: 'ok' })
-  const document = (await app.inject('/docs/json')).json() as { paths: Record<string, Record<string, Operation>> }
+  const document = (await app.inject('/docs/json')).json<{ paths: Record<string, Record<string, Operation>> }>()
   const reaction = document.paths['/messages/{message_id}/reaction']
   t.same(Object.keys(reaction ?? {}).sort(), ['delete', 'get', 'post'])
   t.equal(reaction?.get?.operationId, 'listReactions')

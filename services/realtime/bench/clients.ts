@@ -141,6 +141,8 @@ function onWire(tracked: Tracked, group: Group, data: unknown): void {
 /** `ws`'s WebSocket with a look at each frame (and close code) before the typed client's listener gets it. */
 function tappedWebSocket(tracked: Tracked, group: Group): typeof WebSocket {
   type Listener = (event: { data?: unknown; code?: number }) => void
+  // Taken off the prototype on purpose: it is called with .call(this) on each socket.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const base = WebSocket.prototype.addEventListener as unknown as (this: WebSocket, type: string, listener: Listener, options?: unknown) => void
   const Tapped = class TappedWebSocket extends WebSocket {}
   Object.defineProperty(Tapped.prototype, 'addEventListener', {
@@ -183,10 +185,10 @@ async function open(command: Extract<WorkerCommand, { cmd: 'open' }>): Promise<{
     new Promise((resolve) => {
       const tracked = new Tracked(spec.roomId)
       const session: Session = { user: spec.user, access_token: spec.token, refresh_token: 'none', token_type: 'Bearer', expires_in: 3600 }
-      const client = createChatClient({ baseUrl: command.baseUrl, session, WebSocket: WebSocket as never })
+      const client = createChatClient({ baseUrl: command.baseUrl, session, WebSocket: WebSocket })
       const socket = client.connect({
         roomId: spec.roomId,
-        WebSocket: (command.tap ? tappedWebSocket(tracked, group) : WebSocket) as never,
+        WebSocket: (command.tap ? tappedWebSocket(tracked, group) : WebSocket),
         reconnect: { baseDelayMs: 1_000, maxDelayMs: 5_000 }
       })
       tracked.socket = socket

@@ -58,7 +58,7 @@ export function sendersFor(messagesUrl: string, roomId: string, members: BenchUs
         baseUrl: messagesUrl,
         fetch: senderFetch,
         session: { user: { id: user.id, display_name: user.display_name, created_at: user.created_at }, access_token: user.token, refresh_token: 'none', token_type: 'Bearer', expires_in: 3600 },
-        WebSocket: WebSocket as never
+        WebSocket: WebSocket
       })
     )
   }

@@ -88,7 +88,7 @@ export class Rpc {
   call<T>(command: Record<string, unknown>): Promise<T> {
     const id = this.next++
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      this.waiting.set(id, { resolve: resolve, reject })
       if (!this.child.send({ ...command, id })) {
         this.waiting.delete(id)
         reject(new Error(`${this.child.name} is not running`))

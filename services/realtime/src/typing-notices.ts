@@ -24,7 +24,7 @@ export class TypingNotices {
   constructor(private readonly publish: (roomId: string, active: boolean) => void) {}
 
   typing(roomId: string, now = Date.now()): void {
-    const rooms = (this.rooms ??= new Map())
+    const rooms = (this.rooms ??= new Map<string, TypingState>())
     const state = rooms.get(roomId)
     if (state) clearTimeout(state.expiry)
     const expiry = setTimeout(() => this.stop(roomId), typingExpiryMs)

@@ -39,12 +39,12 @@ export interface Harness {
   /** The bus the services publish on. */
   bus: EventBus
   gateways: Gateway[]
-  createUser(displayName?: string): Promise<TestUser>
-  createRoom(owner: TestUser, members?: TestUser[]): Promise<string>
+  createUser: (displayName?: string) => Promise<TestUser>
+  createRoom: (owner: TestUser, members?: TestUser[]) => Promise<string>
   /** POST /messages/:room_id/ on the messages service; the stored message. */
-  send(user: TestUser, roomId: string, text: string, clientMsgId?: string): Promise<Message>
+  send: (user: TestUser, roomId: string, text: string, clientMsgId?: string) => Promise<Message>
   /** Starts one more gateway on the same database and transport (its own bus connection on NATS). */
-  addGateway(options?: RealtimeAppOptions): Promise<Gateway>
+  addGateway: (options?: RealtimeAppOptions) => Promise<Gateway>
 }
 
 export interface BuildOptions {
@@ -130,7 +130,7 @@ export class TestSocket {
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as ServerFrame)
+      this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as ServerFrame)
       for (const wake of this.waiters.splice(0)) wake()
     })
     this.opened = new Promise((resolve, reject) => {
@@ -208,7 +208,7 @@ export function connect(t: TestContext, gateway: Gateway, path: string, user: Te
   const auth = options.auth ?? 'protocol'
   const query = new URLSearchParams(options.query ?? {})
   if (auth === 'query') query.set('token', token)
-  const url = `${gateway.url}${path}${query.size > 0 ? `?${query}` : ''}`
+  const url = `${gateway.url}${path}${query.size > 0 ? `?${query.toString()}` : ''}`
   const ws =
     auth === 'protocol'
       ? new WebSocket(url, ['bearer', token])

@@ -37,7 +37,7 @@ test('two gateways on NATS: every client on either receives every event of its r
       for (const roomId of rooms) socket.send({ type: 'subscribe', room_id: roomId })
       sockets.push(socket)
     }
-    const roomSocket = connect(t, gateway, `/ws/chat/${rooms[index]!}/`, users[0]!)
+    const roomSocket = connect(t, gateway, `/ws/chat/${rooms[index]!}/`, users[0])
     sockets.push(roomSocket)
   }
   for (const socket of sockets) await socket.until((frames) => frames.filter((frame) => frame.type === 'subscribed').length === (socket.ws.url.includes('/chat/') ? 1 : 3))
@@ -71,7 +71,7 @@ test('a gateway killed mid-stream: its clients reconnect to the other and end wi
   }
   const clients: Array<{ socket: ChatSocket; received: RoomEventFrame[] }> = []
   for (const user of [ada, bob, bob]) {
-    const client = createChatClient({ baseUrl: doomed.baseUrl, WebSocket: Balanced as never, session: sessionOf(user) })
+    const client = createChatClient({ baseUrl: doomed.baseUrl, WebSocket: Balanced, session: sessionOf(user) })
     const socket = client.connect({ reconnect: { baseDelayMs: 20, maxDelayMs: 200 } })
     const received: RoomEventFrame[] = []
     socket.on('event', (frame) => received.push(frame))

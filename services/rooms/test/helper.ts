@@ -24,8 +24,8 @@ export interface Harness {
   raw: BusMessage[]
   /** SELECT statements the app has run so far. */
   queries: { count: number }
-  user(displayName: string): Promise<TestUser>
-  createRoom(owner: TestUser, name: string, others?: string[]): Promise<Room>
+  user: (displayName: string) => Promise<TestUser>
+  createRoom: (owner: TestUser, name: string, others?: string[]) => Promise<Room>
 }
 
 /** The rooms app on its own PostgreSQL database and an in-process bus. */

@@ -92,7 +92,7 @@ t.test('reactions, /emoji/ and sockets on one port: a message over /ws/ is ackno
       }
       check()
     })
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString())))
+  socket.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString('utf8'))))
   await new Promise((resolve) => socket.once('open', resolve))
   socket.send(JSON.stringify({ type: 'subscribe', room_id: roomId }))
   t.match(await arrived((frame) => frame.type === 'subscribed'), { room_id: roomId, last_seq: 0 })

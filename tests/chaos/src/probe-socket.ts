@@ -151,10 +151,10 @@ export class ProbeSocket {
         }
         super(target, offered)
         this.addEventListener('open', () => probe.onConnectionOpen(this))
-        this.addEventListener('message', (event) => probe.onRaw(String(event.data)))
+        this.addEventListener('message', (event) => probe.onRaw(event.data as string))
         this.addEventListener('close', (event) => probe.onConnectionClose(event.code))
       }
-    } as unknown as WebSocketConstructor
+    }
   }
 }
 
@@ -162,7 +162,7 @@ export class ProbeSocket {
 export function chaosClient(baseUrl: string): ChatClient {
   return createChatClient({
     baseUrl,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket: WebSocket,
     fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(15_000) })
   })
 }

@@ -1,7 +1,7 @@
 import type { ChaosReport } from './run.js'
 
 const formatCounts = <K>(counts: Map<K, number>): string =>
-  counts.size === 0 ? '-' : [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${kind}×${n}`).join(' ')
+  counts.size === 0 ? '-' : [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${String(kind)}×${n}`).join(' ')
 
 /** The run as a table: one row per fault, what clients saw and what was lost; then the totals and any failure. */
 export function formatReport(report: ChaosReport): string {

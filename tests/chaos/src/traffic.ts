@@ -133,7 +133,7 @@ export class Traffic {
     const worker = async (): Promise<void> => {
       for (let roomId = jobs.pop(); roomId !== undefined; roomId = jobs.pop()) {
         // Spread over the room's members: one sender would hit its own request limit.
-        const members = this.users.filter((candidate) => candidate.rooms.includes(roomId!))
+        const members = this.users.filter((candidate) => candidate.rooms.includes(roomId))
         await this.send(members[Math.floor(Math.random() * members.length)]!, roomId, 'http', 30_000, 'x'.repeat(length))
       }
     }

@@ -81,7 +81,7 @@ function recordingWebSocket(raw: ServerFrame[]): WebSocketConstructor {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols)
       this.addEventListener('message', (event) => {
-        raw.push(JSON.parse(String(event.data)) as ServerFrame)
+        raw.push(JSON.parse(event.data as string) as ServerFrame)
       })
     }
   }

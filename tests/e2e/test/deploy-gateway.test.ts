@@ -83,7 +83,7 @@ async function upstream(service: string, sockets: boolean): Promise<{ server: Se
         upgrade: req.headers.upgrade
       }
       socket.send(JSON.stringify(seen))
-      socket.on('message', (data) => socket.send(data.toString()))
+      socket.on('message', (data) => socket.send((data as Buffer).toString('utf8')))
     })
   }
   return { server, port: await listen(server) }

@@ -25,7 +25,7 @@ export function AuthView() {
 
   return (
     <main class="auth">
-      <form class="auth-card" onSubmit={submit} aria-labelledby="auth-title">
+      <form class="auth-card" onSubmit={(event) => void submit(event)} aria-labelledby="auth-title">
         <h1 id="auth-title">{registering ? 'Create an account' : 'Sign in to Chat'}</h1>
         <label for="auth-name">Display name</label>
         <input

@@ -23,7 +23,7 @@ export function CreateRoom({ onDone }: { onDone: () => void }) {
   }
 
   return (
-    <form class="card create-room" onSubmit={submit} aria-label="New room">
+    <form class="card create-room" onSubmit={(event) => void submit(event)} aria-label="New room">
       <label for="new-room-name">Room name</label>
       <input id="new-room-name" required maxLength={100} value={name} onInput={(event) => setName(event.currentTarget.value)} />
       <ParticipantPicker

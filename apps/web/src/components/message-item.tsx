@@ -53,7 +53,7 @@ export function MessageItem({
       {message.deleted ? (
         <p class="message-text muted">Message deleted</p>
       ) : editing ? (
-        <form class="edit-form" onSubmit={save}>
+        <form class="edit-form" onSubmit={(event) => void save(event)}>
           <label for={`edit-${message.id}`} class="visually-hidden">
             Edit message
           </label>
