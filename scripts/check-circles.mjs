@@ -3,9 +3,11 @@
 // `.js` specifiers of TypeScript's NodeNext imports resolve to the .ts files
 // (type-only imports count too). Prints each package's circles and exits 1
 // when there is one.
+import console from 'node:console'
 import { existsSync, readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import process from 'node:process'
+import { URL, fileURLToPath } from 'node:url'
 import madge from 'madge'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
