@@ -94,5 +94,12 @@ export const natsConfig = {
 /** How a service that does not sign tokens finds the public keys that verify them. */
 export const tokenVerifyConfig = {
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ description: 'PEM (SPKI) public key that verifies access tokens' })),
-  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS document with the verifying keys (used when JWT_PUBLIC_KEY is unset)' }))
+  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS document with the verifying keys (used when JWT_PUBLIC_KEY is unset)' })),
+  JWKS_CACHE_SECONDS: Type.Integer({
+    minimum: 2,
+    maximum: 86_400,
+    default: 300,
+    description: 'a key identity stops publishing stops verifying here within this time (the JWKS is fetched again every half of it)'
+  }),
+  JWKS_COOLDOWN_SECONDS: Type.Integer({ minimum: 0, maximum: 3_600, default: 10, description: 'least time between two JWKS fetches caused by tokens of an unknown key id' })
 } satisfies TProperties

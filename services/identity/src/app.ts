@@ -7,13 +7,16 @@ import {
   staticKeyResolver,
   type ServiceApp,
   type CommonAppOptions,
-  type TokenSigner
+  type TokenSigner,
+  type VerifyingKey
 } from '@chat/service-kit'
 import { identityPlugin } from './plugin.js'
 
 export interface IdentityDeps {
   db: Kysely<Database>
   signer: TokenSigner
+  /** Published in the JWKS and accepted besides the signing key: the previous key during a rotation. */
+  previousKeys?: readonly VerifyingKey[]
 }
 
 export interface IdentityAppOptions extends CommonAppOptions {
@@ -23,15 +26,17 @@ export interface IdentityAppOptions extends CommonAppOptions {
 
 /** The identity service on its own Fastify instance (main.ts and tests). */
 export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions = {}): Promise<ServiceApp> {
+  const publicKeys = [deps.signer.key, ...(deps.previousKeys ?? [])]
   const app = await createServiceApp({
     title: 'Chat identity service',
-    verifier: createTokenVerifier(staticKeyResolver([deps.signer.key])),
+    verifier: createTokenVerifier(staticKeyResolver(publicKeys)),
     readiness: readinessChecks(deps),
     ...options
   })
   await app.register(identityPlugin, {
     db: deps.db,
     signer: deps.signer,
+    publicKeys,
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
     authPerMinute: options.authPerMinute ?? 10
   })
