@@ -71,7 +71,16 @@ export const commonConfig = {
     description: 'proxies in front of this process whose X-Forwarded-For entries are trusted (1 behind the nginx gateway); 0 trusts none'
   }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, writeOnly: true, description: 'when set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`' })),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 })
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    default: 1_000,
+    description: 'mean event-loop delay over a second past which requests get 503 overloaded (health probes and /metrics excepted); 0 turns it off'
+  }),
+  OVERLOAD_MAX_HEAP_USED_BYTES: Type.Optional(
+    Type.Integer({ minimum: 0, description: "heap in use past which requests get 503 overloaded; default 90 % of V8's heap limit (--max-old-space-size); 0 turns it off" })
+  ),
+  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 5, description: 'Retry-After of a 503 overloaded' })
 } satisfies TProperties
 
 export const databaseConfig = {

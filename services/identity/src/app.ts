@@ -13,6 +13,8 @@ import {
 import { identityPlugin } from './plugin.js'
 
 export interface IdentityDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   signer: TokenSigner
   /** Published in the JWKS and accepted besides the signing key: the previous key during a rotation. */

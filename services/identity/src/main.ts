@@ -44,7 +44,7 @@ const { config, signingKey, previousKeys } = configOrExit(() => {
 // No bus and no room events: nothing starts before the app, which logs for itself.
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const app = await buildApp(
-  { db: database.db, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys },
+  { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys },
   { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
 )
 closeOnSignals(app, {

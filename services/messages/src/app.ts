@@ -6,6 +6,8 @@ import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptio
 import { messagesPlugin } from './plugin.js'
 
 export interface MessagesDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */

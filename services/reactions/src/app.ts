@@ -7,6 +7,8 @@ import { reactionsPlugin } from './plugin.js'
 import { loadReactionList, type ReactionList } from './reaction-list.js'
 
 export interface ReactionsDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */

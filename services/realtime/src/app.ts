@@ -5,6 +5,8 @@ import { createServiceApp, readinessChecks, type CommonAppOptions, type ServiceA
 import { realtimePlugin, type RealtimePluginOptions } from './plugin.js'
 
 export interface RealtimeDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */

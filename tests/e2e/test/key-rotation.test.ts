@@ -22,7 +22,7 @@ function kidOf(token: string): string {
 t.test('a rotated key under running services: old tokens until removal, new tokens at once, a removed key gone within the cache lifetime', async (t) => {
   const { url, kind } = await createTestDatabase(t)
   if (kind !== 'postgres') {
-    t.skip('separate processes need PostgreSQL')
+    t.skip('separate processes need PostgreSQL', () => {})
     return
   }
   // One port for every identity process, so that the JWKS URL the verifiers know stays right.
