@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { sql, type QueryExecutorProvider } from 'kysely'
+import { sql, type Kysely, type QueryExecutorProvider } from 'kysely'
+import type { Database } from '@chat/db'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { installErrorHandling, sendProblem } from './errors.js'
 import { strictValidatorCompiler } from './validation.js'
@@ -11,6 +12,7 @@ import { metricsPlugin } from './metrics.js'
 import { openapiPlugin } from './openapi.js'
 import { userRateLimitPlugin } from './rate-limit.js'
 import { overloadPlugin, type OverloadOptions } from './overload.js'
+import type { LimitStore } from './shared-limits.js'
 import type { TokenVerifier } from './tokens.js'
 
 /** The options every service's buildApp takes, with the defaults of api.md. */
@@ -27,6 +29,12 @@ export interface CommonAppOptions {
   trustProxyHops?: number
   /** When set, `/metrics` requires it as a bearer token. */
   metricsToken?: string
+  /**
+   * Where the per-user request limit and identity's attempt limits count:
+   * `database` shares them between replicas (the `rate_limits` table),
+   * `memory` keeps them per process. Default `memory`.
+   */
+  limitStore?: LimitStore
   /** Load shedding (503 `overloaded`); see {@link OverloadOptions} for the defaults. */
   overload?: OverloadOptions
   /** A log level, or `false` for no logs (tests), or a ready pino instance. */
@@ -43,8 +51,10 @@ export function commonAppOptions(config: {
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: number
   OVERLOAD_MAX_HEAP_USED_BYTES?: number
   OVERLOAD_RETRY_AFTER_SECONDS: number
+  RATE_LIMIT_STORE: LimitStore
 }): CommonAppOptions {
   return {
+    limitStore: config.RATE_LIMIT_STORE,
     overload: {
       maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_BYTES,
@@ -63,6 +73,8 @@ export interface ServiceAppOptions extends CommonAppOptions {
   description?: string
   verifier: TokenVerifier
   readiness: Record<string, ReadinessCheck>
+  /** The database of the shared limits, used when `limitStore` is `database`. */
+  limitsDb?: Kysely<Database>
   /** Extra Fastify options (for example a custom HTTP server). */
   fastify?: Partial<FastifyServerOptions>
 }
@@ -138,7 +150,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   await app.register(openapiPlugin, { title: options.title, description: options.description })
   await app.register(metricsPlugin, { token: options.metricsToken })
   await app.register(authPlugin, { verifier: options.verifier })
-  await app.register(userRateLimitPlugin, { rps: options.userRps ?? 50 })
+  await app.register(userRateLimitPlugin, { rps: options.userRps ?? 50, db: options.limitStore === 'database' ? options.limitsDb : undefined })
   await app.register(healthPlugin, { checks: options.readiness })
   return app as unknown as ServiceApp
 }

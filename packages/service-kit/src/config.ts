@@ -64,6 +64,10 @@ export const commonConfig = {
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024, description: 'largest JSON body accepted' }),
   RATE_LIMIT_USER_RPS: Type.Integer({ minimum: 0, default: 50, description: 'requests per second per user and service, bursts of twice that; 0 turns it off' }),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 0, default: 10, description: 'failed logins per display name per minute (registrations per address: 3x); 0 turns it off' }),
+  RATE_LIMIT_STORE: Type.Union([Type.Literal('database'), Type.Literal('memory')], {
+    default: 'database',
+    description: "where the request and login/registration limits count: 'database' (the rate_limits table, shared by every replica) or 'memory' (per process: N replicas allow N times the budget)"
+  }),
   TRUST_PROXY_HOPS: Type.Integer({
     minimum: 0,
     maximum: 10,

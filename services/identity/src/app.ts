@@ -33,6 +33,7 @@ export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions =
     title: 'Chat identity service',
     verifier: createTokenVerifier(staticKeyResolver(publicKeys)),
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(identityPlugin, {
@@ -40,7 +41,8 @@ export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions =
     signer: deps.signer,
     publicKeys,
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
-    authPerMinute: options.authPerMinute ?? 10
+    authPerMinute: options.authPerMinute ?? 10,
+    limitStore: options.limitStore
   })
   return app
 }

@@ -29,6 +29,7 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     title: 'Chat messages service',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(messagesPlugin, {

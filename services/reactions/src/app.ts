@@ -29,6 +29,7 @@ export async function buildApp(deps: ReactionsDeps, options: ReactionsAppOptions
     title: 'Chat reactions service',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...appOptions
   })
   await app.register(reactionsPlugin, { db: deps.db, publisher: appRoomEventPublisher(app, deps), reactionList })

@@ -22,6 +22,7 @@ export async function buildApp(deps: RealtimeDeps, options: RealtimeAppOptions =
     description: 'WebSockets: `/ws/` carries any number of rooms, `/ws/chat/:room_id/` one room.',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(realtimePlugin, { ...options, db: deps.db, bus: deps.bus, verifier: deps.verifier })

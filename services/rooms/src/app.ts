@@ -33,6 +33,7 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
     title: 'Chat rooms service',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(roomsPlugin, {

@@ -45,13 +45,15 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     description: 'Rooms, messages, reactions and realtime delivery. Standalone process: every service on one port.',
     verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(identityPlugin, {
     db: deps.db,
     signer: deps.signer,
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
-    authPerMinute: options.authPerMinute ?? 10
+    authPerMinute: options.authPerMinute ?? 10,
+    limitStore: options.limitStore
   })
   // One publisher for every plugin: their events share one batch of published_at marks.
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
