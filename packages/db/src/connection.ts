@@ -1,8 +1,8 @@
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import type { LogEvent } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
-import { Pool, TypeOverrides } from 'pg'
+import { Client, Pool, TypeOverrides } from 'pg'
 import type { Database } from './schema.js'
 
 /** Which engine a {@link DbHandle} talks to. */
@@ -24,8 +24,61 @@ export interface CreateDbOptions {
 export interface DbHandle {
   db: Kysely<Database>
   kind: DbKind
+  /**
+   * `select 1` on a connection of its own, never one of the pool's: a
+   * readiness probe must not queue behind requests that hold every pooled
+   * connection (a busy process is not a broken one). PGlite has one
+   * connection and no pool to wait in.
+   */
+  ping(): Promise<void>
   /** Closes the pool (or the PGlite instance). The handle is unusable afterwards. */
   destroy: () => Promise<void>
+}
+
+/** A connection kept for {@link DbHandle.ping}: opened on first use, opened again after it is lost. */
+function dedicatedPinger(connectionString: string, report: (error: Error, message: string) => void): { ping(): Promise<void>; close(): Promise<void> } {
+  let client: Client | undefined
+  let connecting: Promise<Client> | undefined
+  let closed = false
+  const open = async (): Promise<Client> => {
+    const next = new Client({ connectionString, connectionTimeoutMillis: 2_000, statement_timeout: 2_000 })
+    // Without a listener a lost connection would end the process.
+    next.on('error', (error) => {
+      report(error, 'health-check database connection lost')
+      if (client === next) client = undefined
+    })
+    try {
+      await next.connect()
+    } catch (error) {
+      await next.end().catch(() => {})
+      throw error
+    }
+    return next
+  }
+  return {
+    async ping() {
+      if (closed) throw new Error('the database handle is closed')
+      if (!client) {
+        connecting ??= open().finally(() => { connecting = undefined })
+        client = await connecting
+      }
+      const current = client
+      try {
+        await current.query('select 1')
+      } catch (error) {
+        // A failed probe starts over on a fresh connection next time.
+        if (client === current) client = undefined
+        await current.end().catch(() => {})
+        throw error
+      }
+    },
+    async close() {
+      closed = true
+      const current = client ?? (await connecting?.catch(() => undefined))
+      client = undefined
+      await current?.end().catch(() => {})
+    }
+  }
 }
 
 const INT8_OID = 20
@@ -95,7 +148,16 @@ export async function createDb(target: string, options: CreateDbOptions = {}): P
     })
     const log = options.logger === undefined ? undefined : queryLogger(options.logger)
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })
-    return { db, kind: 'postgres', destroy: () => db.destroy() }
+    const pinger = dedicatedPinger(target, report)
+    return {
+      db,
+      kind: 'postgres',
+      ping: () => pinger.ping(),
+      destroy: async () => {
+        await pinger.close()
+        await db.destroy()
+      }
+    }
   }
 
   return createPgliteDb(target, options)
@@ -119,7 +181,7 @@ export async function createPgliteDb(dataDir: string, options: CreateDbOptions &
     // otherwise stay open and keep the process alive.
     if (!pglite.closed) await pglite.close()
   }
-  return { db, kind: 'pglite', destroy }
+  return { db, kind: 'pglite', ping: async () => { await sql`select 1`.execute(db) }, destroy }
 }
 
 function queryLogger(logger: DbLogger): (event: LogEvent) => void {

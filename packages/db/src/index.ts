@@ -3,6 +3,7 @@ export type {
   MessageRow,
   MessagesTable,
   NewUser,
+  RateLimitsTable,
   ReactionsTable,
   RefreshTokenRow,
   RefreshTokensTable,

@@ -90,6 +90,13 @@ export interface RoomEventsTable {
   published_at: NullableTimestamp
 }
 
+/** A fixed-window counter shared by every replica (migration 0005). */
+export interface RateLimitsTable {
+  key: string
+  count: number
+  reset_at: Timestamp
+}
+
 export interface Database {
   users: UsersTable
   refresh_tokens: RefreshTokensTable
@@ -99,6 +106,7 @@ export interface Database {
   messages: MessagesTable
   reactions: ReactionsTable
   room_events: RoomEventsTable
+  rate_limits: RateLimitsTable
 }
 
 export type UserRow = Selectable<UsersTable>

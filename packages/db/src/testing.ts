@@ -70,12 +70,24 @@ export async function createTestDatabase(t: TeardownHost, options: { serverUrl?:
 
   const name = `chat_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`
   try {
-    const template = await ensureTemplate(admin, serverUrl)
-    await admin.query('select pg_advisory_lock_shared($1)', [TEMPLATE_LOCK_KEY])
-    try {
-      await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)}`)
-    } finally {
-      await admin.query('select pg_advisory_unlock_shared($1)', [TEMPLATE_LOCK_KEY])
+    // A process with another migration set (another checkout) drops this
+    // template as stale while it builds its own; it does so under the
+    // exclusive lock, so the template is checked again under the shared one
+    // and built again when it went away in between.
+    for (let attempt = 1; ; attempt++) {
+      const template = await ensureTemplate(admin, serverUrl)
+      await admin.query('select pg_advisory_lock_shared($1)', [TEMPLATE_LOCK_KEY])
+      let cloned = false
+      try {
+        if (await isTemplate(admin, template)) {
+          await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)}`)
+          cloned = true
+        }
+      } finally {
+        await admin.query('select pg_advisory_unlock_shared($1)', [TEMPLATE_LOCK_KEY])
+      }
+      if (cloned) break
+      if (attempt >= 5) throw new Error(`template database ${template} keeps being dropped by another process`)
     }
     await dropLeakedTestDatabases(admin)
   } finally {

@@ -7,6 +7,7 @@ import { migratorFor, openEngines } from './helper.js'
 
 const appTables = [
   'messages',
+  'rate_limits',
   'reactions',
   'refresh_tokens',
   'room_avatars',

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { sql, type QueryExecutorProvider } from 'kysely'
+import { sql, type Kysely, type QueryExecutorProvider } from 'kysely'
+import type { Database } from '@chat/db'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { installErrorHandling, sendProblem } from './errors.js'
 import { strictValidatorCompiler } from './validation.js'
@@ -10,6 +11,8 @@ import { healthPlugin, type ReadinessCheck } from './health.js'
 import { metricsPlugin } from './metrics.js'
 import { openapiPlugin } from './openapi.js'
 import { userRateLimitPlugin } from './rate-limit.js'
+import { overloadPlugin, type OverloadOptions } from './overload.js'
+import type { LimitStore } from './shared-limits.js'
 import type { TokenVerifier } from './tokens.js'
 
 /** The options every service's buildApp takes, with the defaults of api.md. */
@@ -26,6 +29,14 @@ export interface CommonAppOptions {
   trustProxyHops?: number
   /** When set, `/metrics` requires it as a bearer token. */
   metricsToken?: string
+  /**
+   * Where the per-user request limit and identity's attempt limits count:
+   * `database` shares them between replicas (the `rate_limits` table),
+   * `memory` keeps them per process. Default `memory`.
+   */
+  limitStore?: LimitStore
+  /** Load shedding (503 `overloaded`); see {@link OverloadOptions} for the defaults. */
+  overload?: OverloadOptions
   /** A log level, or `false` for no logs (tests), or a ready pino instance. */
   logger?: string | false | FastifyServerOptions['loggerInstance']
 }
@@ -37,8 +48,18 @@ export function commonAppOptions(config: {
   TRUST_PROXY_HOPS: number
   METRICS_TOKEN?: string
   LOG_LEVEL: string
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: number
+  OVERLOAD_MAX_HEAP_USED_BYTES?: number
+  OVERLOAD_RETRY_AFTER_SECONDS: number
+  RATE_LIMIT_STORE: LimitStore
 }): CommonAppOptions {
   return {
+    limitStore: config.RATE_LIMIT_STORE,
+    overload: {
+      maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_BYTES,
+      retryAfterSeconds: config.OVERLOAD_RETRY_AFTER_SECONDS
+    },
     userRps: config.RATE_LIMIT_USER_RPS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     trustProxyHops: config.TRUST_PROXY_HOPS,
@@ -52,13 +73,28 @@ export interface ServiceAppOptions extends CommonAppOptions {
   description?: string
   verifier: TokenVerifier
   readiness: Record<string, ReadinessCheck>
+  /** The database of the shared limits, used when `limitStore` is `database`. */
+  limitsDb?: Kysely<Database>
   /** Extra Fastify options (for example a custom HTTP server). */
   fastify?: Partial<FastifyServerOptions>
 }
 
+/** What `/readyz` checks: a service's dependencies. */
+export interface ReadinessDeps {
+  db: QueryExecutorProvider
+  bus?: { ping(): Promise<void> }
+  /**
+   * The database check on a connection of its own (`DbHandle.ping`), so
+   * that it does not wait behind requests holding every pooled connection.
+   * Without it `select 1` goes through the pool (tests, PGlite).
+   */
+  databasePing?: () => Promise<void>
+}
+
 /** `/readyz` checks of a service's dependencies: the database (`select 1`), and the bus when it has one. */
-export function readinessChecks(deps: { db: QueryExecutorProvider; bus?: { ping(): Promise<void> } }): Record<string, ReadinessCheck> {
-  const checks: Record<string, ReadinessCheck> = { database: async () => { await sql`select 1`.execute(deps.db) } }
+export function readinessChecks(deps: ReadinessDeps): Record<string, ReadinessCheck> {
+  const { db, databasePing } = deps
+  const checks: Record<string, ReadinessCheck> = { database: databasePing ?? (async () => { await sql`select 1`.execute(db) }) }
   const bus = deps.bus
   if (bus) checks.bus = () => bus.ping()
   return checks
@@ -109,10 +145,12 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
     reply.header('x-request-id', request.id)
   })
   installErrorHandling(app)
+  // First, so that a shed request costs no authentication or limit lookup.
+  await app.register(overloadPlugin, options.overload ?? {})
   await app.register(openapiPlugin, { title: options.title, description: options.description })
   await app.register(metricsPlugin, { token: options.metricsToken })
   await app.register(authPlugin, { verifier: options.verifier })
-  await app.register(userRateLimitPlugin, { rps: options.userRps ?? 50 })
+  await app.register(userRateLimitPlugin, { rps: options.userRps ?? 50, db: options.limitStore === 'database' ? options.limitsDb : undefined })
   await app.register(healthPlugin, { checks: options.readiness })
   return app
 }

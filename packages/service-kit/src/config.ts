@@ -65,6 +65,10 @@ export const commonConfig = {
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024, description: 'largest JSON body accepted' }),
   RATE_LIMIT_USER_RPS: Type.Integer({ minimum: 0, default: 50, description: 'requests per second per user and service, bursts of twice that; 0 turns it off' }),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 0, default: 10, description: 'failed logins per display name per minute (registrations per address: 3x); 0 turns it off' }),
+  RATE_LIMIT_STORE: Type.Union([Type.Literal('database'), Type.Literal('memory')], {
+    default: 'database',
+    description: "where the request and login/registration limits count: 'database' (the rate_limits table, shared by every replica) or 'memory' (per process: N replicas allow N times the budget)"
+  }),
   TRUST_PROXY_HOPS: Type.Integer({
     minimum: 0,
     maximum: 10,
@@ -72,7 +76,16 @@ export const commonConfig = {
     description: 'proxies in front of this process whose X-Forwarded-For entries are trusted (1 behind the nginx gateway); 0 trusts none'
   }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, writeOnly: true, description: 'when set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`' })),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 })
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    default: 1_000,
+    description: 'mean event-loop delay over a second past which requests get 503 overloaded (health probes and /metrics excepted); 0 turns it off'
+  }),
+  OVERLOAD_MAX_HEAP_USED_BYTES: Type.Optional(
+    Type.Integer({ minimum: 0, description: "heap in use past which requests get 503 overloaded; default 90 % of V8's heap limit (--max-old-space-size); 0 turns it off" })
+  ),
+  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 5, description: 'Retry-After of a 503 overloaded' })
 } satisfies TProperties
 
 export const databaseConfig = {
@@ -95,5 +108,12 @@ export const natsConfig = {
 /** How a service that does not sign tokens finds the public keys that verify them. */
 export const tokenVerifyConfig = {
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ description: 'PEM (SPKI) public key that verifies access tokens' })),
-  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS document with the verifying keys (used when JWT_PUBLIC_KEY is unset)' }))
+  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS document with the verifying keys (used when JWT_PUBLIC_KEY is unset)' })),
+  JWKS_CACHE_SECONDS: Type.Integer({
+    minimum: 2,
+    maximum: 86_400,
+    default: 300,
+    description: 'a key identity stops publishing stops verifying here within this time (the JWKS is fetched again every half of it)'
+  }),
+  JWKS_COOLDOWN_SECONDS: Type.Integer({ minimum: 0, maximum: 3_600, default: 10, description: 'least time between two JWKS fetches caused by tokens of an unknown key id' })
 } satisfies TProperties

@@ -54,6 +54,18 @@ export function verifyingKeyFromPem(publicKeyPem: string): VerifyingKey {
   return { kid: thumbprint(publicKey), alg: algorithmOf(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
 }
 
+/** Reads every SPKI PEM public key in `text` (blocks one after another; escaped `\\n` newlines allowed). */
+export function verifyingKeysFromPems(text: string): VerifyingKey[] {
+  const blocks = text.replaceAll('\\n', '\n').match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? []
+  if (blocks.length === 0 && text.trim() !== '') throw new Error('no PEM public key (-----BEGIN PUBLIC KEY-----) in it')
+  return blocks.map((block) => verifyingKeyFromPem(block))
+}
+
+/** A verifying key from a key object (a WebCrypto key converted with `KeyObject.from`) and the `kid` it was published under. */
+export function verifyingKeyFromKeyObject(kid: string, publicKey: KeyObject): VerifyingKey {
+  return { kid, alg: algorithmOf(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
+}
+
 export function verifyingKeyFromJwk(jwk: Jwk): VerifyingKey {
   const publicKey = createPublicKey({ key: jwk as unknown as JsonWebKey, format: 'jwk' })
   return { kid: jwk.kid, alg: algorithmOf(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }

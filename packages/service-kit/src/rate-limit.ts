@@ -1,7 +1,10 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Database } from '@chat/db'
 import { AppError } from './errors.js'
+import { databaseRateLimitStore } from './shared-limits.js'
 
 /** The client's address; `injectWS` and some proxies leave `request.ip` unset. */
 export function clientAddress(request: FastifyRequest): string {
@@ -17,10 +20,13 @@ function serviceArea(url: string): string {
  * Per-user limit: `rps` requests per second with bursts of `2 * rps`,
  * enforced as `2 * rps` requests per two-second window. It runs after
  * authentication so the key is the verified user, never a claim from an
- * unverified token; anonymous requests are keyed by address.
+ * unverified token; anonymous requests are keyed by address. With `db`
+ * the windows live in its `rate_limits` table, shared by every replica; a
+ * request is let through when that table cannot be reached (the request
+ * itself then fails or not on its own).
  */
-export const userRateLimitPlugin = fp<{ rps: number }>(
-  async (app, { rps }) => {
+export const userRateLimitPlugin = fp<{ rps: number; db?: Kysely<Database> }>(
+  async (app, { rps, db }) => {
     if (rps <= 0) return
     const burst = rps * 2
     await app.register(rateLimit, {
@@ -28,6 +34,7 @@ export const userRateLimitPlugin = fp<{ rps: number }>(
       hook: 'preHandler',
       max: burst,
       timeWindow: Math.round((burst / rps) * 1000),
+      ...(db ? { store: databaseRateLimitStore(db) as never, skipOnError: true } : {}),
       keyGenerator: (request) =>
         `${request.user ? `user:${request.user.id}` : `addr:${clientAddress(request)}`}:${serviceArea(request.url)}`,
       errorResponseBuilder: (_request, context) =>

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
 import { Compile } from 'typebox/compile'
 import { Type } from 'typebox'
-import type { AccessTokenClaims, Jwks } from '@chat/contracts'
-import { ConfigError } from './config.js'
-import { verifyingAlgorithms, verifyingKeyFromJwk, verifyingKeyFromPem, type SigningKey, type VerifyingKey } from './keys.js'
+import type { AccessTokenClaims } from '@chat/contracts'
+import { verifyingAlgorithms, type SigningKey, type VerifyingKey } from './keys.js'
 
 /** Who is asking, as proven by a verified access token. */
 export interface AuthUser {
@@ -24,8 +23,14 @@ export class KeysUnavailableError extends Error {
   readonly code = 'auth_unavailable'
 }
 
-/** Finds the public key for a token's `kid`. */
-export type KeyResolver = (kid: string | undefined) => Promise<VerifyingKey>
+/** The header fields that pick a verifying key. */
+export interface KeyHint {
+  kid?: string
+  alg?: string
+}
+
+/** Finds the public key for a token's `kid` (and `alg`). */
+export type KeyResolver = (hint: KeyHint) => Promise<VerifyingKey>
 
 const ClaimsCheck = Compile(
   Type.Object({
@@ -39,58 +44,10 @@ const ClaimsCheck = Compile(
 
 /** Resolves keys from a fixed list: one key matches any kid, several are picked by kid. */
 export function staticKeyResolver(keys: readonly VerifyingKey[]): KeyResolver {
-  return async (kid) => {
+  return async ({ kid }) => {
     const key = keys.length === 1 ? keys[0] : keys.find((candidate) => candidate.kid === kid)
     if (!key) throw new InvalidTokenError('invalid', 'The token was signed by an unknown key')
     return key
-  }
-}
-
-/**
- * Resolves keys from a JWKS URL; fetched on first use and again when an
- * unknown kid shows up (key rotation), at most once per `minRefetchMs`.
- */
-export function jwksKeyResolver(url: string, options: { minRefetchMs?: number; fetchImpl?: typeof fetch } = {}): KeyResolver {
-  const minRefetchMs = options.minRefetchMs ?? 30_000
-  const fetchImpl = options.fetchImpl ?? fetch
-  let keys = new Map<string, VerifyingKey>()
-  let fetchedAt = 0
-  let failedAt = 0
-  let inFlight: Promise<void> | undefined
-  const refresh = async (): Promise<void> => {
-    let document: Jwks
-    try {
-      const response = await fetchImpl(url, { signal: AbortSignal.timeout(5_000) })
-      if (!response.ok) throw new Error(`answered ${response.status}`)
-      document = (await response.json()) as Jwks
-    } catch (error) {
-      failedAt = Date.now()
-      throw new KeysUnavailableError(`JWKS fetch from ${url} failed: ${(error as Error).message}`)
-    }
-    const next = new Map<string, VerifyingKey>()
-    for (const jwk of document.keys ?? []) {
-      try {
-        next.set(jwk.kid, verifyingKeyFromJwk(jwk))
-      } catch {
-        // A key of a type we do not verify with is skipped, not fatal.
-      }
-    }
-    keys = next
-    fetchedAt = Date.now()
-  }
-  return async (kid) => {
-    const known = kid ? keys.get(kid) : keys.size === 1 ? [...keys.values()][0] : undefined
-    if (known) return known
-    // After a failed fetch, wait a little before the next one instead of
-    // sending every request to an endpoint that is down.
-    if (Date.now() - failedAt < 2_000) throw new KeysUnavailableError(`JWKS from ${url} is unavailable`)
-    if (Date.now() - fetchedAt >= minRefetchMs) {
-      inFlight ??= refresh().finally(() => { inFlight = undefined })
-      await inFlight
-    }
-    const found = kid ? keys.get(kid) : keys.size === 1 ? [...keys.values()][0] : undefined
-    if (!found) throw new InvalidTokenError('invalid', 'The token was signed by an unknown key')
-    return found
   }
 }
 
@@ -108,20 +65,26 @@ export interface TokenVerifier {
  * Verifies access tokens: EdDSA or ES256 only (so `alg: none` and HMAC
  * tokens fail), a valid signature, unexpired, with the claims of api.md.
  */
-export function createTokenVerifier(resolveKey: KeyResolver, options: { clockToleranceMs?: number } = {}): TokenVerifier {
+export function createTokenVerifier(resolveKey: KeyResolver, options: { clockToleranceMs?: number; cacheTtlMs?: number } = {}): TokenVerifier {
   const clockToleranceMs = options.clockToleranceMs ?? 5_000
+  const cacheTtlMs = options.cacheTtlMs ?? 600_000
   const verifier = createVerifier({
     algorithms: [...verifyingAlgorithms],
     requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     clockTolerance: clockToleranceMs,
-    cache: 1000,
+    // A verified token is remembered `cacheTtlMs` at most (and never past
+    // its exp), so that a key removed from the JWKS does not live on here.
+    // fast-jwt keeps an entry the clock tolerance longer than its TTL: a
+    // lifetime shorter than the tolerance means no cache.
+    cache: cacheTtlMs > clockToleranceMs ? 1000 : false,
+    cacheTTL: Math.max(0, cacheTtlMs - clockToleranceMs),
     // A bad token stays bad for a minute; a failed key lookup (the JWKS
     // endpoint down) is not remembered at all. fast-jwt adds the clock
     // tolerance to this TTL, hence the negative value.
     errorCacheTTL: (error: unknown) =>
       error instanceof TokenError && error.code === TokenError.codes.keyFetchingError ? -clockToleranceMs - 1 : 60_000,
     key: async (decoded: { header: { kid?: string; alg?: string } }) => {
-      const key = await resolveKey(decoded.header.kid)
+      const key = await resolveKey({ kid: decoded.header.kid, alg: decoded.header.alg })
       if (decoded.header.alg !== key.alg) throw new InvalidTokenError('invalid', 'The token algorithm does not match its key')
       return key.publicKeyPem
     }
@@ -174,22 +137,4 @@ export function bearerToken(authorization: string | undefined): string | undefin
   if (!authorization) return undefined
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
   return match?.[1]
-}
-
-/**
- * The verifier a service gets from `JWT_PUBLIC_KEY` (PEM) or, failing that,
- * `JWKS_URL`. Neither set is a configuration error naming both.
- */
-export function tokenVerifierFromConfig(config: { JWT_PUBLIC_KEY?: string; JWKS_URL?: string }): TokenVerifier {
-  if (config.JWT_PUBLIC_KEY) {
-    let key: VerifyingKey
-    try {
-      key = verifyingKeyFromPem(config.JWT_PUBLIC_KEY.replaceAll('\\n', '\n'))
-    } catch (error) {
-      throw new ConfigError('JWT_PUBLIC_KEY', `is not a usable public key: ${(error as Error).message.split('\n')[0]}`)
-    }
-    return createTokenVerifier(staticKeyResolver([key]))
-  }
-  if (config.JWKS_URL) return createTokenVerifier(jwksKeyResolver(config.JWKS_URL))
-  throw new ConfigError('JWT_PUBLIC_KEY', 'or JWKS_URL is required to verify access tokens')
 }

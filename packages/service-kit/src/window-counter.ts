@@ -1,8 +1,7 @@
 /**
- * Counts events per key in fixed windows, in memory. Used for the auth
- * limits (failed logins per name, registrations per address). Per process:
- * with N replicas an attacker gets N times the budget, which the limits'
- * defaults allow for.
+ * Counts events per key in fixed windows, in memory: the `memory` limit
+ * store (shared-limits.ts). Per process: with N replicas an attacker gets N
+ * times the budget; the `database` store shares the windows instead.
  */
 export interface WindowCounter {
   /** Seconds until `key` may act again, or 0 when it is under the limit. */

@@ -83,7 +83,7 @@ t.test('JWKS resolver follows key rotation, refetching at most once per interval
     fetches += 1
     return new Response(JSON.stringify(toJwks(published)), { status: 200 })
   }) as typeof fetch
-  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, minRefetchMs: 0 }))
+  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, cooldownMs: 0 }))
   t.same(userOf(await verifier.verify(createTokenSigner(oldKey, 60).sign(user).token)), user)
   t.same(userOf(await verifier.verify(createTokenSigner(oldKey, 60).sign(user).token)), user)
   t.equal(fetches, 1, 'cached')
@@ -93,13 +93,57 @@ t.test('JWKS resolver follows key rotation, refetching at most once per interval
 
   let slowFetches = 0
   const throttled = createTokenVerifier(jwksKeyResolver('http://identity/jwks', {
-    fetchImpl: (async () => { slowFetches += 1; return new Response(JSON.stringify(toJwks([oldKey])), { status: 200 }) }),
-    minRefetchMs: 60_000
+    fetchImpl: (async () => { slowFetches += 1; return new Response(JSON.stringify(toJwks([oldKey])), { status: 200 }) }) as typeof fetch,
+    cooldownMs: 60_000
   }))
   const stranger = createTokenSigner(generateSigningKey(), 60).sign(user).token
   t.equal(await reason(throttled.verify(stranger)), 'invalid')
   t.equal(await reason(throttled.verify(stranger)), 'invalid')
   t.equal(slowFetches, 1, 'unknown kids cannot make it hammer the JWKS endpoint')
+})
+
+t.test('a key removed from the JWKS stops verifying within the cache lifetime, also for tokens it verified before', async (t) => {
+  const oldKey = generateSigningKey()
+  const newKey = generateSigningKey()
+  let published = [newKey, oldKey]
+  const fetchImpl = (async () => new Response(JSON.stringify(toJwks(published)), { status: 200 })) as typeof fetch
+  const lifetimeMs = 1_000
+  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, cacheMaxAgeMs: lifetimeMs / 2, cooldownMs: 0 }), {
+    cacheTtlMs: lifetimeMs / 2,
+    // Shorter than the lifetime, so that fast-jwt's cache of verified tokens is on and has to let go in time.
+    clockToleranceMs: 100
+  })
+  const oldToken = createTokenSigner(oldKey, 600).sign(user).token
+  t.same(userOf(await verifier.verify(oldToken)), user, 'the previous key verifies while it is published')
+  published = [newKey]
+  const removedAt = Date.now()
+  // Verified again at once: from fast-jwt's cache or jose's, both still holding it.
+  t.same(userOf(await verifier.verify(oldToken)), user)
+  while ((await reason(verifier.verify(oldToken))) === 'accepted') await new Promise((resolve) => setTimeout(resolve, 50))
+  const forgottenAfter = Date.now() - removedAt
+  t.ok(forgottenAfter <= lifetimeMs + 200, `forgotten after ${forgottenAfter} ms (lifetime ${lifetimeMs} ms)`)
+  t.same(userOf(await verifier.verify(createTokenSigner(newKey, 600).sign(user).token)), user, 'the current key still verifies')
+})
+
+t.test('while the JWKS endpoint is down the keys fetched last keep verifying; an unknown kid is a 503 then, not a 401', async (t) => {
+  const key = generateSigningKey()
+  let up = true
+  let fetches = 0
+  const fetchImpl = (async () => {
+    fetches += 1
+    if (!up) throw new TypeError('fetch failed')
+    return new Response(JSON.stringify(toJwks([key])), { status: 200 })
+  }) as typeof fetch
+  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, cacheMaxAgeMs: 100, cooldownMs: 0 }), { cacheTtlMs: 100 })
+  t.same(userOf(await verifier.verify(createTokenSigner(key, 60).sign(user).token)), user)
+  up = false
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  t.same(userOf(await verifier.verify(createTokenSigner(key, 60).sign(user).token)), user, 'a stale key set serves when it cannot be refreshed')
+  const fetchesAfterFailure = fetches
+  t.same(userOf(await verifier.verify(createTokenSigner(key, 60).sign(user).token)), user)
+  t.equal(fetches, fetchesAfterFailure, 'no fetch right after a failure')
+  const stranger = await verifier.verify(createTokenSigner(generateSigningKey(), 60).sign(user).token).then(() => undefined, (caught: unknown) => caught)
+  t.ok(stranger instanceof KeysUnavailableError, 'a kid nobody can check right now')
 })
 
 t.test('a JWKS endpoint that is down: KeysUnavailableError, retried after a pause, and a 503 from the app', async (t) => {
@@ -111,7 +155,7 @@ t.test('a JWKS endpoint that is down: KeysUnavailableError, retried after a paus
     if (!up) throw new TypeError('fetch failed')
     return new Response(JSON.stringify(toJwks([key])), { status: 200 })
   }) as typeof fetch
-  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, minRefetchMs: 0 }))
+  const verifier = createTokenVerifier(jwksKeyResolver('http://identity/jwks', { fetchImpl, cooldownMs: 0 }))
   const token = createTokenSigner(key, 60).sign(user).token
   for (let attempt = 0; attempt < 2; attempt++) {
     const error = await verifier.verify(token).then(() => undefined, (caught: unknown) => caught)

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { displayNameKey, type Session, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { createWindowCounter, findUser, type TokenSigner, type WindowCounter } from '@chat/service-kit'
+import { findUser, limitCounter, type LimitCounter, type LimitStore, type TokenSigner } from '@chat/service-kit'
 import { identityErrors } from './errors.js'
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js'
 import { issueRefreshToken, lockFamilyOfToken, markRotated, revokeFamily } from './refresh-tokens.repository.js'
@@ -13,23 +13,28 @@ export interface AuthContext {
   signer: TokenSigner
   refreshTokenTtlDays: number
   /** Failed logins per display name key. */
-  failedLogins: WindowCounter
+  failedLogins: LimitCounter
   /** Registrations per client address. */
-  registrations: WindowCounter
+  registrations: LimitCounter
   /** Verified against when the name is unknown: see {@link decoyPasswordHash}. */
   decoyHash: string
 }
 
-/** `authPerMinute`: failed logins per display name per minute; registrations per address get three times as many. 0: no limit. */
+/**
+ * `authPerMinute`: failed logins per display name per minute; registrations
+ * per address get three times as many. 0: no limit. `limitStore` says
+ * whether they count per process or in the database every replica shares.
+ */
 export async function createAuthContext(
-  options: Pick<AuthContext, 'db' | 'signer' | 'refreshTokenTtlDays'> & { authPerMinute: number }
+  options: Pick<AuthContext, 'db' | 'signer' | 'refreshTokenTtlDays'> & { authPerMinute: number; limitStore?: LimitStore }
 ): Promise<AuthContext> {
+  const store = options.limitStore ?? 'memory'
   return {
     db: options.db,
     signer: options.signer,
     refreshTokenTtlDays: options.refreshTokenTtlDays,
-    failedLogins: createWindowCounter(options.authPerMinute, 60_000),
-    registrations: createWindowCounter(options.authPerMinute * 3, 60_000),
+    failedLogins: limitCounter(store, options.db, { name: 'failed-logins', limit: options.authPerMinute, windowMs: 60_000 }),
+    registrations: limitCounter(store, options.db, { name: 'registrations', limit: options.authPerMinute * 3, windowMs: 60_000 }),
     decoyHash: await decoyPasswordHash()
   }
 }
@@ -52,10 +57,9 @@ async function startSession(context: AuthContext, user: User, familyId?: string,
 
 /** Creates an account and starts its session; `address` is the client's, for the registration limit. */
 export async function register(context: AuthContext, input: { displayName: string; password: string; address: string }): Promise<Session> {
-  const wait = context.registrations.retryAfter(input.address)
-  if (wait > 0) throw identityErrors.tooManyAttempts(wait)
   checkDisplayName(input.displayName)
-  context.registrations.hit(input.address)
+  const wait = await context.registrations.hit(input.address)
+  if (wait > 0) throw identityErrors.tooManyAttempts(wait)
   const user = await insertUser(context.db, input.displayName, await hashPassword(input.password))
   if (!user) throw identityErrors.displayNameTaken()
   return startSession(context, user)
@@ -66,15 +70,14 @@ export type LoginResult = { kind: 'session'; session: Session } | { kind: 'faile
 /** Starts a session for a display name and password; a failure says why, for the log only (the client gets one answer). */
 export async function login(context: AuthContext, input: { displayName: string; password: string }): Promise<LoginResult> {
   const throttleKey = displayNameKey(input.displayName)
-  const wait = context.failedLogins.retryAfter(throttleKey)
-  if (wait > 0) throw identityErrors.tooManyAttempts(wait)
   // Counted before the slow verification, so that parallel guesses cannot
   // all pass the check while the first one is still hashing.
-  context.failedLogins.hit(throttleKey)
+  const wait = await context.failedLogins.hit(throttleKey)
+  if (wait > 0) throw identityErrors.tooManyAttempts(wait)
   const credentials = await findCredentials(context.db, input.displayName)
   const valid = await verifyPassword(credentials?.passwordHash ?? context.decoyHash, input.password)
   if (!credentials || !valid) return { kind: 'failed', reason: credentials ? 'wrong_password' : 'unknown_name' }
-  context.failedLogins.reset(throttleKey)
+  await context.failedLogins.reset(throttleKey)
   return { kind: 'session', session: await startSession(context, credentials.user) }
 }
 

@@ -11,6 +11,9 @@ export const IdentityConfig = Type.Object({
   ...databaseConfig,
   ...identityTokenConfig,
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3001 }),
-  JWT_PRIVATE_KEY: Type.String({ minLength: 1, description: 'PKCS#8 PEM private key (Ed25519 or P-256) that signs access tokens' })
+  JWT_PRIVATE_KEY: Type.String({ minLength: 1, writeOnly: true, description: 'PKCS#8 PEM private key (Ed25519 or P-256) that signs access tokens' }),
+  JWT_PREVIOUS_PUBLIC_KEYS: Type.Optional(
+    Type.String({ description: 'SPKI PEM public keys published in the JWKS besides the signing key, one block after another: the previous key during a rotation (deploy/README.md)' })
+  )
 })
 export type IdentityConfig = Static<typeof IdentityConfig>

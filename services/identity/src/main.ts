@@ -7,7 +7,9 @@ import {
   createTokenSigner,
   loadConfig,
   signingKeyFromPem,
-  type SigningKey
+  verifyingKeysFromPems,
+  type SigningKey,
+  type VerifyingKey
 } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { IdentityConfig } from './config.js'
@@ -21,15 +23,28 @@ function readSigningKey(config: IdentityConfig): SigningKey {
   }
 }
 
-const { config, signingKey } = configOrExit(() => {
+/** The keys published besides the signing key (the previous one while tokens it signed are still valid). */
+function readPreviousKeys(config: IdentityConfig, signingKey: SigningKey): VerifyingKey[] {
+  let keys: VerifyingKey[]
+  try {
+    keys = verifyingKeysFromPems(config.JWT_PREVIOUS_PUBLIC_KEYS ?? '')
+  } catch (error) {
+    throw new ConfigError('JWT_PREVIOUS_PUBLIC_KEYS', `is not a list of usable public keys: ${(error as Error).message.split('\n')[0]}`)
+  }
+  // The signing key is published anyway; listing it again would publish it twice.
+  return keys.filter((key) => key.kid !== signingKey.kid)
+}
+
+const { config, signingKey, previousKeys } = configOrExit(() => {
   const config = loadConfig(IdentityConfig)
-  return { config, signingKey: readSigningKey(config) }
+  const signingKey = readSigningKey(config)
+  return { config, signingKey, previousKeys: readPreviousKeys(config, signingKey) }
 })
 
 // No bus and no room events: nothing starts before the app, which logs for itself.
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const app = await buildApp(
-  { db: database.db, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS) },
+  { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys },
   { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
 )
 closeOnSignals(app, {

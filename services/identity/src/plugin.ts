@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
-import type { TokenSigner, VerifyingKey } from '@chat/service-kit'
+import type { LimitStore, TokenSigner, VerifyingKey } from '@chat/service-kit'
 import { authRoutes } from './auth.routes.js'
 import { createAuthContext } from './auth.service.js'
 import { usersRoutes } from './users.routes.js'
@@ -13,6 +13,8 @@ export interface IdentityPluginOptions {
   publicKeys?: readonly VerifyingKey[]
   refreshTokenTtlDays: number
   authPerMinute: number
+  /** Where the attempt limits count (`database`: shared by every replica). Default `memory`. */
+  limitStore?: LimitStore
 }
 
 /** The identity service: accounts, sessions, tokens and the JWKS. Needs `app.authenticate` (service-kit). */

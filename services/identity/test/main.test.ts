@@ -38,3 +38,16 @@ t.test('main.ts: a missing key stops it with one line naming the variable', asyn
   t.equal(result.stderr.trim().split('\n').length, 1)
   t.match(result.stderr, /JWT_PRIVATE_KEY/)
 })
+
+t.test('main.ts: a previous public key that is not one stops it with one line naming the variable', async (t) => {
+  const key = generateSigningKey()
+  const result = await runToExit(mainFile, {
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+    JWT_PRIVATE_KEY: key.privateKeyPem,
+    JWT_PREVIOUS_PUBLIC_KEYS: 'not a pem'
+  })
+  t.equal(result.code, 1)
+  t.equal(result.stderr.trim().split('\n').length, 1, result.stderr)
+  t.match(result.stderr, /^Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS /)
+  t.notMatch(result.stderr, /PRIVATE KEY/, 'the private key is not echoed')
+})

@@ -6,6 +6,8 @@ import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptio
 import { messagesPlugin } from './plugin.js'
 
 export interface MessagesDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */
@@ -27,6 +29,7 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     title: 'Chat messages service',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(messagesPlugin, {

@@ -7,6 +7,8 @@ import { reactionsPlugin } from './plugin.js'
 import { loadReactionList, type ReactionList } from './reaction-list.js'
 
 export interface ReactionsDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */
@@ -27,6 +29,7 @@ export async function buildApp(deps: ReactionsDeps, options: ReactionsAppOptions
     title: 'Chat reactions service',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...appOptions
   })
   await app.register(reactionsPlugin, { db: deps.db, publisher: appRoomEventPublisher(app, deps), reactionList })

@@ -18,7 +18,7 @@ const logger = startupLogger()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'reactions', logger)))
 // The app makes its event publisher and closes it with itself; the relay is the process's.
-const app = await buildApp({ db: database.db, bus, verifier }, { ...commonAppOptions(config), reactionList })
+const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config), reactionList })
 logger.attach(app)
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.reactions })
 closeOnSignals(app, {

@@ -5,6 +5,8 @@ import { createServiceApp, readinessChecks, type CommonAppOptions, type ServiceA
 import { realtimePlugin, type RealtimePluginOptions } from './plugin.js'
 
 export interface RealtimeDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */
@@ -20,6 +22,7 @@ export async function buildApp(deps: RealtimeDeps, options: RealtimeAppOptions =
     description: 'WebSockets: `/ws/` carries any number of rooms, `/ws/chat/:room_id/` one room.',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(realtimePlugin, { ...options, db: deps.db, bus: deps.bus, verifier: deps.verifier })

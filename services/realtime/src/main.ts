@@ -14,7 +14,7 @@ const logger = startupLogger()
 
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
 const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'realtime', logger, 'reader')))
-const app = await buildApp({ db: database.db, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config) })
+const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config) })
 logger.attach(app)
 // SIGTERM: stop accepting, close sockets with 1001 (the plugin's preClose), drain NATS, exit.
 closeOnSignals(app, {

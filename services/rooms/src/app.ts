@@ -3,10 +3,13 @@ import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
 import { appRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
 import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
+import type { Semaphore } from './avatars.service.js'
 import type { AvatarLimits } from './image.js'
 import { roomsPlugin } from './plugin.js'
 
 export interface RoomsDeps {
+  /** `/readyz`'s database check on a connection of its own (`DbHandle.ping`); through the pool when left out. */
+  databasePing?: () => Promise<void>
   db: Kysely<Database>
   bus: EventBus
   /** Verifies access tokens with the identity service's public keys. */
@@ -18,6 +21,10 @@ export interface RoomsDeps {
 export interface RoomsAppOptions extends CommonAppOptions {
   maxAvatarBytes?: number
   imageLimits?: AvatarLimits
+  /** Uploads that may wait for a decoding slot (503 beyond). */
+  avatarDecodeQueue?: number
+  /** The decoding slots and their queue, when the caller holds them (tests); made from `avatarDecodeQueue` otherwise. */
+  avatarDecoding?: Semaphore
 }
 
 /** The rooms service on its own Fastify instance (main.ts and tests). */
@@ -26,13 +33,16 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
     title: 'Chat rooms service',
     verifier: deps.verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(roomsPlugin, {
     db: deps.db,
     publisher: appRoomEventPublisher(app, deps),
     maxAvatarBytes: options.maxAvatarBytes,
-    imageLimits: options.imageLimits
+    imageLimits: options.imageLimits,
+    avatarDecodeQueue: options.avatarDecodeQueue,
+    decoding: options.avatarDecoding
   })
   return app
 }

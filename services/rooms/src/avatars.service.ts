@@ -10,14 +10,28 @@ import { appendRoomUpdated } from './rooms.service.js'
 /** Runs at most a number of tasks at once; the others wait in order. */
 export interface Semaphore {
   run<T>(task: () => Promise<T>): Promise<T>
+  /** Tasks waiting for a slot now. */
+  readonly waiting: number
 }
 
-export function createSemaphore(slots: number): Semaphore {
+/** A task that found `maxWaiting` others already waiting: nothing of it ran. */
+export class QueueFullError extends Error {}
+
+/**
+ * `slots` tasks at a time; up to `maxWaiting` more wait in order, and any
+ * beyond that are refused with QueueFullError at once (each waiter holds
+ * its upload, so an unbounded queue is unbounded memory).
+ */
+export function createSemaphore(slots: number, maxWaiting = Number.POSITIVE_INFINITY): Semaphore {
   let free = slots
   const waiting: Array<() => void> = []
   return {
+    get waiting() {
+      return waiting.length
+    },
     async run(task) {
       if (free > 0) free -= 1
+      else if (waiting.length >= maxWaiting) throw new QueueFullError(`${waiting.length} tasks are already waiting`)
       else await new Promise<void>((resolve) => waiting.push(resolve))
       try {
         return await task()
@@ -35,7 +49,7 @@ export interface AvatarsContext {
   db: Kysely<Database>
   publisher: RoomEventPublisher
   imageLimits: AvatarLimits
-  /** Decoding is the memory-hungry step (up to 4 bytes a pixel): it runs under this semaphore. */
+  /** Decoding is the memory-hungry step (up to 4 bytes a pixel): it runs under this semaphore, whose queue is bounded. */
   decoding: Semaphore
 }
 
@@ -59,7 +73,13 @@ export async function setAvatar(
   await requireParticipant(db, roomId, userId)
   const upload = await input.readUpload()
   if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
-  const image = await context.decoding.run(() => processAvatar(upload, context.imageLimits))
+  let image: Awaited<ReturnType<typeof processAvatar>>
+  try {
+    image = await context.decoding.run(() => processAvatar(upload, context.imageLimits))
+  } catch (error) {
+    if (error instanceof QueueFullError) throw roomErrors.avatarQueueFull()
+    throw error
+  }
   const { avatar, event } = await db.transaction().execute(async (trx) => {
     await requireParticipant(trx, roomId, userId, { lock: true })
     const avatar = await upsertAvatar(trx, roomId, image)

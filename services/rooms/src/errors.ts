@@ -14,6 +14,8 @@ export const roomErrors = {
   unsupportedImage: () =>
     new AppError(415, 'unsupported_media_type', 'The avatar must be a JPEG, PNG, WebP or GIF image (told from its bytes)'),
   invalidImage: () => new AppError(422, 'invalid_image', 'The image could not be decoded (truncated or corrupt)'),
+  avatarQueueFull: () =>
+    new AppError(503, 'overloaded', 'Too many avatars are being processed; retry in 2 s', {}, { 'retry-after': '2' }),
   imageTooLarge: (width: number, height: number, maxPixels: number) =>
     new AppError(422, 'image_dimensions_too_large', `The image is ${width}x${height}; at most ${maxPixels} pixels are accepted`)
 } as const

@@ -4,7 +4,7 @@ import { limits } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { RoomEventPublisher } from '@chat/room-events'
 import { avatarsRoutes } from './avatars.routes.js'
-import { createSemaphore } from './avatars.service.js'
+import { createSemaphore, type Semaphore } from './avatars.service.js'
 import { defaultAvatarLimits, type AvatarLimits } from './image.js'
 import { roomsRoutes } from './rooms.routes.js'
 
@@ -15,6 +15,10 @@ export interface RoomsPluginOptions {
   /** Largest avatar upload (413 beyond); 5 MiB by default. */
   maxAvatarBytes?: number
   imageLimits?: AvatarLimits
+  /** Uploads that may wait for a decoding slot (503 beyond); 8 by default. */
+  avatarDecodeQueue?: number
+  /** The decoding slots and their queue; made from `avatarDecodeQueue` when left out (tests hold it). */
+  decoding?: Semaphore
 }
 
 /** The rooms service: rooms, participants, read positions and avatars. Needs `app.authenticate` (service-kit). */
@@ -25,8 +29,10 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async 
     db,
     publisher,
     imageLimits: options.imageLimits ?? defaultAvatarLimits,
-    // Decoding takes up to 4 bytes a pixel: at most two at a time per process.
-    decoding: createSemaphore(2),
+    // Decoding takes up to 4 bytes a pixel: at most two at a time per
+    // process, and a bounded number of uploads (each up to maxAvatarBytes)
+    // waiting for them.
+    decoding: options.decoding ?? createSemaphore(2, options.avatarDecodeQueue ?? 8),
     maxUploadBytes: options.maxAvatarBytes ?? limits.avatarBytes
   })
 }

@@ -2,6 +2,8 @@ import t from 'tap'
 import sharp from 'sharp'
 import type { Room } from '@chat/contracts'
 import { multipartFile, pngFile } from '@chat/service-kit/testing'
+import { createSemaphore } from '../src/avatars.service.js'
+import type { RoomsAppOptions } from '../src/app.js'
 import { build, unknownRoomId, waitFor, type TestUser } from './helper.js'
 
 const multipart = multipartFile
@@ -15,8 +17,8 @@ function noise(width: number, height: number) {
   return sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 70 } } })
 }
 
-async function setup(t: Tap) {
-  const harness = await build(t)
+async function setup(t: Tap, options: RoomsAppOptions = {}) {
+  const harness = await build(t, options)
   const ada = await harness.user('Ada')
   await harness.user('Bob')
   const room = await harness.createRoom(ada, 'Pictures', ['Bob'])
@@ -172,4 +174,47 @@ t.test('get and delete: avatar_not_set, 204, room.updated', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: `/chatrooms/${room.id}/`, headers: ada.headers })).json().avatar_url, null)
   await waitFor(() => events.length === 3)
   t.match(events[2], { type: 'room.updated', seq: 3, room: { avatar_url: null } })
+})
+
+t.test('past the bounded decode queue an upload gets 503 overloaded with Retry-After, and nothing changes', async (t) => {
+  // One decoding slot with room for one waiter; the test holds the slot.
+  const decoding = createSemaphore(1, 1)
+  const { app, ada, room, upload, events } = await setup(t, { avatarDecoding: decoding })
+  let release = () => {}
+  const held = decoding.run(() => new Promise<void>((resolve) => { release = resolve }))
+  const png = await noise(64, 64).png().toBuffer()
+  const queued = upload(ada, png)
+  await waitFor(() => decoding.waiting === 1)
+  const eventsBefore = events.length
+  const refused = await upload(ada, png)
+  t.equal(refused.statusCode, 503, refused.body)
+  t.match(refused.headers['content-type'], /^application\/problem\+json/)
+  t.equal(refused.headers['retry-after'], '2')
+  t.match(refused.json(), { status: 503, code: 'overloaded' })
+  t.equal(events.length, eventsBefore, 'no room event')
+  t.equal((await app.inject({ method: 'GET', url: `/chatrooms/${room.id}/avatar/`, headers: ada.headers })).statusCode, 404, 'no avatar stored')
+  release()
+  await held
+  t.equal((await queued).statusCode, 200, 'the waiting upload is decoded once a slot is free')
+  t.equal((await upload(ada, png)).statusCode, 200, 'and the queue takes uploads again')
+})
+
+t.test('the decode semaphore: slots, then a bounded queue in order', async (t) => {
+  const semaphore = createSemaphore(1, 2)
+  const order: number[] = []
+  const gates: Array<() => void> = []
+  const task = (n: number) => semaphore.run(async () => {
+    order.push(n)
+    await new Promise<void>((resolve) => gates.push(resolve))
+  })
+  const runs = [task(1), task(2), task(3)]
+  await waitFor(() => semaphore.waiting === 2)
+  await t.rejects(task(4), { name: 'Error' }, 'a fourth is refused at once')
+  while (order.length < 3 || gates.length > 0) {
+    await waitFor(() => gates.length > 0)
+    gates.shift()!()
+  }
+  await Promise.all(runs)
+  t.same(order, [1, 2, 3], 'waiters run in order')
+  t.equal(semaphore.waiting, 0)
 })

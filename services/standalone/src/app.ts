@@ -28,6 +28,7 @@ export interface StandaloneOptions extends CommonAppOptions {
   refreshTokenTtlDays?: number
   authPerMinute?: number
   maxAvatarBytes?: number
+  avatarDecodeQueue?: number
   /** The allowed reactions; default: the reactions service's `reaction_list.json`. */
   reactionList?: ReactionList
   /** Gateway settings (send queue, frame limits, heartbeat, replay, retention). */
@@ -44,18 +45,20 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     description: 'Rooms, messages, reactions and realtime delivery. Standalone process: every service on one port.',
     verifier,
     readiness: readinessChecks(deps),
+    limitsDb: deps.db,
     ...options
   })
   await app.register(identityPlugin, {
     db: deps.db,
     signer: deps.signer,
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
-    authPerMinute: options.authPerMinute ?? 10
+    authPerMinute: options.authPerMinute ?? 10,
+    limitStore: options.limitStore
   })
   // One publisher for every plugin: their events share one batch of published_at marks.
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
   app.addHook('onClose', () => publisher.close())
-  await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes })
+  await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
   await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher })
   await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList: options.reactionList ?? loadReactionList() })
   await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier })

@@ -24,6 +24,7 @@ const app = await buildStandaloneApp(
     authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
     ...commonAppOptions(config),
     maxAvatarBytes: config.AVATAR_MAX_BYTES,
+    avatarDecodeQueue: config.AVATAR_DECODE_QUEUE,
     realtime: realtimeOptions(config),
     webDir: config.WEB_DIR ? resolve(config.WEB_DIR) : defaultWebDir()
   }

@@ -139,12 +139,13 @@ t.test('deploy/k8s', async (t) => {
   const database = find('Cluster', 'chat-db') as { spec: { instances: number } } | undefined
   t.equal(database?.spec.instances, 3, 'a CloudNativePG cluster of three')
 
-  // Every pod at the HPA's maximum holds DATABASE_POOL_SIZE connections to the primary.
+  // Every pod at the HPA's maximum holds DATABASE_POOL_SIZE connections to
+  // the primary, and one more of its own for /readyz (DbHandle.ping).
   let connections = 1 // the migrate Job
   for (const name of serviceNames) {
     const hpa = find('HorizontalPodAutoscaler', name) as { spec: { maxReplicas: number } } | undefined
     const configMap = find('ConfigMap', `chat-${name}`) as { data: Record<string, string> } | undefined
-    connections += (hpa?.spec.maxReplicas ?? 0) * Number(configMap?.data.DATABASE_POOL_SIZE ?? config(name).schema.properties.DATABASE_POOL_SIZE?.default)
+    connections += (hpa?.spec.maxReplicas ?? 0) * (Number(configMap?.data.DATABASE_POOL_SIZE ?? config(name).schema.properties.DATABASE_POOL_SIZE?.default) + 1)
   }
   const maxConnections = Number((database as unknown as { spec: { postgresql: { parameters: { max_connections: string } } } } | undefined)?.spec.postgresql.parameters.max_connections)
   t.ok(connections + 10 <= maxConnections, `pools at full scale (${connections} connections) fit max_connections ${maxConnections} with 10 to spare`)
