@@ -30,7 +30,7 @@ t.test('mentions: @name, case-insensitive, longest match, quoted names, client i
   const first = (await send(bob, roomId, { text: 'hey @ADAM and @ada, and @"Ada Lovelace" - @eve @bob' })).json<Message>()
   t.same(first.mentions, [publicUser(ada), publicUser(lovelace), publicUser(adam)], 'sorted by name; @eve is no participant, @bob is the sender')
   await waitFor(() => events.length === 1)
-  t.same(events[0]?.frame.message.mentions, first.mentions, 'the event carries them')
+  t.same((events[0]?.frame as { message?: Message }).message?.mentions, first.mentions, 'the event carries them')
 
   const longest = (await send(bob, roomId, { text: '@Ada Lovelace, see this' })).json<Message>()
   t.same(longest.mentions, [publicUser(lovelace)], 'the longest name that a participant has')
