@@ -114,6 +114,8 @@ export async function up(db: Kysely<any>): Promise<void> {
         select a.ord, a.room_id, a.new_seq, mu.user_id
         from accepted a
         cross join lateral chat_mentioned_users(a.room_id, a.sender_id, a.mention_tokens, a.mention_ids) as mu
+        -- Most messages name nobody: they skip the lookup.
+        where jsonb_array_length(coalesce(a.mention_tokens, '[]'::jsonb)) > 0 or jsonb_array_length(coalesce(a.mention_ids, '[]'::jsonb)) > 0
       ), mention_lists as (
         select mn.ord, jsonb_agg(jsonb_build_object('id', u.id, 'display_name', u.display_name,
             'created_at', to_char(u.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
