@@ -48,15 +48,15 @@ export const NATS_USERS = {
   // would be refused (the chaos run saw it), and every NATS rollout would
   // log violations. The gateways' inbox is all it may reach beyond its events.
   messages: {
-    purpose: 'publishes message events; serves svc.messages.send for the realtime gateways (queue group messages), answering into their inbox',
-    publish: [...writerPublish('messages'), inbox('realtime')],
+    purpose: 'publishes message events and mention notices (core NATS); serves svc.messages.send for the realtime gateways (queue group messages), answering into their inbox',
+    publish: [...writerPublish('messages'), subjects.anyUserMention(), inbox('realtime')],
     subscribe: [inbox('messages'), `${subjects.messagesSend()} ${queueGroups.messages}`]
   },
   reactions: writer('reactions', 'publishes the reaction events it writes'),
   realtime: {
-    purpose: 'subscribes to room events; publishes typing notices (core NATS); requests svc.messages.send',
+    purpose: 'subscribes to room events and mention notices; publishes typing notices (core NATS); requests svc.messages.send',
     publish: [subjects.messagesSend(), subjects.roomTyping('*')],
-    subscribe: [subjects.allRooms(), inbox('realtime')]
+    subscribe: [subjects.allRooms(), subjects.anyUserMention(), inbox('realtime')]
   },
   admin: { purpose: 'operators only (nats-box: stream info, raising replicas); no service uses it' }
 } as const satisfies Record<string, NatsUserRights>

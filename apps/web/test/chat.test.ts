@@ -173,6 +173,20 @@ if (missing.length > 0) {
       await messageLine(bob, 'Hi Ada').waitFor()
     })
 
+    await t.test('mentions: marked in the text, counted in the room list until read', async (t) => {
+      await send(ada, 'tea, @bob?')
+      await messageLine(bob, 'tea, @bob?').waitFor()
+      t.equal(await messageLine(bob, 'tea, @bob?').locator('mark.mention.me').textContent(), '@bob', 'Bob sees himself mentioned')
+      t.equal(await messageLine(ada, 'tea, @bob?').locator('mark.mention:not(.me)').textContent(), '@bob', 'Ada sees whom she mentioned')
+      await roomButton(bob, 'Cake').click()
+      await send(ada, `@"${bobName}" back to tea`)
+      await until('Bob sees the mention counted in Tea', async () => (await roomButton(bob, 'Tea').getAttribute('aria-label')) === 'Tea, 1 unread, 1 mentioning you')
+      t.equal(await roomButton(bob, 'Tea').locator('.mention-badge').textContent(), '@1')
+      await roomButton(bob, 'Tea').click()
+      await until('reading clears it', async () => (await roomButton(bob, 'Tea').getAttribute('aria-label')) === 'Tea')
+      await messageLine(bob, `@"${bobName}" back to tea`).waitFor()
+    })
+
     await t.test('offline, then back: every message exactly once, in order', async (t) => {
       const before = await shownTexts(bob)
       // Chromium keeps open WebSockets through setOffline (and through DevTools'

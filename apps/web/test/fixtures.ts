@@ -25,6 +25,7 @@ export function room(name: string, owner: User, fields: Partial<Room> = {}): Roo
     last_seq: 0,
     last_read_seq: 0,
     unread_count: 0,
+    unread_mentions: 0,
     ...fields
   }
 }
@@ -42,6 +43,10 @@ export function message(roomId: string, sender: User, seq: number, fields: Parti
     deleted: false,
     reactions: {},
     my_reaction: null,
+    reply_to: null,
+    reply_count: 0,
+    last_reply_at: null,
+    mentions: [],
     ...fields
   }
 }

@@ -41,6 +41,17 @@ t.test('message.created from someone else: in the timeline, the room first, one 
   t.equal(next.rooms[1], random, 'the other room is the same object')
 })
 
+t.test('a reply that mentions the caller: the root\'s counts from thread_root, one more unread mention', async (t) => {
+  const { general, first, state } = scene()
+  const reply = message(general.id, bob, 3, { reply_to: first.id, mentions: [ada] })
+  const frame = { ...created(reply), thread_root: { id: first.id, reply_count: 1, last_reply_at: reply.created_at } } as RoomEventFrame
+  const next = applyRoomEvent(state, frame, ada, now)
+  t.match(next.rooms[0], { unread_count: 1, unread_mentions: 1 })
+  t.match(next.timelines[general.id]?.messages[0], { id: first.id, reply_count: 1, last_reply_at: reply.created_at })
+  const other = applyRoomEvent(state, created(message(general.id, bob, 3, { mentions: [cy] })), ada, now)
+  t.match(other.rooms[0], { unread_count: 1, unread_mentions: 0 }, 'a mention of someone else is not the caller\'s')
+})
+
 t.test('message.created from the caller: confirms the pending line with its client_msg_id, no unread', async (t) => {
   const { general, state } = scene()
   const sending = {

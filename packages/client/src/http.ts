@@ -49,6 +49,16 @@ export type AvatarFetchResult =
 export interface ReadPosition {
   last_read_seq: number
   unread_count: number
+  unread_mentions: number
+}
+
+export interface SendInput {
+  text: string
+  client_msg_id?: string
+  /** A message of the same room: the new one replies in its thread. */
+  reply_to?: string
+  /** User ids to mention besides the text's `@name` tokens. */
+  mentions?: string[]
 }
 
 export interface ChatClient {
@@ -92,8 +102,11 @@ export interface ChatClient {
      * `client_msg_id` (200). Without one, a fresh id is made, so that the
      * client's own retry after a 401 cannot store the message twice.
      */
-    send(roomId: string, input: { text: string; client_msg_id?: string }): Promise<{ message: Message; created: boolean }>
-    edit(roomId: string, messageId: string, text: string): Promise<Message>
+    send(roomId: string, input: SendInput): Promise<{ message: Message; created: boolean }>
+    /** Mentions are read again from `text` and `options.mentions`. */
+    edit(roomId: string, messageId: string, text: string, options?: { mentions?: string[] }): Promise<Message>
+    /** The replies of the thread `messageId` is in, paged as `list`. */
+    thread(roomId: string, messageId: string, query?: MessagePageQuery): Promise<MessagePage>
     delete(roomId: string, messageId: string): Promise<void>
   }
   reactions: {
@@ -229,6 +242,18 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     await response.body?.cancel()
   }
 
+  /** A page of messages at `path` (a room's, or a thread's), with its `Link` header read into queries. */
+  async function messagePage(path: string, query: MessagePageQuery): Promise<MessagePage> {
+    const response = await request({ method: 'GET', path, query: { ...query } })
+    const page: MessagePage = { messages: await readJson<Message[]>(response) }
+    const links = parseLinkHeader(response.headers.get('link'))
+    const beforeSeq = linkQueryParam(links.prev, 'before_seq')
+    const afterSeq = linkQueryParam(links.next, 'after_seq')
+    if (beforeSeq !== undefined) page.prev = withLimit({ before_seq: Number(beforeSeq) }, linkQueryParam(links.prev, 'limit'))
+    if (afterSeq !== undefined) page.next = withLimit({ after_seq: Number(afterSeq) }, linkQueryParam(links.next, 'limit'))
+    return page
+  }
+
   async function startSession(path: string, credentials: Credentials): Promise<Session> {
     const next = await json<Session>({ method: 'POST', path, json: credentials, auth: false })
     setSession(next)
@@ -301,23 +326,15 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       }
     },
     messages: {
-      async list(roomId, query = {}) {
-        const response = await request({ method: 'GET', path: `/messages/${seg(roomId)}/`, query: { ...query } })
-        const messages = await readJson<Message[]>(response)
-        const links = parseLinkHeader(response.headers.get('link'))
-        const page: MessagePage = { messages }
-        const beforeSeq = linkQueryParam(links.prev, 'before_seq')
-        const afterSeq = linkQueryParam(links.next, 'after_seq')
-        if (beforeSeq !== undefined) page.prev = withLimit({ before_seq: Number(beforeSeq) }, linkQueryParam(links.prev, 'limit'))
-        if (afterSeq !== undefined) page.next = withLimit({ after_seq: Number(afterSeq) }, linkQueryParam(links.next, 'limit'))
-        return page
-      },
+      list: (roomId, query = {}) => messagePage(`/messages/${seg(roomId)}/`, query),
+      thread: (roomId, messageId, query = {}) => messagePage(`/messages/${seg(roomId)}/${seg(messageId)}/thread/`, query),
       async send(roomId, input) {
-        const body = { text: input.text, client_msg_id: input.client_msg_id ?? randomId() }
+        const body = { ...input, client_msg_id: input.client_msg_id ?? randomId() }
         const response = await request({ method: 'POST', path: `/messages/${seg(roomId)}/`, json: body })
         return { message: await readJson<Message>(response), created: response.status === 201 }
       },
-      edit: (roomId, messageId, text) => json<Message>({ method: 'PATCH', path: `/messages/${seg(roomId)}/${seg(messageId)}/`, json: { text } }),
+      edit: (roomId, messageId, text, options = {}) =>
+        json<Message>({ method: 'PATCH', path: `/messages/${seg(roomId)}/${seg(messageId)}/`, json: { text, ...options } }),
       delete: (roomId, messageId) => none({ method: 'DELETE', path: `/messages/${seg(roomId)}/${seg(messageId)}/` })
     },
     reactions: {

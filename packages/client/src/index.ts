@@ -7,7 +7,8 @@ export type {
   MessagePage,
   MessagePageQuery,
   ReadPosition,
-  RoomPage
+  RoomPage,
+  SendInput
 } from './http.js'
 export { ChatSocket } from './socket.js'
 export { ChatApiError, ChatNetworkError, ChatSocketError } from './errors.js'
@@ -22,6 +23,7 @@ export type {
   ConnectOptions,
   Emoji,
   ErrorFrame,
+  MentionFrame,
   Message,
   Participant,
   PongFrame,

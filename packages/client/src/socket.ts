@@ -5,7 +5,7 @@ import { ChatSocketError } from './errors.js'
 import { FramePacer } from './frame-pacer.js'
 import { randomId } from './ids.js'
 import { RoomPositions } from './room-positions.js'
-import type { ChatSocketEvents, ConnectionState, ConnectOptions, SocketAuth, WebSocketConstructor, WebSocketLike } from './types.js'
+import type { ChatSocketEvents, ConnectionState, ConnectOptions, PendingMessage, PendingPing, SocketAuth, WebSocketConstructor, WebSocketLike } from './types.js'
 
 /** Not among api.md's codes: a normal closure, and ours for a seq gap (the client starts over from its last seq). */
 const ownCloseCodes = { normal: 1000, seqGap: 4000 } as const
@@ -18,18 +18,6 @@ export interface ChatSocketInit extends ConnectOptions {
   baseUrl: string
   WebSocket: WebSocketConstructor
   auth: SocketAuth
-}
-
-interface PendingMessage {
-  frame: Extract<ClientFrame, { type: 'message' }>
-  resolve: (message: Message) => void
-  reject: (error: ChatSocketError) => void
-}
-
-interface PendingPing {
-  startedAt: number
-  resolve: (roundTripMs: number) => void
-  reject: (error: ChatSocketError) => void
 }
 
 type Timer = ReturnType<typeof setTimeout>
@@ -119,13 +107,14 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
    * the `ack`. Survives reconnects: it is re-sent with the same
    * `client_msg_id`, which the server stores at most once.
    */
-  sendMessage(roomId: string, text: string, options: { clientMsgId?: string } = {}): Promise<Message> {
+  sendMessage(roomId: string, text: string, options: { clientMsgId?: string; replyTo?: string; mentions?: string[] } = {}): Promise<Message> {
     if (this.#closedForGood) return Promise.reject(new ChatSocketError('closed', 'the socket is closed', { roomId }))
     if (this.#roomId !== undefined && roomId !== this.#roomId) {
       return Promise.reject(new ChatSocketError('wrong_room', `this socket carries room ${this.#roomId} only`, { roomId }))
     }
     const ref = randomId()
-    const frame = { type: 'message' as const, text, client_msg_id: options.clientMsgId ?? randomId(), ref, room_id: roomId }
+    const { clientMsgId, replyTo, mentions } = options
+    const frame = { type: 'message' as const, text, client_msg_id: clientMsgId ?? randomId(), ref, room_id: roomId, ...(replyTo === undefined ? {} : { reply_to: replyTo }), ...(mentions === undefined ? {} : { mentions }) }
     return new Promise<Message>((resolve, reject) => {
       this.#pendingMessages.set(ref, { frame, resolve, reject })
       this.#sendIfOpen(frame)
@@ -231,6 +220,9 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
         return
       case 'room.joined':
         this.emit('room_joined', frame)
+        return
+      case 'mention':
+        this.emit('mention', frame)
         return
       case 'subscribed':
         if (this.#rooms.subscribed(frame.room_id, frame.last_seq)) this.emit('subscribed', frame)

@@ -1,4 +1,4 @@
-import type { ReactionListEntry, RoomEventFrame, ServerFrame } from '@chat/contracts'
+import type { ClientFrame, Message, ReactionListEntry, RoomEventFrame, ServerFrame } from '@chat/contracts'
 import type { ChatSocketError } from './errors.js'
 
 export type {
@@ -23,6 +23,7 @@ export type Emoji = ReactionListEntry
 
 export type TypingFrame = Extract<ServerFrame, { type: 'typing' }>
 export type RoomJoinedFrame = Extract<ServerFrame, { type: 'room.joined' }>
+export type MentionFrame = Extract<ServerFrame, { type: 'mention' }>
 export type SubscribedFrame = Extract<ServerFrame, { type: 'subscribed' }>
 export type ResyncRequiredFrame = Extract<ServerFrame, { type: 'resync_required' }>
 export type AckFrame = Extract<ServerFrame, { type: 'ack' }>
@@ -44,6 +45,20 @@ export interface WebSocketLike {
 }
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
+
+/** A message frame waiting for its `ack` (internal). */
+export interface PendingMessage {
+  frame: Extract<ClientFrame, { type: 'message' }>
+  resolve: (message: Message) => void
+  reject: (error: ChatSocketError) => void
+}
+
+/** A ping waiting for its `pong` (internal). */
+export interface PendingPing {
+  startedAt: number
+  resolve: (roundTripMs: number) => void
+  reject: (error: ChatSocketError) => void
+}
 
 /** What a socket needs from the HTTP client (internal: not exported by the package). */
 export interface SocketAuth {
@@ -81,6 +96,8 @@ export type ChatSocketEvents = {
   typing: (frame: TypingFrame) => void
   /** `/ws/` only: the user was added to a room this socket does not watch yet; subscribe to follow it. */
   room_joined: (frame: RoomJoinedFrame) => void
+  /** `/ws/` only: the user was mentioned in a room, whether or not this socket watches it. */
+  mention: (frame: MentionFrame) => void
   subscribed: (frame: SubscribedFrame) => void
   /** The resume point is older than the kept history: reload the room, then call `resetRoom`. */
   resync_required: (frame: ResyncRequiredFrame) => void

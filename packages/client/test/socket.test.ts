@@ -358,6 +358,24 @@ t.test('https base URLs become wss; without any WebSocket implementation connect
   t.throws(() => bare.connect(), TypeError)
 })
 
+t.test('a reply with mentions goes out in the message frame; a mention frame is surfaced as `mention`', async (t) => {
+  const peer = await startPeer(t)
+  const client = createChatClient({ baseUrl: peer.baseUrl, WebSocket, session: session('token-1') })
+  const socket = client.connect({ reconnect: fast })
+  t.teardown(() => socket.close())
+  const mentions: unknown[] = []
+  socket.on('mention', (frame) => mentions.push(frame))
+  const root = messageFrame(roomA, 1).message as { id: string }
+  const mentioned = '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e70'
+  void socket.sendMessage(roomA, 'yes @Ada', { clientMsgId: 'c-9', replyTo: root.id, mentions: [mentioned] }).catch(() => undefined)
+  const connection = await peer.nextConnection()
+  t.match(await connection.nextFrame((frame) => frame.type === 'message'), { text: 'yes @Ada', client_msg_id: 'c-9', reply_to: root.id, mentions: [mentioned] })
+  const notice = { type: 'mention', room_id: roomB, message: messageFrame(roomB, 4).message }
+  connection.send(notice)
+  await waitFor(() => mentions.length === 1)
+  t.same(mentions, [notice], 'surfaced whatever rooms the socket watches')
+})
+
 t.test('room.joined and an error frame with room_id: the first is surfaced, the second stops that room for good', async (t) => {
   const peer = await startPeer(t)
   const client = createChatClient({ baseUrl: peer.baseUrl, WebSocket, session: session('token-1') })

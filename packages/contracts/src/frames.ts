@@ -2,14 +2,18 @@ import { Type, type Static } from 'typebox'
 import { Seq, Uuid } from './common.js'
 import type { roomEventTypes } from './constants.js'
 import { User } from './identity.js'
-import { Message, ReactionCounts } from './messages.js'
+import { MentionIds, Message, ReactionCounts, ThreadRoot } from './messages.js'
 import { Room } from './rooms.js'
 
 // Server-to-client frames. The event frames (those with a `seq`) are also the
 // exact NATS payloads: the gateway forwards their bytes without parsing them.
 
 export const MessageCreatedFrame = Type.Object({
-  type: Type.Literal('message.created'), room_id: Uuid, seq: Seq, message: Message
+  type: Type.Literal('message.created'),
+  room_id: Uuid,
+  seq: Seq,
+  message: Message,
+  thread_root: Type.Optional(ThreadRoot)
 })
 export const MessageUpdatedFrame = Type.Object({
   type: Type.Literal('message.updated'), room_id: Uuid, seq: Seq, message: Message
@@ -67,6 +71,12 @@ export const TypingFrame = Type.Object({
  * to the room to follow it.
  */
 export const RoomJoinedFrame = Type.Object({ type: Type.Literal('room.joined'), room_id: Uuid })
+/**
+ * To a mentioned user's `/ws/` sockets, whether or not they subscribed to the
+ * room. Not a room event: no seq; the message also arrives (or arrived) as
+ * the room's `message.created` or `message.updated`.
+ */
+export const MentionFrame = Type.Object({ type: Type.Literal('mention'), room_id: Uuid, message: Message })
 export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), room_id: Uuid, last_seq: Seq })
 export const ResyncRequiredFrame = Type.Object({ type: Type.Literal('resync_required'), room_id: Uuid })
 export const AckFrame = Type.Object({
@@ -85,6 +95,7 @@ export const ServerFrame = Type.Union([
   ...RoomEventFrame.anyOf,
   TypingFrame,
   RoomJoinedFrame,
+  MentionFrame,
   SubscribedFrame,
   ResyncRequiredFrame,
   AckFrame,
@@ -102,7 +113,9 @@ export const ClientMessageFrame = Type.Object({
   text: Type.String(),
   client_msg_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   ref: Type.Optional(Ref),
-  room_id: Type.Optional(Uuid)
+  room_id: Type.Optional(Uuid),
+  reply_to: Type.Optional(Uuid),
+  mentions: Type.Optional(MentionIds)
 })
 export const ClientTypingFrame = Type.Object({
   type: Type.Literal('typing'),

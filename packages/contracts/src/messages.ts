@@ -17,9 +17,28 @@ export const Message = Type.Object({
   edited_at: Type.Union([Timestamp, Type.Null()]),
   deleted: Type.Boolean(),
   reactions: ReactionCounts,
-  my_reaction: Type.Union([Type.String(), Type.Null()])
+  my_reaction: Type.Union([Type.String(), Type.Null()]),
+  reply_to: Type.Union([Uuid, Type.Null()], { description: 'the root of the thread this message replies in; null outside a thread' }),
+  reply_count: Type.Integer({ minimum: 0, description: 'replies in this message\'s thread (0 unless it is a root), deleted ones included' }),
+  last_reply_at: Type.Union([Timestamp, Type.Null()], { description: 'when the latest reply in its thread was sent' }),
+  mentions: Type.Array(User, { description: 'participants the message mentions, by display name; never its sender' })
 })
 export type Message = Static<typeof Message>
+
+/** A thread root's counts as they are after a reply: in the reply's `message.created` (no extra seq). */
+export const ThreadRoot = Type.Object({
+  id: Uuid,
+  reply_count: Type.Integer({ minimum: 1 }),
+  last_reply_at: Timestamp
+})
+export type ThreadRoot = Static<typeof ThreadRoot>
+
+/** Client-given mentions on a send or edit: user ids the server keeps where they are participants. */
+export const MentionIds = Type.Array(Uuid, {
+  maxItems: 50,
+  uniqueItems: true,
+  description: 'user ids to mention besides the `@` tokens of the text (names with spaces); non-participants are dropped; at most 50'
+})
 
 // Reply of a `svc.messages.send` request (the messages service answers the
 // realtime gateway): the same answers and errors as `POST /messages/:room_id/`.

@@ -19,7 +19,8 @@ export const Room = Type.Object({
   created_at: Timestamp,
   last_seq: Seq,
   last_read_seq: Seq,
-  unread_count: Type.Integer({ minimum: 0 })
+  unread_count: Type.Integer({ minimum: 0 }),
+  unread_mentions: Type.Integer({ minimum: 0, description: 'messages past the caller\'s read position that mention the caller' })
 })
 export type Room = Static<typeof Room>
 

@@ -26,6 +26,9 @@ export const subjects = {
   anyRoomEvent: (type: RoomEventType): string => `chat.room.*.${type}`,
   allRooms: (): string => 'chat.room.>',
   messagesSend: (): string => 'svc.messages.send',
+  /** Mention notices to one user (core NATS, not stored): the payload is the `mention` frame. */
+  userMention: (userId: string): string => `chat.user.${userId}.mention`,
+  anyUserMention: (): string => 'chat.user.*.mention',
   /**
    * Where a NATS user's replies arrive (its connection's inbox prefix): one
    * prefix per user, so that NATS permissions can let each service read its

@@ -23,7 +23,7 @@ const user = { id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e60', display_name: 'Ada', 
 const message = {
   id: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e61', room_id: roomId, seq: 3, sender: user, text: 'hi',
   client_msg_id: null, created_at: '2026-11-26T20:15:00.123Z', edited_at: null, deleted: false,
-  reactions: { like: 2 }, my_reaction: null
+  reactions: { like: 2 }, my_reaction: null, reply_to: null, reply_count: 0, last_reply_at: null, mentions: []
 }
 
 t.test('room event frames validate and reject', async (t) => {
@@ -34,6 +34,14 @@ t.test('room event frames validate and reject', async (t) => {
   t.notOk(check.Check({ type: 'message.created', room_id: roomId, seq: -1, message }), 'negative seq')
   t.notOk(check.Check({ type: 'typing', room_id: roomId, user }), 'typing is not a stored event')
   t.notOk(check.Check({ type: 'message.created', room_id: 'nope', seq: 1, message }), 'room id must be a uuid')
+  const reply = { ...message, seq: 4, reply_to: message.id, mentions: [user] }
+  t.ok(check.Check({ type: 'message.created', room_id: roomId, seq: 4, message: reply, thread_root: { id: message.id, reply_count: 1, last_reply_at: message.created_at } }), 'a reply carries its root\'s counts')
+  t.notOk(check.Check({ type: 'message.created', room_id: roomId, seq: 3, message: { ...message, mentions: undefined } }), 'mentions are always there')
+})
+
+t.test('a mention notice is a server frame without a seq', async (t) => {
+  t.ok(Compile(ServerFrame).Check({ type: 'mention', room_id: roomId, message }))
+  t.notOk(Compile(ServerFrame).Check({ type: 'mention', room_id: roomId }), 'with its message')
 })
 
 t.test('typing carries no seq and is a server frame', async (t) => {
@@ -47,6 +55,10 @@ t.test('client frames', async (t) => {
   t.ok(check.Check({ type: 'message', text: 'hello', ref: 'r1' }))
   t.ok(check.Check({ type: 'subscribe', room_id: roomId, after_seq: 0 }))
   t.notOk(check.Check({ type: 'subscribe' }), 'subscribe needs a room')
+  t.ok(check.Check({ type: 'message', text: 'hi @Ada', reply_to: message.id, mentions: [user.id] }), 'a reply with mentions')
+  t.notOk(check.Check({ type: 'message', text: 'hi', reply_to: 'nope' }), 'reply_to is a message id')
+  t.notOk(check.Check({ type: 'message', text: 'hi', mentions: [user.id, user.id] }), 'a user is mentioned once')
+  t.notOk(check.Check({ type: 'message', text: 'hi', mentions: Array.from({ length: 51 }, (_, i) => `0190f5e2-7a1b-7c3d-8e9f-${String(i).padStart(12, '0')}`) }), 'at most 50 mentions')
   t.notOk(check.Check({ type: 'explode' }))
 })
 
@@ -74,6 +86,8 @@ t.test('subjects', async (t) => {
   for (const type of roomEventTypes) t.ok(matches(subjects.roomEvent(roomId, type)), type)
   t.notOk(matches(subjects.roomTyping(roomId)))
   t.equal(subjects.inboxPrefix('rooms'), '_INBOX.rooms')
+  t.equal(subjects.userMention(user.id), `chat.user.${user.id}.mention`)
+  t.notOk(matches(subjects.userMention(user.id)), 'mention notices are not stored')
 })
 
 t.test('every stored event type has exactly one writer', async (t) => {

@@ -69,6 +69,19 @@ export interface MessagesTable {
   created_at: CreatedAt
   edited_at: NullableTimestamp
   deleted_at: NullableTimestamp
+  /** The thread's root (always the root, never another reply); null for a message outside a thread. */
+  reply_to: ColumnType<string | null, string | null | undefined, never>
+  /** Replies in this message's thread, tombstones included; written by chat_send_messages. */
+  reply_count: ColumnType<number, number | undefined, number>
+  last_reply_at: NullableTimestamp
+}
+
+/** Who a message mentions; room and seq are the message's, copied for the unread-mention counts. */
+export interface MessageMentionsTable {
+  message_id: string
+  user_id: string
+  room_id: string
+  seq: number
 }
 
 export interface ReactionsTable {
@@ -104,6 +117,7 @@ export interface Database {
   room_participants: RoomParticipantsTable
   room_avatars: RoomAvatarsTable
   messages: MessagesTable
+  message_mentions: MessageMentionsTable
   reactions: ReactionsTable
   room_events: RoomEventsTable
   rate_limits: RateLimitsTable

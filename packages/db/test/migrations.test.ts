@@ -6,6 +6,7 @@ import { migrations } from '../src/migrations/index.js'
 import { migratorFor, openEngines } from './helper.js'
 
 const appTables = [
+  'message_mentions',
   'messages',
   'rate_limits',
   'reactions',
@@ -98,6 +99,10 @@ t.test('the initial migration builds the schema', async (t) => {
           'room_avatars.room_id -> rooms': 'c',
           'messages.room_id -> rooms': 'c',
           'messages.sender_id -> users': 'r',
+          'messages.reply_to -> messages': 'c',
+          'message_mentions.message_id -> messages': 'c',
+          'message_mentions.user_id -> users': 'r',
+          'message_mentions.room_id -> rooms': 'c',
           'reactions.message_id -> messages': 'c',
           'reactions.user_id -> users': 'r',
           'room_events.room_id -> rooms': 'c'
@@ -116,6 +121,8 @@ t.test('the initial migration builds the schema', async (t) => {
       t.match(index.get('refresh_tokens_user_id_idx'), /\(user_id\)/)
       t.match(index.get('room_events_unpublished_idx'), /\(created_at\) WHERE \(published_at IS NULL\)/)
       t.match(index.get('messages_room_id_seq_unique'), /UNIQUE INDEX .*\(room_id, seq\)/)
+      t.match(index.get('messages_reply_to_seq_idx'), /\(reply_to, seq\) WHERE \(reply_to IS NOT NULL\)/)
+      t.match(index.get('message_mentions_user_room_seq_idx'), /\(user_id, room_id, seq\)/)
     })
   }
 })
@@ -159,7 +166,28 @@ t.test('down drops everything, and up builds it again', async (t) => {
     where table_schema = 'public' and table_name not like 'kysely%'
   `.execute(db)
   t.same(remaining.rows, [], 'no application table left')
-  const functions = await sql<{ proname: string }>`select proname from pg_proc where proname = 'chat_send_messages'`.execute(db)
+  const functions = await sql<{ proname: string }>`select proname from pg_proc where proname in ('chat_send_messages', 'chat_mentioned_users')`.execute(db)
   t.same(functions.rows, [], 'no application function left')
   t.same(await migrateToLatest(db), Object.keys(migrations))
+})
+
+t.test('0003 down restores 0002: its send function, no thread columns, no mentions table', async (t) => {
+  for (const { name, db } of await openEngines(t)) {
+    await t.test(name, async (t) => {
+      const source = async () =>
+        (await sql<{ src: string }>`select prosrc as src from pg_proc where proname = 'chat_send_messages'`.execute(db)).rows.map((row) => row.src)
+      const [latest] = await source()
+      t.match(latest, /mention_tokens/, 'the latest function stores mentions')
+      const down = await migratorFor(db).migrateTo('0002_send_batch')
+      t.equal(down.error, undefined)
+      const [restored] = await source()
+      t.notMatch(restored, /reply_to|mention/, 'the function is 0002\'s again')
+      const columns = await sql<{ column_name: string }>`
+        select column_name from information_schema.columns where table_name = 'messages' and column_name in ('reply_to', 'reply_count', 'last_reply_at')`.execute(db)
+      t.same(columns.rows, [])
+      const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_name = 'message_mentions'`.execute(db)
+      t.same(tables.rows, [])
+      t.same(await migrateToLatest(db), ['0003_threads_mentions'])
+    })
+  }
 })

@@ -7,6 +7,7 @@ export const messagesErrors = {
   roomNotFound: errors.roomNotFound,
   notAMember: errors.notAMember,
   messageNotFound: () => new AppError(404, 'message_not_found', 'No such message in this room'),
+  replyToNotFound: () => new AppError(404, 'reply_to_not_found', 'reply_to names no message of this room'),
   notSender: () => new AppError(403, 'not_sender', 'Only the sender may change this message'),
   messageDeleted: () => new AppError(409, 'message_deleted', 'This message was deleted; it can no longer be changed'),
   invalidText: (reason: string) => invalidField('/text', reason),

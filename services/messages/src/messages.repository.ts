@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Message, ReactionCounts } from '@chat/contracts'
+import type { Message, ReactionCounts, User } from '@chat/contracts'
 import type { Database, MessageRow } from '@chat/db'
 
 /** A message row with its sender's public columns. */
@@ -16,8 +16,11 @@ interface ReactionSummary {
 
 const noReactions: ReactionSummary = { counts: {}, mine: null }
 
-/** The API shape of a message. A deleted message is a tombstone: no text, no reactions. */
-function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions): Message {
+/**
+ * The API shape of a message. A deleted message is a tombstone: no text, no
+ * reactions, no mentions; a deleted root keeps its thread (reply_count).
+ */
+function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions, mentions: User[] = []): Message {
   const deleted = row.deleted_at !== null
   return {
     id: row.id,
@@ -30,7 +33,11 @@ function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noRea
     edited_at: row.edited_at ? row.edited_at.toISOString() : null,
     deleted,
     reactions: deleted ? {} : reactions.counts,
-    my_reaction: deleted ? null : reactions.mine
+    my_reaction: deleted ? null : reactions.mine,
+    reply_to: row.reply_to,
+    reply_count: row.reply_count,
+    last_reply_at: row.last_reply_at ? row.last_reply_at.toISOString() : null,
+    mentions: deleted ? [] : mentions
   }
 }
 
@@ -48,6 +55,9 @@ function selectMessagesWithSender(db: Kysely<Database>) {
       'messages.created_at',
       'messages.edited_at',
       'messages.deleted_at',
+      'messages.reply_to',
+      'messages.reply_count',
+      'messages.last_reply_at',
       'users.display_name as sender_display_name',
       'users.created_at as sender_created_at'
     ])
@@ -64,6 +74,12 @@ export interface SendBatchItem {
   text: string
   client_msg_id: string | null
   created_at: string
+  /** The message replied to: 404 unless it is in the same room. */
+  reply_to: string | null
+  /** Per `@` of the text, the display-name keys it could name, longest first (mentions.ts). */
+  mention_tokens: string[][]
+  /** User ids the client mentions. */
+  mention_ids: readonly string[]
   /** Check room and membership only, store nothing (the text cannot be stored). */
   check_only: boolean
 }
@@ -71,13 +87,13 @@ export interface SendBatchItem {
 /** What became of one send of a batch. */
 export type SendBatchOutcome =
   | { ord: number; status: 'created'; seq: number; payload: string }
-  | { ord: number; status: 'no_room' | 'outsider' | 'checked' | 'repeat' | 'repeat_in_batch' }
+  | { ord: number; status: 'no_room' | 'outsider' | 'checked' | 'repeat' | 'repeat_in_batch' | 'no_reply_to' }
 
 /**
  * Stores a batch of sends in one statement and one commit: the rooms locked
- * in id order, each send checked (room, membership, repeated client_msg_id),
- * seqs taken in batch order per room, messages and message.created events
- * written. `payload` is the event's frame as stored (and as it is published).
+ * in id order, each send checked (room, membership, repeated client_msg_id,
+ * reply_to), seqs taken in batch order per room, messages, mentions, thread
+ * roots' counts and message.created events written (migration 0003). `payload` is the event's frame as stored (and as it is published).
  */
 export async function runSendBatch(db: Kysely<Database>, items: readonly SendBatchItem[]): Promise<SendBatchOutcome[]> {
   const { rows } = await sql<{ ord: number; status: SendBatchOutcome['status']; seq: number | null; payload: string | null }>`
@@ -103,13 +119,18 @@ export async function findMessageByClientMsgId(db: Kysely<Database>, roomId: str
   return row && toMessage(row)
 }
 
-/** `message` with its reaction counts and `viewerId`'s own reaction, as they are now; a tombstone keeps none. */
-export async function withReactions(db: Kysely<Database>, message: Message, viewerId: string): Promise<Message> {
-  const summary = (await reactionSummaries(db, [message.id], viewerId)).get(message.id) ?? noReactions
-  return message.deleted ? message : { ...message, reactions: summary.counts, my_reaction: summary.mine }
+/** `message` with its reaction counts, `viewerId`'s own reaction and its mentions, as they are now; a tombstone keeps none. */
+export async function withDetails(db: Kysely<Database>, message: Message, viewerId: string): Promise<Message> {
+  if (message.deleted) return message
+  const [summaries, mentions] = await Promise.all([reactionSummaries(db, [message.id], viewerId), mentionsOf(db, [message.id])])
+  const summary = summaries.get(message.id) ?? noReactions
+  return { ...message, reactions: summary.counts, my_reaction: summary.mine, mentions: mentions.get(message.id) ?? [] }
 }
 
 export type MessagePage = { kind: 'latest' } | { kind: 'before'; seq: number } | { kind: 'after'; seq: number }
+
+/** The messages a page is read from: a room's, or one thread's replies. */
+export type MessageScope = { roomId: string; threadRootId?: string }
 
 /**
  * One page of a room's messages in ascending seq, each with its reaction
@@ -118,12 +139,13 @@ export type MessagePage = { kind: 'latest' } | { kind: 'before'; seq: number } |
  */
 export async function listMessagePage(
   db: Kysely<Database>,
-  roomId: string,
+  scope: MessageScope,
   page: MessagePage,
   limit: number,
   viewerId: string
 ): Promise<{ messages: Message[]; more: boolean }> {
-  let query = selectMessagesWithSender(db).where('messages.room_id', '=', roomId)
+  let query = selectMessagesWithSender(db).where('messages.room_id', '=', scope.roomId)
+  if (scope.threadRootId !== undefined) query = query.where('messages.reply_to', '=', scope.threadRootId)
   if (page.kind === 'after') query = query.where('messages.seq', '>', page.seq).orderBy('messages.seq', 'asc')
   else {
     if (page.kind === 'before') query = query.where('messages.seq', '<', page.seq)
@@ -133,20 +155,67 @@ export async function listMessagePage(
   const more = rows.length > limit
   if (more) rows.pop()
   if (page.kind !== 'after') rows.reverse()
-  const summaries = await reactionSummaries(db, rows.map((row) => row.id), viewerId)
-  return { messages: rows.map((row) => toMessage(row, summaries.get(row.id))), more }
+  const ids = rows.map((row) => row.id)
+  const [summaries, mentions] = await Promise.all([reactionSummaries(db, ids, viewerId), mentionsOf(db, ids)])
+  return { messages: rows.map((row) => toMessage(row, summaries.get(row.id), mentions.get(row.id))), more }
 }
 
-/** True when the room has a message with a seq on the given side of `seq` (inclusive). */
-export async function hasMessagesBeyond(db: Kysely<Database>, roomId: string, side: 'at_or_below' | 'at_or_above', seq: number): Promise<boolean> {
-  const row = await db
+/** True when the scope has a message with a seq on the given side of `seq` (inclusive). */
+export async function hasMessagesBeyond(db: Kysely<Database>, scope: MessageScope, side: 'at_or_below' | 'at_or_above', seq: number): Promise<boolean> {
+  let query = db
     .selectFrom('messages')
     .select('seq')
-    .where('room_id', '=', roomId)
+    .where('room_id', '=', scope.roomId)
     .where('seq', side === 'at_or_below' ? '<=' : '>=', seq)
-    .limit(1)
-    .executeTakeFirst()
+  if (scope.threadRootId !== undefined) query = query.where('reply_to', '=', scope.threadRootId)
+  const row = await query.limit(1).executeTakeFirst()
   return row !== undefined
+}
+
+/** Who each of the given messages mentions, by display name: one query for all of them. */
+async function mentionsOf(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, User[]>> {
+  const mentions = new Map<string, User[]>()
+  if (messageIds.length === 0) return mentions
+  const rows = await db
+    .selectFrom('message_mentions')
+    .innerJoin('users', 'users.id', 'message_mentions.user_id')
+    .select(['message_mentions.message_id', 'users.id', 'users.display_name', 'users.created_at'])
+    .where('message_mentions.message_id', 'in', messageIds)
+    .orderBy('message_mentions.message_id')
+    .orderBy('users.display_name_key')
+    .execute()
+  for (const row of rows) {
+    const list = mentions.get(row.message_id) ?? []
+    list.push({ id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() })
+    mentions.set(row.message_id, list)
+  }
+  return mentions
+}
+
+/**
+ * Makes the message's mentions those its text's `tokens` and the client's
+ * `ids` name now (an edit), decided by chat_mentioned_users as for a send.
+ * Returns the users it did not mention before: they get a notice.
+ */
+export async function replaceMentions(
+  trx: Transaction<Database>,
+  message: { id: string; roomId: string; seq: number; senderId: string },
+  tokens: string[][],
+  ids: readonly string[]
+): Promise<string[]> {
+  const before = await trx.deleteFrom('message_mentions').where('message_id', '=', message.id).returning('user_id').execute()
+  const { rows } = await sql<{ user_id: string }>`
+    insert into message_mentions (message_id, user_id, room_id, seq)
+    select ${message.id}::uuid, mu.user_id, ${message.roomId}::uuid, ${message.seq}::int8
+    from chat_mentioned_users(${message.roomId}::uuid, ${message.senderId}::uuid, ${JSON.stringify(tokens)}::jsonb, ${JSON.stringify(ids)}::jsonb) as mu
+    returning user_id`.execute(trx)
+  const had = new Set(before.map((row) => row.user_id))
+  return rows.map((row) => row.user_id).filter((id) => !had.has(id))
+}
+
+/** A deleted message mentions nobody any more: its mentions stop counting as unread. */
+export async function deleteMentions(trx: Transaction<Database>, messageId: string): Promise<void> {
+  await trx.deleteFrom('message_mentions').where('message_id', '=', messageId).execute()
 }
 
 /** Reaction counts of the given messages, and `userId`'s own reaction on each: one query for all of them. */

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { limits } from '@chat/contracts'
 import { callerOf } from '@chat/service-kit'
-import { deleteMessage, editMessage, listMessages, sendMessage, type ListResult, type MessagesContext } from './messages.service.js'
-import { deleteMessageSchema, editMessageSchema, listMessagesSchema, sendMessageSchema } from './messages.schemas.js'
+import { deleteMessage, editMessage, listMessages, listThread, sendMessage, type ListResult, type MessagesContext } from './messages.service.js'
+import { deleteMessageSchema, editMessageSchema, listMessagesSchema, listThreadSchema, sendMessageSchema } from './messages.schemas.js'
 
-/** RFC 8288 `Link` value for a page of messages; relative URLs that keep the page size. */
-function pageLinks(roomId: string, limit: number, page: ListResult): string | undefined {
-  const base = `/messages/${roomId}/`
+/** RFC 8288 `Link` value for a page of messages at `base`; relative URLs that keep the page size. */
+function pageLinks(base: string, limit: number, page: ListResult): string | undefined {
   const links: string[] = []
   if (page.prevBeforeSeq !== undefined) links.push(`<${base}?before_seq=${page.prevBeforeSeq}&limit=${limit}>; rel="prev"`)
   if (page.nextAfterSeq !== undefined) links.push(`<${base}?after_seq=${page.nextAfterSeq}&limit=${limit}>; rel="next"`)
@@ -24,7 +23,23 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesContext> = async 
       beforeSeq: request.query.before_seq,
       afterSeq: request.query.after_seq
     })
-    const link = pageLinks(roomId, limit, page)
+    const link = pageLinks(`/messages/${roomId}/`, limit, page)
+    if (link) reply.header('link', link)
+    return page.messages
+  })
+
+  app.get('/messages/:room_id/:message_id/thread', { schema: listThreadSchema, onRequest: app.authenticate }, async (request, reply) => {
+    const { room_id: roomId, message_id: messageId } = request.params
+    const limit = request.query.limit ?? limits.pageSizeDefault
+    const page = await listThread(context, {
+      roomId,
+      messageId,
+      userId: callerOf(request).id,
+      limit,
+      beforeSeq: request.query.before_seq,
+      afterSeq: request.query.after_seq
+    })
+    const link = pageLinks(`/messages/${roomId}/${messageId}/thread/`, limit, page)
     if (link) reply.header('link', link)
     return page.messages
   })
@@ -35,6 +50,8 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesContext> = async 
       senderId: callerOf(request).id,
       text: request.body.text,
       clientMsgId: request.body.client_msg_id,
+      replyTo: request.body.reply_to,
+      mentions: request.body.mentions,
       requestId: request.id
     })
     return reply.code(result.status).send(result.message)
@@ -46,6 +63,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesContext> = async 
       messageId: request.params.message_id,
       userId: callerOf(request).id,
       text: request.body.text,
+      mentions: request.body.mentions,
       requestId: request.id
     })
   })

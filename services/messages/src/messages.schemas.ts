@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Message, ProblemDetails, Seq, Uuid, limits, storableTextPattern } from '@chat/contracts'
+import { MentionIds, Message, ProblemDetails, Seq, Uuid, limits, storableTextPattern } from '@chat/contracts'
 
 const tags = ['messages']
 const security = [{ bearer: [] }]
@@ -22,10 +22,18 @@ export type RoomParams = Static<typeof RoomParams>
 export const MessageParams = Type.Object({ room_id: Uuid, message_id: Uuid }, { additionalProperties: false })
 export type MessageParams = Static<typeof MessageParams>
 
-export const SendMessageBody = Type.Object({ text: MessageText, client_msg_id: Type.Optional(ClientMsgId) }, { additionalProperties: false })
+export const ReplyTo = Type.String({
+  format: 'uuid',
+  description: 'a message of this room (404 `reply_to_not_found` otherwise): this message replies in its thread (a reply to a reply joins the root\'s thread)'
+})
+
+export const SendMessageBody = Type.Object(
+  { text: MessageText, client_msg_id: Type.Optional(ClientMsgId), reply_to: Type.Optional(ReplyTo), mentions: Type.Optional(MentionIds) },
+  { additionalProperties: false }
+)
 export type SendMessageBody = Static<typeof SendMessageBody>
 
-export const EditMessageBody = Type.Object({ text: MessageText }, { additionalProperties: false })
+export const EditMessageBody = Type.Object({ text: MessageText, mentions: Type.Optional(MentionIds) }, { additionalProperties: false })
 export type EditMessageBody = Static<typeof EditMessageBody>
 
 export const ListMessagesQuery = Type.Object(
@@ -56,13 +64,30 @@ export const listMessagesSchema = {
   response: { 200: Type.Array(Message), ...roomErrors }
 }
 
+export const listThreadSchema = {
+  operationId: 'listThread',
+  tags,
+  summary: 'Replies of a thread in ascending seq, paged as the room\'s messages are',
+  description:
+    'Participants only. `message_id` is the thread\'s root (the id of a reply lists the thread it is in); a message of another room ' +
+    'is 404 `message_not_found`. `limit`, `before_seq`, `after_seq` and the `Link` header work as for the room. The root stays ' +
+    'listable when deleted; deleted replies stay in place as tombstones.',
+  security,
+  params: MessageParams,
+  querystring: ListMessagesQuery,
+  response: { 200: Type.Array(Message), ...roomErrors }
+}
+
 export const sendMessageSchema = {
   operationId: 'sendMessage',
   tags,
   summary: 'Send a message to a room; a repeated client_msg_id returns the stored message with 200',
   description:
     'Participants only. The message takes the room\'s next seq and is published as `message.created` after commit. ' +
-    'A repeat of the same `client_msg_id` by the same sender in the same room publishes nothing and takes no seq.',
+    'A repeat of the same `client_msg_id` by the same sender in the same room publishes nothing and takes no seq. ' +
+    '`reply_to` makes it a reply in that message\'s thread (its `message.created` carries the root\'s new counts as `thread_root`). ' +
+    '`@name` and `@"name with spaces"` tokens (case-insensitive, longest match) and the `mentions` ids name the participants in `mentions`; ' +
+    'each mentioned user\'s `/ws/` sockets get a `mention` frame.',
   security,
   params: RoomParams,
   body: SendMessageBody,
@@ -75,7 +100,8 @@ export const editMessageSchema = {
   summary: 'Change the text of one\'s own message; sets edited_at',
   description:
     'The sender only (403 `not_sender`). A message id of another room is 404 `message_not_found`. ' +
-    'A deleted message cannot be edited: 409 `message_deleted`. Publishes `message.updated` with the room\'s next seq.',
+    'A deleted message cannot be edited: 409 `message_deleted`. Publishes `message.updated` with the room\'s next seq. ' +
+    'Mentions are read again from the new text and this body\'s `mentions`; users mentioned now and not before get a `mention` frame.',
   security,
   params: MessageParams,
   body: EditMessageBody,

@@ -5,15 +5,20 @@ import { appendRoomEvent, requireParticipant, type RoomEventPublisher } from '@c
 import { textProblem, type SendBatcher, type SendRequest } from './send-batcher.js'
 import { messagesErrors } from './errors.js'
 import {
+  deleteMentions,
   findMessageByClientMsgId,
   findMessageInRoom,
   hasMessagesBeyond,
   listMessagePage,
   markMessageDeleted,
+  replaceMentions,
   updateMessageText,
-  withReactions,
-  type MessagePage
+  withDetails,
+  type MessagePage,
+  type MessageScope
 } from './messages.repository.js'
+import type { MentionNotifier } from './mention-notices.js'
+import { mentionTokens } from './mentions.js'
 
 /** What the operations of the messages service need; shared by the HTTP routes and the NATS responder. */
 export interface MessagesContext {
@@ -23,6 +28,8 @@ export interface MessagesContext {
   batcher: SendBatcher
   /** Longest text after trimming, in code points. */
   maxTextChars: number
+  /** Tells users an edit newly mentions. */
+  notifyMentions: MentionNotifier
 }
 
 export type SendInput = SendRequest
@@ -49,7 +56,7 @@ export async function sendMessage(context: MessagesContext, input: SendInput): P
   if (answer.kind === 'created') return { status: 201, message: answer.message }
   const stored = await findMessageByClientMsgId(context.db, input.roomId, input.senderId, answer.clientMsgId)
   if (!stored) throw new Error(`send into room ${input.roomId}: repeated client_msg_id without a stored message`)
-  return { status: 200, message: await withReactions(context.db, stored, input.senderId) }
+  return { status: 200, message: await withDetails(context.db, stored, input.senderId) }
 }
 
 export interface ListInput {
@@ -70,23 +77,39 @@ export interface ListResult {
 
 /** A page of the room's messages, each with its reaction counts and the caller's reaction (one query for all). */
 export async function listMessages(context: MessagesContext, input: ListInput): Promise<ListResult> {
+  await requireParticipant(context.db, input.roomId, input.userId)
+  return listPage(context.db, { roomId: input.roomId }, input)
+}
+
+/**
+ * A page of a thread's replies, paged by seq exactly as the room is. The id
+ * of a reply lists its root's thread (the one it is in); a message id of
+ * another room is 404 `message_not_found`.
+ */
+export async function listThread(context: MessagesContext, input: ListInput & { messageId: string }): Promise<ListResult> {
   const { db } = context
-  const { roomId, userId, limit, beforeSeq, afterSeq } = input
-  await requireParticipant(db, roomId, userId)
+  await requireParticipant(db, input.roomId, input.userId)
+  const message = await findMessageInRoom(db, input.roomId, input.messageId)
+  if (!message) throw messagesErrors.messageNotFound()
+  return listPage(db, { roomId: input.roomId, threadRootId: message.reply_to ?? message.id }, input)
+}
+
+async function listPage(db: Kysely<Database>, scope: MessageScope, input: ListInput): Promise<ListResult> {
+  const { userId, limit, beforeSeq, afterSeq } = input
   if (beforeSeq !== undefined && afterSeq !== undefined) throw messagesErrors.conflictingPaging()
   const page: MessagePage =
     afterSeq !== undefined ? { kind: 'after', seq: afterSeq } : beforeSeq !== undefined ? { kind: 'before', seq: beforeSeq } : { kind: 'latest' }
-  const { messages, more } = await listMessagePage(db, roomId, page, limit, userId)
+  const { messages, more } = await listMessagePage(db, scope, page, limit, userId)
   const result: ListResult = { messages }
   const first = messages[0]?.seq
   const last = messages.at(-1)?.seq
   if (page.kind === 'after') {
     if (more && last !== undefined) result.nextAfterSeq = last
     // Older messages are those at or below the cursor.
-    if (page.seq > 0 && (await hasMessagesBeyond(db, roomId, 'at_or_below', page.seq))) result.prevBeforeSeq = first ?? page.seq + 1
+    if (page.seq > 0 && (await hasMessagesBeyond(db, scope, 'at_or_below', page.seq))) result.prevBeforeSeq = first ?? page.seq + 1
   } else {
     if (more && first !== undefined) result.prevBeforeSeq = first
-    if (page.kind === 'before' && (await hasMessagesBeyond(db, roomId, 'at_or_above', page.seq))) result.nextAfterSeq = last ?? page.seq - 1
+    if (page.kind === 'before' && (await hasMessagesBeyond(db, scope, 'at_or_above', page.seq))) result.nextAfterSeq = last ?? page.seq - 1
   }
   return result
 }
@@ -108,20 +131,32 @@ async function lockOwnMessage(trx: Kysely<Database>, input: ChangeInput): Promis
   return message
 }
 
-/** Replaces the text of one's own message and publishes `message.updated` with the room's next seq. */
-export async function editMessage(context: MessagesContext, input: ChangeInput & { text: string }): Promise<Message> {
+/**
+ * Replaces the text of one's own message and publishes `message.updated` with
+ * the room's next seq. Mentions are read again from the new text and the
+ * edit's own `mentions` (ids given with the send are not kept unless given
+ * again); users mentioned now and not before get a notice after commit.
+ */
+export async function editMessage(context: MessagesContext, input: ChangeInput & { text: string; mentions?: readonly string[] }): Promise<Message> {
   const { db, publisher } = context
-  const { message, event } = await db.transaction().execute(async (trx) => {
+  const { message, event, added } = await db.transaction().execute(async (trx) => {
     const stored = await lockOwnMessage(trx, input)
     checkText(input.text, context.maxTextChars)
     const editedAt = new Date()
     await updateMessageText(trx, stored.id, input.text, editedAt)
-    const message = await withReactions(trx, { ...stored, text: input.text, edited_at: editedAt.toISOString() }, input.userId)
+    const added = await replaceMentions(
+      trx,
+      { id: stored.id, roomId: input.roomId, seq: stored.seq, senderId: input.userId },
+      mentionTokens(input.text),
+      input.mentions ?? []
+    )
+    const message = await withDetails(trx, { ...stored, text: input.text, edited_at: editedAt.toISOString() }, input.userId)
     // The event goes to every reader: my_reaction is per reader, so null there.
     const event = await appendRoomEvent(trx, input.roomId, 'message.updated', { message: { ...message, my_reaction: null } })
-    return { message, event }
+    return { message, event, added }
   })
   await publisher.publish([event], input.requestId)
+  context.notifyMentions(message, added)
   return message
 }
 
@@ -131,6 +166,7 @@ export async function deleteMessage(context: MessagesContext, input: ChangeInput
   const event = await db.transaction().execute(async (trx) => {
     const stored = await lockOwnMessage(trx, input)
     await markMessageDeleted(trx, stored.id, new Date())
+    await deleteMentions(trx, stored.id)
     return appendRoomEvent(trx, input.roomId, 'message.deleted', { message_id: stored.id })
   })
   await publisher.publish([event], input.requestId)

@@ -7,6 +7,7 @@ import type { RoomEventPublisher } from '@chat/room-events'
 import { messagesRoutes } from './messages.routes.js'
 import type { MessagesContext } from './messages.service.js'
 import { runSendBatch } from './messages.repository.js'
+import { createMentionNotifier } from './mention-notices.js'
 import { SendBatcher } from './send-batcher.js'
 import { createSendRequestHandler } from './send-request.handler.js'
 
@@ -39,13 +40,16 @@ export interface MessagesPluginOptions {
  */
 export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = async (app, options) => {
   const maxTextChars = options.maxTextChars ?? limits.messageTextChars
+  const notifyMentions = createMentionNotifier(options.bus, app.log)
   const context: MessagesContext = {
     db: options.db,
     publisher: options.publisher,
     maxTextChars,
+    notifyMentions,
     batcher: new SendBatcher({
       run: (items) => runSendBatch(options.db, items),
       publisher: options.publisher,
+      notifyMentions,
       maxTextChars,
       maxBatch: options.sendBatchMax,
       logger: app.log

@@ -10,12 +10,18 @@ import type { Message } from '@chat/contracts'
 import type { AppError } from '@chat/service-kit'
 import { messagesErrors } from './errors.js'
 import type { SendBatchItem, SendBatchOutcome } from './messages.repository.js'
+import type { MentionNotifier } from './mention-notices.js'
+import { mentionTokens } from './mentions.js'
 
 export interface SendRequest {
   roomId: string
   senderId: string
   text: string
   clientMsgId?: string
+  /** A message of the same room; the reply joins that message's thread. */
+  replyTo?: string
+  /** User ids the client mentions besides the text's `@` tokens. */
+  mentions?: readonly string[]
   requestId?: string
 }
 
@@ -26,6 +32,8 @@ export interface SendBatcherOptions {
   /** Runs one batch (the repository's `runSendBatch` on the service's database). */
   run: (items: readonly SendBatchItem[]) => Promise<SendBatchOutcome[]>
   publisher: RoomEventPublisher
+  /** Tells mentioned users after commit. */
+  notifyMentions: MentionNotifier
   /** Longest text after trimming, in code points. */
   maxTextChars: number
   /** Most sends in one batch (default 128). */
@@ -81,7 +89,10 @@ export class SendBatcher {
           sender_id: request.senderId,
           text: request.text,
           client_msg_id: request.clientMsgId ?? null,
-          created_at: createdAt.toISOString()
+          created_at: createdAt.toISOString(),
+          reply_to: request.replyTo ?? null,
+          mention_tokens: mentionTokens(request.text),
+          mention_ids: request.mentions ?? []
         },
         textProblem: textProblem(request.text, this.options.maxTextChars),
         resolve,
@@ -121,7 +132,9 @@ export class SendBatcher {
       outcomes = await this.options.run(
         batch.map((pending, ord) =>
           // A text that cannot be stored is not sent at all (PostgreSQL would refuse the whole batch for a NUL).
-          pending.textProblem === undefined ? { ...pending.item, ord, check_only: false } : { ...pending.item, text: '', ord, check_only: true }
+          pending.textProblem === undefined
+            ? { ...pending.item, ord, check_only: false }
+            : { ...pending.item, text: '', mention_tokens: [], ord, check_only: true }
         )
       )
     } catch (error) {
@@ -147,6 +160,9 @@ export class SendBatcher {
     // Acknowledged once committed, not once published: the publisher sends
     // in the background and the relay covers what it could not.
     if (created.length > 0) void this.options.publisher.publish(created)
+    for (const message of messages.values()) {
+      if (message.mentions.length > 0) this.options.notifyMentions(message, message.mentions.map((user) => user.id))
+    }
     for (const outcome of outcomes) {
       const pending = batch[outcome.ord]!
       switch (outcome.status) {
@@ -158,6 +174,9 @@ export class SendBatcher {
           break
         case 'checked':
           pending.reject(pending.textProblem)
+          break
+        case 'no_reply_to':
+          pending.reject(messagesErrors.replyToNotFound())
           break
         case 'created':
           pending.resolve({ kind: 'created', message: messages.get(outcome.ord)! })

@@ -38,6 +38,8 @@ export async function answerSendRequest(context: MessagesContext, data: Uint8Arr
       senderId: request.user.id,
       text: request.text,
       clientMsgId: request.client_msg_id,
+      replyTo: request.reply_to,
+      mentions: request.mentions,
       requestId: request.request_id
     })
   } catch (error) {

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { Uuid } from '@chat/contracts'
-import { ClientMsgId, MessageText } from './messages.schemas.js'
+import { MentionIds, Uuid } from '@chat/contracts'
+import { ClientMsgId, MessageText, ReplyTo } from './messages.schemas.js'
 
 /**
  * Payload of a `svc.messages.send` request (queue group `messages`): a message
@@ -13,6 +13,8 @@ export const SendMessageRequest = Type.Object(
     room_id: Uuid,
     text: MessageText,
     client_msg_id: Type.Optional(ClientMsgId),
+    reply_to: Type.Optional(ReplyTo),
+    mentions: Type.Optional(MentionIds),
     request_id: Type.Optional(Type.String({ maxLength: 128, description: 'travels into the event headers and the logs' }))
   },
   { additionalProperties: false }

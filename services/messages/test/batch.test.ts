@@ -28,6 +28,7 @@ t.test('one batch: refused sends are answered each on its own, the others are co
       return runSendBatch(h.db, items)
     },
     publisher: h.publisher,
+    notifyMentions: () => undefined,
     maxTextChars: 10,
     logger: { error: () => {} }
   })
@@ -74,6 +75,7 @@ t.test('a send that breaks the whole statement fails alone: the others are retri
       return runSendBatch(h.db, items)
     },
     publisher: h.publisher,
+    notifyMentions: () => undefined,
     maxTextChars: 100,
     logger: { error: () => {} }
   })

@@ -49,6 +49,17 @@ export async function sendRequestAnswersLikeHttp(t: Tap, harness: Harness, bus: 
   t.same('problem' in empty ? empty.problem : undefined, httpEmpty.json())
   t.same('problem' in empty ? empty.problem.errors : undefined, [{ path: '/text', message: 'must not be blank' }])
 
+  // A reply with a mention, and a reply into another room, as the socket's message frame sends them.
+  const bob = await createUser('Bob over the bus')
+  const pair = await createRoom(ada, [bob])
+  const root = (await send(bob, pair, { text: 'root' })).json<Message>()
+  const reply = await requestSend(bus, { user, room_id: pair, text: 'yes @"Bob over the bus"', reply_to: root.id, mentions: [eve.id] }, subject)
+  t.equal(reply.status, 201)
+  t.match('message' in reply ? reply.message : undefined, { reply_to: root.id, mentions: [publicUser(bob)] }, 'reply_to and mentions travel; an outsider id is dropped')
+  const foreignReply = await requestSend(bus, { user, room_id: roomId, text: 'wrong room', reply_to: root.id }, subject)
+  t.equal(foreignReply.status, 404)
+  t.same('problem' in foreignReply ? foreignReply.problem : undefined, (await send(ada, roomId, { text: 'wrong room', reply_to: root.id })).json())
+
   const unknownRoom = '00000000-0000-4000-8000-000000000000'
   const unknown = await requestSend(bus, { user, room_id: unknownRoom, text: 'hello?' }, subject)
   t.equal(unknown.status, 404)

@@ -22,7 +22,11 @@ t.test('a participant sends: 201, the stored message, and message.created on the
     edited_at: null,
     deleted: false,
     reactions: {},
-    my_reaction: null
+    my_reaction: null,
+    reply_to: null,
+    reply_count: 0,
+    last_reply_at: null,
+    mentions: []
   })
   t.match(message.created_at, isoMs)
 

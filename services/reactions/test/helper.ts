@@ -119,7 +119,11 @@ export async function createMessage(db: Kysely<Database>, sender: TestUser, room
           edited_at: null,
           deleted: false,
           reactions: {},
-          my_reaction: null
+          my_reaction: null,
+          reply_to: null,
+          reply_count: 0,
+          last_reply_at: null,
+          mentions: []
         }
       }
     })

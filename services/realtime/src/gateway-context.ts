@@ -50,6 +50,11 @@ export interface JoinListener {
   notifyJoined(roomId: string): void
 }
 
+/** A `/ws/` socket, told when its user is mentioned: `bytes` is the `mention` frame. */
+export interface MentionListener {
+  notifyMention(bytes: Buffer): void
+}
+
 /**
  * What a session and its frame handlers need of the gateway. The gateway
  * implements it, so that nothing but the plugin imports the gateway (as
@@ -70,6 +75,9 @@ export interface SessionContext {
   /** Registers an authenticated `/ws/` socket for `room.joined` notices; resolves once the bus delivers them. */
   watchJoins(listener: JoinListener, userId: string): Promise<void>
   unwatchJoins(listener: JoinListener, userId: string): void
+  /** Registers an authenticated `/ws/` socket for `mention` notices; resolves once the bus delivers them. */
+  watchMentions(listener: MentionListener, userId: string): Promise<void>
+  unwatchMentions(listener: MentionListener, userId: string): void
   /** Publishes a typing notice of `user` in the room (ephemeral: core NATS); failures are logged, not thrown. */
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void
 }

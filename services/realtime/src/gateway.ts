@@ -6,8 +6,9 @@ import type { EventBus } from '@chat/bus'
 import type { User } from '@chat/contracts'
 import type { TokenVerifier } from '@chat/service-kit'
 import { socketCloses } from './errors.js'
-import type { GatewaySettings, GatewayStats, JoinListener, SessionContext } from './gateway-context.js'
+import type { GatewaySettings, GatewayStats, JoinListener, MentionListener, SessionContext } from './gateway-context.js'
 import { JoinNotices } from './join-notices.js'
+import { MentionNotices } from './mention-notices.js'
 import { RoomChannel, type ChannelMember } from './room-channel.js'
 import type { RoomHistory } from './room-history.js'
 import type { MessagesClient } from './send-request.client.js'
@@ -69,6 +70,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
   readonly messages: MessagesClient
   private readonly channels = new Map<string, ChannelEntry>()
   private readonly joinNotices: JoinNotices
+  private readonly mentionNotices: MentionNotices
   private shuttingDown = false
 
   constructor(
@@ -80,6 +82,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.history = deps.history
     this.messages = deps.messages
     this.joinNotices = new JoinNotices(deps.bus, deps.logger)
+    this.mentionNotices = new MentionNotices(deps.bus, deps.logger)
   }
 
   /** Rooms with a bus subscription on this gateway right now. */
@@ -157,6 +160,14 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.joinNotices.unwatch(listener, userId)
   }
 
+  watchMentions(listener: MentionListener, userId: string): Promise<void> {
+    return this.mentionNotices.watch(listener, userId)
+  }
+
+  unwatchMentions(listener: MentionListener, userId: string): void {
+    this.mentionNotices.unwatch(listener, userId)
+  }
+
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void {
     publishTypingNotice(this.deps.bus, roomId, user, active, log)
   }
@@ -185,7 +196,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     const channels = [...this.channels.values()]
     this.channels.clear()
     await Promise.allSettled(channels.map((entry) => entry.channel.close()))
-    await this.joinNotices.close()
+    await Promise.all([this.joinNotices.close(), this.mentionNotices.close()])
   }
 
   private closeChannel(channel: RoomChannel): void {

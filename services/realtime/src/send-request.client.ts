@@ -9,6 +9,8 @@ export interface SendRequest {
   room_id: string
   text: string
   client_msg_id?: string
+  reply_to?: string
+  mentions?: string[]
   request_id: string
 }
 

@@ -360,6 +360,39 @@ test('room.joined: a user added to a room is told on their /ws/ sockets, then su
   t.notOk('seq' in (cydAll.frames.find((frame) => frame.type === 'room.joined') ?? {}), 'not a room event: no seq')
 })
 
+for (const transport of ['memory', 'nats'] as const) {
+  test(`mention (${transport}): a reply sent as a frame mentions a user, whose /ws/ sockets are told without subscribing`, async (t) => {
+    const h = await build(t, { transport, gateways: 2 })
+    const [ada, bob, cyd] = [await h.createUser('Ada'), await h.createUser('Bob Marley'), await h.createUser('Cyd')]
+    const roomId = await h.createRoom(ada, [bob, cyd])
+    const root = await h.send(bob, roomId, 'root')
+    // Bob on both gateways, subscribed to nothing; Cyd is not mentioned.
+    const bobSockets = [connect(t, h.gateways[0]!, '/ws/', bob), connect(t, h.gateways[1]!, '/ws/', bob)]
+    const cydAll = connect(t, h.gateways[1]!, '/ws/', cyd)
+    for (const socket of [...bobSockets, cydAll]) {
+      socket.send({ type: 'ping', ref: 'ready' })
+      await socket.next('pong')
+    }
+    const adaRoom = connect(t, h.gateways[0]!, `/ws/chat/${roomId}/`, ada)
+    await adaRoom.next('subscribed')
+    adaRoom.send({ type: 'message', text: 'agreed, @"bob marley"', ref: 'r-1', reply_to: root.id })
+    const ack = await adaRoom.next('ack')
+    t.match(ack, { ref: 'r-1', message: { reply_to: root.id, mentions: [{ id: bob.id, display_name: 'Bob Marley' }] } })
+    const created = await adaRoom.next('message.created')
+    t.same(created.thread_root, { id: root.id, reply_count: 1, last_reply_at: ack.message.created_at }, 'the root\'s counts in the reply\'s event')
+    for (const socket of bobSockets) {
+      const notice = await socket.next('mention')
+      t.same(notice, { type: 'mention', room_id: roomId, message: ack.message }, 'the mention frame, no seq')
+    }
+    adaRoom.send({ type: 'message', text: 'by id', mentions: [cyd.id], ref: 'r-2' })
+    t.match(await cydAll.next('mention'), { room_id: roomId, message: { text: 'by id' } }, 'client-given ids are mentions too')
+    adaRoom.send({ type: 'message', text: 'bad reply', reply_to: '0190f5e2-7a1b-7c3d-8e9f-0a1b2c3d4e5f', ref: 'r-3' })
+    t.match(await adaRoom.next('error'), { ref: 'r-3', code: 'reply_to_not_found' })
+    t.equal(cydAll.frames.filter((frame) => frame.type === 'mention').length, 1)
+    t.notOk(bobSockets.some((socket) => socket.frames.some((frame) => frame.type === 'message.created')), 'no room events without a subscription')
+  })
+}
+
 test('typing needs a subscription whose participation check passed: an outsider cannot type into a room', async (t) => {
   const h = await build(t)
   const [ada, eve] = [await h.createUser('Ada'), await h.createUser('Eve')]

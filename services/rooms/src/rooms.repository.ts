@@ -93,6 +93,23 @@ export async function unreadCounts(db: Kysely<Database>, userId: string, roomIds
   return new Map(rows.map((row) => [row.room_id, Number(row.unread)]))
 }
 
+/** Mentions of `userId` past each room's read position of theirs (deleted messages mention nobody); one grouped query. */
+export async function unreadMentions(db: Kysely<Database>, userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+  if (roomIds.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('message_mentions')
+    .innerJoin('room_participants', (join) =>
+      join.onRef('room_participants.room_id', '=', 'message_mentions.room_id').onRef('room_participants.user_id', '=', 'message_mentions.user_id')
+    )
+    .select(['message_mentions.room_id', (eb) => eb.fn.countAll<number>().as('mentions')])
+    .where('message_mentions.user_id', '=', userId)
+    .where('message_mentions.room_id', 'in', roomIds)
+    .whereRef('message_mentions.seq', '>', 'room_participants.last_read_seq')
+    .groupBy('message_mentions.room_id')
+    .execute()
+  return new Map(rows.map((row) => [row.room_id, Number(row.mentions)]))
+}
+
 /** A position in a user's room list: the activity time (epoch microseconds, exact) and id of the last room seen. */
 export interface RoomListCursor {
   activityMicros: number
@@ -125,9 +142,9 @@ export async function listRoomPage(db: Kysely<Database>, memberId: string, limit
 }
 
 /**
- * Rooms as `Room` in three queries whatever their number: the rooms (with
- * creator, avatar and the caller's read position), their participants, and
- * the caller's unread counts. `scope` is either the caller's rooms by last
+ * Rooms as `Room` in a fixed number of queries whatever their number: the
+ * rooms (with creator and avatar), their participants, the caller's read
+ * positions, unread counts and unread mentions. `scope` is either the caller's rooms by last
  * activity, or the given ids. Without `viewerId` (event payloads, which are
  * not any one reader's), the read position and unread count are 0.
  */
@@ -173,7 +190,7 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
   if (rooms.length === 0) return []
   const roomIds = rooms.map((room) => room.id)
 
-  const [participantRows, readRows, unread] = await Promise.all([
+  const [participantRows, readRows, unread, mentions] = await Promise.all([
     db
       .selectFrom('room_participants')
       .innerJoin('users', 'users.id', 'room_participants.user_id')
@@ -185,7 +202,8 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
     viewer
       ? db.selectFrom('room_participants').select(['room_id', 'last_read_seq']).where('user_id', '=', viewer).where('room_id', 'in', roomIds).execute()
       : Promise.resolve([]),
-    viewer ? unreadCounts(db, viewer, roomIds) : Promise.resolve(new Map<string, number>())
+    viewer ? unreadCounts(db, viewer, roomIds) : Promise.resolve(new Map<string, number>()),
+    viewer ? unreadMentions(db, viewer, roomIds) : Promise.resolve(new Map<string, number>())
   ])
   const participants = new Map<string, Participant[]>()
   for (const row of participantRows) {
@@ -205,7 +223,8 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
       created_at: room.created_at.toISOString(),
       last_seq: room.last_seq,
       last_read_seq: lastRead.get(room.id) ?? 0,
-      unread_count: unread.get(room.id) ?? 0
+      unread_count: unread.get(room.id) ?? 0,
+      unread_mentions: mentions.get(room.id) ?? 0
     }
   }))
 }

@@ -78,5 +78,5 @@ export const markReadSchema = {
   summary: 'The caller has read up to seq; never moves backwards; a seq past last_seq is clamped',
   params: RoomParams,
   body: Type.Object({ seq: Seq }, { additionalProperties: false }),
-  response: { 200: Type.Object({ last_read_seq: Seq, unread_count: Type.Integer({ minimum: 0 }) }), ...errors }
+  response: { 200: Type.Object({ last_read_seq: Seq, unread_count: Type.Integer({ minimum: 0 }), unread_mentions: Type.Integer({ minimum: 0 }) }), ...errors }
 }

@@ -15,6 +15,7 @@ import {
   removeParticipant,
   resolveDisplayNames,
   unreadCounts,
+  unreadMentions,
   updateRoomName
 } from './rooms.repository.js'
 
@@ -128,12 +129,15 @@ export async function leaveRoom(context: RoomsContext, input: RoomInput): Promis
 }
 
 /** Moves the caller's read position forward (never back, at most to the room's last seq). */
-export async function markRead(context: RoomsContext, input: RoomInput & { seq: number }): Promise<{ last_read_seq: number; unread_count: number }> {
+export async function markRead(
+  context: RoomsContext,
+  input: RoomInput & { seq: number }
+): Promise<{ last_read_seq: number; unread_count: number; unread_mentions: number }> {
   const { db } = context
   await requireParticipant(db, input.roomId, input.userId)
   const lastReadSeq = await advanceReadPosition(db, input.roomId, input.userId, input.seq)
   // The caller left between the check and the update.
   if (lastReadSeq === undefined) throw roomErrors.notAMember()
-  const unread = await unreadCounts(db, input.userId, [input.roomId])
-  return { last_read_seq: lastReadSeq, unread_count: unread.get(input.roomId) ?? 0 }
+  const [unread, mentions] = await Promise.all([unreadCounts(db, input.userId, [input.roomId]), unreadMentions(db, input.userId, [input.roomId])])
+  return { last_read_seq: lastReadSeq, unread_count: unread.get(input.roomId) ?? 0, unread_mentions: mentions.get(input.roomId) ?? 0 }
 }

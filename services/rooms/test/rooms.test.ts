@@ -120,6 +120,37 @@ t.test('list: most recent activity first, with read positions and unread counts,
   t.equal(bobs.json()[0].unread_count, 1, "for Bob, Ada's message is unread")
 })
 
+t.test('unread_mentions: mentions of the caller past their read position, per room, in the list and the read answer', async (t) => {
+  const { app, db, user, createRoom } = await build(t)
+  const ada = await user('Ada')
+  const bob = await user('Bob')
+  const quiet = await createRoom(ada, 'Quiet', ['Bob'])
+  const busy = await createRoom(ada, 'Busy', ['Bob'])
+  // Bob's messages 2..5 in Busy mention Ada at 2, 3 and 5 (and Bob himself never); one in Quiet (directly: the messages service writes these).
+  const mention = async (roomId: string, seq: number, mentioned: string[]) => {
+    const id = crypto.randomUUID()
+    await db.insertInto('messages').values({ id, room_id: roomId, seq, sender_id: bob.id, text: `m${seq}` }).execute()
+    for (const userId of mentioned) await db.insertInto('message_mentions').values({ message_id: id, user_id: userId, room_id: roomId, seq }).execute()
+  }
+  await mention(busy.id, 2, [ada.id])
+  await mention(busy.id, 3, [ada.id])
+  await mention(busy.id, 4, [])
+  await mention(busy.id, 5, [ada.id])
+  await mention(quiet.id, 2, [ada.id])
+  await db.updateTable('rooms').set({ last_seq: 5 }).where('id', '=', busy.id).execute()
+  await db.updateTable('rooms').set({ last_seq: 2 }).where('id', '=', quiet.id).execute()
+
+  const counts = async (headers = ada.headers) =>
+    Object.fromEntries((await app.inject({ method: 'GET', url: '/chatrooms/', headers })).json<Room[]>().map((room) => [room.name, room.unread_mentions]))
+  t.same(await counts(), { Quiet: 1, Busy: 3 })
+  t.same(await counts(bob.headers), { Quiet: 0, Busy: 0 }, 'per user')
+  const read = await app.inject({ method: 'PUT', url: `/chatrooms/${busy.id}/read/`, headers: ada.headers, payload: { seq: 3 } })
+  t.same(read.json(), { last_read_seq: 3, unread_count: 2, unread_mentions: 1 })
+  t.same(await counts(), { Quiet: 1, Busy: 1 }, 'only those past the read position')
+  const one = await app.inject({ method: 'GET', url: `/chatrooms/${quiet.id}/`, headers: ada.headers })
+  t.equal(one.json<Room>().unread_mentions, 1, 'one room too')
+})
+
 t.test('the list pages by activity with a Link cursor', async (t) => {
   const { app, db, user, createRoom } = await build(t)
   const ada = await user('Ada')
@@ -164,7 +195,7 @@ t.test('listing runs the same number of queries for 1 room and for 30', async (t
   for (let index = 0; index < 29; index++) await createRoom(ada, `room ${index}`, ['Bob'])
   const forThirty = await countListing()
   t.equal(forThirty, forOne, `${forOne} queries either way`)
-  t.ok(forOne <= 4, 'a small fixed number')
+  t.ok(forOne <= 5, 'one query per kind of data: rooms, participants, read positions, unread counts, unread mentions')
 })
 
 t.test('add_user: any participant adds; existing ignored; unknown names add nobody', async (t) => {
@@ -255,9 +286,9 @@ t.test('read position: clamped, never backwards, unread count', async (t) => {
   }
   await db.updateTable('rooms').set({ last_seq: 6 }).where('id', '=', room.id).execute()
   const put = (seq: unknown, headers = ada.headers) => app.inject({ method: 'PUT', url: `/chatrooms/${room.id}/read/`, headers, payload: { seq } })
-  t.same((await put(3)).json(), { last_read_seq: 3, unread_count: 3 })
-  t.same((await put(1)).json(), { last_read_seq: 3, unread_count: 3 }, 'never backwards')
-  t.same((await put(999)).json(), { last_read_seq: 6, unread_count: 0 }, 'clamped to last_seq')
+  t.same((await put(3)).json(), { last_read_seq: 3, unread_count: 3, unread_mentions: 0 })
+  t.same((await put(1)).json(), { last_read_seq: 3, unread_count: 3, unread_mentions: 0 }, 'never backwards')
+  t.same((await put(999)).json(), { last_read_seq: 6, unread_count: 0, unread_mentions: 0 }, 'clamped to last_seq')
   t.equal((await put(-1)).statusCode, 400)
   t.equal((await put(1e30)).statusCode, 400, 'beyond any seq: 400, not a database error')
   t.equal((await put(9223372036854775808)).statusCode, 400)

@@ -104,7 +104,7 @@ t.test('@chat/client over HTTP against the standalone app', async (t) => {
     t.same(seen.sort(), ['One', 'Tea & cake', 'Three', 'Two'])
 
     const read = await bob.rooms.markRead(roomId, 1)
-    t.same(read, { last_read_seq: 1, unread_count: 0 })
+    t.same(read, { last_read_seq: 1, unread_count: 0, unread_mentions: 0 })
 
     await cy.rooms.leave(roomId)
     t.match(await failure(cy.rooms.get(roomId)), { status: 403, code: 'not_a_member' })
@@ -158,6 +158,25 @@ t.test('@chat/client over HTTP against the standalone app', async (t) => {
     await ada.messages.delete(roomId, first.message.id)
     const all = await ada.messages.list(roomId, { limit: 200 })
     t.match(all.messages.find((message) => message.id === first.message.id), { deleted: true, text: '' })
+  })
+
+  await t.test('threads and mentions: reply_to, mentions, thread pages, edits, unread_mentions', async (t) => {
+    const root = (await bob.messages.send(roomId, { text: 'root' })).message
+    const reply = await ada.messages.send(roomId, { text: 'agreed @bob', reply_to: root.id })
+    t.match(reply.message, { reply_to: root.id, mentions: [{ display_name: 'Bob' }] })
+    for (let index = 2; index <= 3; index += 1) await bob.messages.send(roomId, { text: `r${index}`, reply_to: root.id })
+    const latest = await ada.messages.thread(roomId, root.id, { limit: 2 })
+    t.same(latest.messages.map((message) => message.text), ['r2', 'r3'])
+    t.ok(latest.prev, 'older replies exist')
+    const older = await ada.messages.thread(roomId, root.id, latest.prev)
+    t.same(older.messages.map((message) => message.text), ['agreed @bob'])
+    t.equal(older.prev, undefined)
+    t.equal((await bob.rooms.list()).rooms.find((room) => room.id === roomId)?.unread_mentions, 1)
+    const bobId = (await bob.users.me()).id
+    const edited = await ada.messages.edit(roomId, reply.message.id, 'agreed', { mentions: [bobId] })
+    t.same(edited.mentions.map((user) => user.id), [bobId], 'edit mentions by id')
+    t.match(await failure(ada.messages.send(roomId, { text: 'x', reply_to: unknownRoomId })), { status: 404, code: 'reply_to_not_found' })
+    t.match(await failure(ada.messages.thread(roomId, unknownRoomId)), { status: 404, code: 'message_not_found' })
   })
 
   await t.test('errors from the real server: 400, 401, 403, 404', async (t) => {

@@ -33,6 +33,8 @@ const publishProbes: Array<[subject: string, allowed: NatsUser[]]> = [
   ['svc.messages.send', ['realtime']],
   ...roomEventTypes.map((type): [string, NatsUser[]] => [`chat.room.${ROOM}.${type}`, [writerOf[type]]]),
   [`chat.room.${ROOM}.typing`, ['realtime']],
+  [`chat.user.${ROOM}.mention`, ['messages']],
+  [`chat.user.${ROOM}.other`, []],
   ['$JS.API.INFO', writers],
   ['$JS.API.STREAM.INFO.CHAT_EVENTS', writers],
   ['$JS.API.STREAM.CREATE.CHAT_EVENTS', writers],
@@ -50,6 +52,8 @@ const subscribeProbes: Array<[subject: string, queue: string | undefined, allowe
   ['chat.room.>', undefined, ['realtime']],
   [`chat.room.${ROOM}.>`, undefined, ['realtime']],
   ['chat.room.*.participants.added', undefined, ['realtime']],
+  ['chat.user.*.mention', undefined, ['realtime']],
+  ['chat.user.>', undefined, []],
   ['svc.messages.send', undefined, []],
   ['svc.messages.send', 'messages', ['messages']],
   ['svc.messages.send', 'other', []],
@@ -155,6 +159,11 @@ if (!findNatsServer()) {
     await waitFor(() => received.every((list) => list.length === roomEventTypes.length + 1))
     t.same(received[1]!.map((message) => message.subject.split('.').slice(3).join('.')), [...roomEventTypes, 'typing'], 'every gateway gets every event and the typing notice')
     t.equal(joins.length, 1, 'and participants.added of every room')
+    const mentions: BusMessage[] = []
+    await gateways[1]!.subscribe('chat.user.*.mention', (message) => void mentions.push(message))
+    await messages.publish(`chat.user.${ROOM}.mention`, bytes('mention'))
+    await waitFor(() => mentions.length === 1)
+    t.equal(mentions[0]?.subject, `chat.user.${ROOM}.mention`, 'messages tells the gateways of a mention (core NATS)')
 
     await messages.serve('svc.messages.send', (request) => bytes(`stored ${Buffer.from(request.data).toString()}`), { queue: 'messages' })
     const reply = await gateways[1]!.request('svc.messages.send', bytes('hello'))

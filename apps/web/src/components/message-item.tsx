@@ -1,6 +1,7 @@
 import type { Emoji, Message } from '@chat/client'
 import { useState } from 'preact/hooks'
 import { describeError, useChat, type PendingLine } from '../chat.js'
+import { MessageText } from './message-text.js'
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
@@ -42,13 +43,25 @@ export function MessageItem({
 
   const counts = Object.entries(message.reactions).filter(([, count]) => count > 0)
   const emojiOf = (name: string) => emoji.find((entry) => entry.name === name)
+  const mentionsMe = message.mentions.some((user) => user.id === chat.me?.id)
 
   return (
-    <li class={`message${mine ? ' mine' : ''}${message.deleted ? ' deleted' : ''}`} data-seq={message.seq} data-message-id={message.id}>
+    <li
+      class={`message${mine ? ' mine' : ''}${message.deleted ? ' deleted' : ''}${mentionsMe ? ' mentions-me' : ''}`}
+      data-seq={message.seq}
+      data-message-id={message.id}
+      data-reply-to={message.reply_to ?? undefined}
+    >
       <div class="message-head">
         <span class="sender">{message.sender.display_name}</span>
         <time dateTime={message.created_at}>{time}</time>
         {message.edited_at && !message.deleted && <span class="muted">(edited)</span>}
+        {message.reply_to && <span class="muted reply-marker">↳ reply in a thread</span>}
+        {message.reply_count > 0 && (
+          <span class="muted reply-count" data-reply-count={message.reply_count}>
+            {message.reply_count} {message.reply_count === 1 ? 'reply' : 'replies'}
+          </span>
+        )}
       </div>
       {message.deleted ? (
         <p class="message-text muted">Message deleted</p>
@@ -73,7 +86,9 @@ export function MessageItem({
           </button>
         </form>
       ) : (
-        <p class="message-text">{message.text}</p>
+        <p class="message-text">
+          <MessageText text={message.text} mentions={message.mentions} meId={chat.me?.id} />
+        </p>
       )}
       {!message.deleted && (
         <div class="message-actions">

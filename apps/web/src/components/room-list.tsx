@@ -22,8 +22,9 @@ export function RoomList() {
       <ul class="rooms">
         {state.rooms.map((room) => {
           const unread = room.unread_count
+          const mentions = room.unread_mentions
           const selected = room.id === state.selectedRoomId
-          const label = `${room.name}${unread > 0 ? `, ${unread} unread` : ''}`
+          const label = `${room.name}${unread > 0 ? `, ${unread} unread` : ''}${mentions > 0 ? `, ${mentions} mentioning you` : ''}`
           return (
             <li key={room.id}>
               <button
@@ -39,6 +40,11 @@ export function RoomList() {
                   <span class="room-name">{room.name}</span>
                   <span class="room-meta">{room.participants.length} participants</span>
                 </span>
+                {mentions > 0 && (
+                  <span class="badge mention-badge" aria-hidden="true" data-unread-mentions={mentions}>
+                    @{mentions}
+                  </span>
+                )}
                 {unread > 0 && (
                   <span class="badge" aria-hidden="true" data-unread={unread}>
                     {unread}

@@ -2,7 +2,7 @@ import type { RoomEventFrame, TypingFrame, User } from '@chat/client'
 import type { AvatarsState } from './avatars.slice.js'
 import { forgetRoom } from './chat-state.js'
 import { addParticipants, mergeRoomUpdate, removeParticipants, roomSawEvent, updateRoom, type RoomsState } from './rooms.slice.js'
-import { confirmMessage, markDeleted, replaceMessage, setMyReaction, setReactionCounts, type TimelinesState } from './timeline.slice.js'
+import { confirmMessage, markDeleted, replaceMessage, setMyReaction, setReactionCounts, setThreadCounts, type TimelinesState } from './timeline.slice.js'
 import { isTyping, setTyper, type TypingState } from './typing.slice.js'
 
 /** The part of the chat state that what the socket delivers about rooms can change. */
@@ -44,10 +44,12 @@ export function applyRoomEvent<S extends RoomEventState>(state: S, frame: RoomFr
       const sender = frame.message.sender
       let counted = next
       if (sender.id !== me?.id) {
-        counted = updateRoom(counted, roomId, (room) => ({ ...room, unread_count: room.unread_count + 1 }))
+        const mentionsMe = frame.message.mentions.some((user) => user.id === me?.id) ? 1 : 0
+        counted = updateRoom(counted, roomId, (room) => ({ ...room, unread_count: room.unread_count + 1, unread_mentions: room.unread_mentions + mentionsMe }))
         // Their message ends their typing, without waiting for the timer.
         if (isTyping(counted, roomId, sender.id)) counted = setTyper(counted, roomId, sender.id, null, now)
       }
+      if (frame.thread_root) counted = setThreadCounts(counted, roomId, frame.thread_root)
       return confirmMessage(counted, roomId, frame.message)
     }
     case 'message.updated':

@@ -37,7 +37,12 @@ export function updateRoom<S extends RoomsState>(state: S, roomId: string, updat
  */
 export function upsertRoom<S extends RoomsState>(state: S, room: Room): S {
   if (findRoom(state, room.id)) {
-    return updateRoom(state, room.id, (current) => ({ ...room, unread_count: current.unread_count, last_read_seq: current.last_read_seq }))
+    return updateRoom(state, room.id, (current) => ({
+      ...room,
+      unread_count: current.unread_count,
+      unread_mentions: current.unread_mentions,
+      last_read_seq: current.last_read_seq
+    }))
   }
   return { ...state, rooms: [room, ...state.rooms] }
 }
@@ -71,7 +76,7 @@ export function mergeRoomList(current: readonly Room[], fetched: readonly Room[]
 }
 
 export function withReadPosition(room: Room, position: ReadPosition): Room {
-  return { ...room, last_read_seq: position.last_read_seq, unread_count: position.unread_count }
+  return { ...room, last_read_seq: position.last_read_seq, unread_count: position.unread_count, unread_mentions: position.unread_mentions }
 }
 
 /** Whether a read report up to `seq` would tell the server anything. */
@@ -100,5 +105,11 @@ export function removeParticipants(room: Room, users: readonly User[]): Room {
 
 /** `room.updated` carries the room as anyone sees it; its read position is not the caller's: keep ours. */
 export function mergeRoomUpdate(local: Room, incoming: Room, seq: number): Room {
-  return { ...incoming, last_seq: Math.max(local.last_seq, seq), last_read_seq: local.last_read_seq, unread_count: local.unread_count }
+  return {
+    ...incoming,
+    last_seq: Math.max(local.last_seq, seq),
+    last_read_seq: local.last_read_seq,
+    unread_count: local.unread_count,
+    unread_mentions: local.unread_mentions
+  }
 }

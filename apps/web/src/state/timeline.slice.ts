@@ -129,6 +129,15 @@ export function markDeleted<S extends TimelinesState>(state: S, roomId: string, 
   }))
 }
 
+/** A reply's event carries its thread root's new counts. */
+export function setThreadCounts<S extends TimelinesState>(state: S, roomId: string, root: { id: string; reply_count: number; last_reply_at: string }): S {
+  return patchTimeline(state, roomId, (timeline) => ({
+    messages: timeline.messages.map((message) =>
+      message.id === root.id ? { ...message, reply_count: root.reply_count, last_reply_at: root.last_reply_at } : message
+    )
+  }))
+}
+
 export function setReactionCounts<S extends TimelinesState>(state: S, roomId: string, messageId: string, reactions: ReactionCounts): S {
   return patchTimeline(state, roomId, (timeline) => ({
     messages: timeline.messages.map((message) => (message.id === messageId ? { ...message, reactions } : message))

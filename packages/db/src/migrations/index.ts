@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely'
 import * as m0001Initial from './0001_initial.js'
 import * as m0002SendBatch from './0002_send_batch.js'
+import * as m0003ThreadsMentions from './0003_threads_mentions.js'
 import * as m0005RateLimits from './0005_rate_limits.js'
 
 /**
@@ -11,5 +12,6 @@ import * as m0005RateLimits from './0005_rate_limits.js'
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001Initial,
   '0002_send_batch': m0002SendBatch,
+  '0003_threads_mentions': m0003ThreadsMentions,
   '0005_rate_limits': m0005RateLimits
 }

@@ -26,6 +26,8 @@ async function sendMessage(session: FrameSession, frame: ClientFrameOf<'message'
       room_id: roomId,
       text: frame.text,
       ...(frame.client_msg_id !== undefined ? { client_msg_id: frame.client_msg_id } : {}),
+      ...(frame.reply_to !== undefined ? { reply_to: frame.reply_to } : {}),
+      ...(frame.mentions !== undefined ? { mentions: frame.mentions } : {}),
       request_id: session.requestId
     },
     session.log
