@@ -37,6 +37,10 @@ export interface RoomsTable {
   created_at: CreatedAt
   last_seq: ColumnType<number, number | undefined, number>
   last_activity_at: ColumnType<Date, Date | string | undefined, Date | string>
+  kind: ColumnType<'group' | 'direct', 'group' | 'direct' | undefined, never>
+  /** A direct room's two users, the smaller id first (unique as a pair); null for a group. */
+  direct_user_low: ColumnType<string | null, string | null | undefined, never>
+  direct_user_high: ColumnType<string | null, string | null | undefined, never>
 }
 
 export interface RoomParticipantsTable {
@@ -69,6 +73,8 @@ export interface MessagesTable {
   created_at: CreatedAt
   edited_at: NullableTimestamp
   deleted_at: NullableTimestamp
+  /** to_tsvector('simple', text), kept by PostgreSQL (a stored generated column). */
+  search_vector: ColumnType<string, never, never>
 }
 
 export interface ReactionsTable {

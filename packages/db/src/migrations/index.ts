@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely'
 import * as m0001Initial from './0001_initial.js'
 import * as m0002SendBatch from './0002_send_batch.js'
+import * as m0004DirectSearch from './0004_direct_search.js'
 
 /**
  * Every migration, by name, in the order they run (Kysely sorts by name).
@@ -9,5 +10,6 @@ import * as m0002SendBatch from './0002_send_batch.js'
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001Initial,
-  '0002_send_batch': m0002SendBatch
+  '0002_send_batch': m0002SendBatch,
+  '0004_direct_search': m0004DirectSearch
 }
