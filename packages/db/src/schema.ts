@@ -112,5 +112,6 @@ export type NewUser = Insertable<UsersTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type RoomRow = Selectable<RoomsTable>
 export type RoomUpdate = Updateable<RoomsTable>
-export type MessageRow = Selectable<MessagesTable>
+/** A message as the application reads it; the search vector stays in the database. */
+export type MessageRow = Omit<Selectable<MessagesTable>, 'search_vector'>
 export type RoomEventRow = Selectable<RoomEventsTable>

@@ -3,13 +3,13 @@ import type { Message, ReactionCounts } from '@chat/contracts'
 import type { Database, MessageRow } from '@chat/db'
 
 /** A message row with its sender's public columns. */
-interface MessageWithSenderRow extends MessageRow {
+export interface MessageWithSenderRow extends MessageRow {
   sender_display_name: string
   sender_created_at: Date
 }
 
 /** Reaction counts of one message, and the reaction of the user who asks. */
-interface ReactionSummary {
+export interface ReactionSummary {
   counts: ReactionCounts
   mine: string | null
 }
@@ -17,7 +17,7 @@ interface ReactionSummary {
 const noReactions: ReactionSummary = { counts: {}, mine: null }
 
 /** The API shape of a message. A deleted message is a tombstone: no text, no reactions. */
-function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions): Message {
+export function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions): Message {
   const deleted = row.deleted_at !== null
   return {
     id: row.id,
@@ -150,7 +150,7 @@ export async function hasMessagesBeyond(db: Kysely<Database>, roomId: string, si
 }
 
 /** Reaction counts of the given messages, and `userId`'s own reaction on each: one query for all of them. */
-async function reactionSummaries(db: Kysely<Database>, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
+export async function reactionSummaries(db: Kysely<Database>, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
   const summaries = new Map<string, ReactionSummary>()
   if (messageIds.length === 0) return summaries
   const rows = await db
