@@ -40,6 +40,7 @@ export interface HitsInput {
 
 interface HitRow extends MessageWithSenderRow {
   room_kind: RoomKind
+  group_name: string
   room_name: string
   headline: string
 }
@@ -70,25 +71,26 @@ export async function findHits(db: Kysely<Database>, input: HitsInput): Promise<
       'users.display_name as sender_display_name',
       'users.created_at as sender_created_at',
       'rooms.kind as room_kind',
-      // A direct room is called by the other participant's name, as the rooms service names it.
-      sql<string>`case when rooms.kind = 'direct' then coalesce((
-        select u.display_name from room_participants p join users u on u.id = p.user_id
-        where p.room_id = rooms.id and p.user_id <> ${input.viewerId}::uuid limit 1), '') else rooms.name end`.as('room_name')
+      'rooms.name as group_name'
     ])
     .where(sql<boolean>`messages.search_vector @@ ${input.query}::tsquery`)
     .where('messages.deleted_at', 'is', null)
   if (input.roomId !== undefined) matches = matches.where('messages.room_id', '=', input.roomId)
   if (input.beforeId !== undefined) matches = matches.where('messages.id', '<', input.beforeId)
   const page = matches.orderBy('messages.id', 'desc').limit(input.limit + 1)
-  // The headline is made for the page's rows only, not for every match.
+  // The headline and a direct room's name are made for the page's rows only, not for every match.
   const rows: HitRow[] = await db
     .selectFrom(page.as('hit'))
     .selectAll('hit')
-    .select(
+    .select([
+      // A direct room is called by the other participant's name, as the rooms service names it.
+      sql<string>`case when hit.room_kind = 'direct' then coalesce((
+        select u.display_name from room_participants p join users u on u.id = p.user_id
+        where p.room_id = hit.room_id and p.user_id <> ${input.viewerId}::uuid limit 1), '') else hit.group_name end`.as('room_name'),
       sql<string>`ts_headline('simple', translate(hit.text, ${'<' + MARK_START + MARK_END + LESS_THAN}, ${LESS_THAN}), ${input.query}::tsquery, ${HEADLINE_OPTIONS})`.as(
         'headline'
       )
-    )
+    ])
     .orderBy('hit.id', 'desc')
     .execute()
   const more = rows.length > input.limit
