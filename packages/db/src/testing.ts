@@ -70,12 +70,20 @@ export async function createTestDatabase(t: TeardownHost, options: { serverUrl?:
 
   const name = `chat_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`
   try {
-    const template = await ensureTemplate(admin, serverUrl)
-    await admin.query('select pg_advisory_lock_shared($1)', [TEMPLATE_LOCK_KEY])
-    try {
-      await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)}`)
-    } finally {
-      await admin.query('select pg_advisory_unlock_shared($1)', [TEMPLATE_LOCK_KEY])
+    // Checkouts with other migration sets share the server, and each drops
+    // the others' templates as stale when it builds its own: one may go
+    // between our build and our clone. Then it is built again.
+    for (let attempt = 1; ; attempt++) {
+      const template = await ensureTemplate(admin, serverUrl)
+      await admin.query('select pg_advisory_lock_shared($1)', [TEMPLATE_LOCK_KEY])
+      try {
+        await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)}`)
+        break
+      } catch (error) {
+        if ((error as { code?: string }).code !== '3D000' || attempt >= 5) throw error
+      } finally {
+        await admin.query('select pg_advisory_unlock_shared($1)', [TEMPLATE_LOCK_KEY])
+      }
     }
     await dropLeakedTestDatabases(admin)
   } finally {
@@ -137,9 +145,14 @@ async function connectAdmin(serverUrl: string): Promise<Client> {
   return client
 }
 
+/** The name of the template database of the current migrations (`chat_tpl_<fingerprint>`). */
+export async function testTemplateName(): Promise<string> {
+  return `chat_tpl_${await migrationsFingerprint()}`
+}
+
 /** Returns the name of the migrated template for the current migrations, building it if needed. */
 async function ensureTemplate(admin: Client, serverUrl: string): Promise<string> {
-  const template = `chat_tpl_${await migrationsFingerprint()}`
+  const template = await testTemplateName()
   if (await isTemplate(admin, template)) return template
 
   await admin.query('select pg_advisory_lock($1)', [TEMPLATE_LOCK_KEY])
