@@ -1,4 +1,4 @@
-import { ChatApiError, createChatClient, type ChatClient, type Room, type Session, type User } from '@chat/client'
+import { ChatApiError, createChatClient, type ChatClient, type Room, type SearchHit, type Session, type User } from '@chat/client'
 import type { ActionContext } from './action-context.js'
 import { describeError } from './describe-error.js'
 import { RoomActions } from './rooms.actions.js'
@@ -174,6 +174,18 @@ export class Chat {
     const room = await this.#rooms.create(name, participantNames)
     this.selectRoom(room.id)
     return room
+  }
+
+  /** Opens (or creates) the direct room with that user and shows it. */
+  async openDirect(displayName: string): Promise<Room> {
+    const room = await this.#rooms.openDirect(displayName)
+    this.selectRoom(room.id)
+    return room
+  }
+
+  /** The newest messages with these words in the caller's rooms. */
+  searchMessages(query: string): Promise<SearchHit[]> {
+    return this.client.search.messages(query, { limit: 20 }).then((page) => page.hits)
   }
 
   addUsers(roomId: string, displayNames: string[]): Promise<void> {

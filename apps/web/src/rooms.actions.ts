@@ -98,6 +98,13 @@ export class RoomActions {
     return room
   }
 
+  /** The caller's direct room with that user, created when there is none. */
+  async openDirect(displayName: string): Promise<Room> {
+    const { room } = await this.#context.client.rooms.direct(displayName)
+    this.add(room)
+    return room
+  }
+
   async addUsers(roomId: string, displayNames: string[]): Promise<void> {
     const room = await this.#context.client.rooms.addUsers(roomId, displayNames)
     this.#update(roomId, (current) => ({ ...current, participants: room.participants, last_seq: Math.max(current.last_seq, room.last_seq) }))

@@ -314,6 +314,29 @@ if (missing.length > 0) {
       t.equal(await bob.getByRole('heading', { name: 'Cake', level: 2 }).count(), 0, 'the conversation closes')
     })
 
+    await t.test('a direct message started from a name, and a search that opens its room', async (t) => {
+      await ada.getByRole('button', { name: 'New message' }).click()
+      await ada.getByLabel('Message someone').fill('bo')
+      await ada.getByRole('button', { name: `Add ${bobName}` }).click()
+      await ada.getByRole('heading', { name: bobName, level: 2 }).waitFor()
+      t.equal(await ada.locator('button[data-room-kind="direct"]').getAttribute('data-room-name'), bobName, "the direct room is called by Bob's name")
+      await send(ada, 'Lunch at <noon>?')
+      // Bob is told of the room on his socket (room.joined), named after Ada.
+      const direct = bob.locator('button[data-room-kind="direct"]')
+      await direct.waitFor({ timeout: 15_000 })
+      t.equal(await direct.getAttribute('data-room-name'), adaName)
+      await bob.getByLabel('Search messages').fill('lunc')
+      await bob.getByLabel('Search messages').press('Enter')
+      const hit = bob.getByRole('list', { name: 'Search results' }).getByRole('button')
+      await hit.first().waitFor()
+      t.equal(await hit.count(), 1, 'one hit')
+      t.equal(await hit.locator('mark').textContent(), 'Lunch', 'the match is marked')
+      t.equal(await hit.locator('.hit-text').textContent(), 'Lunch at <noon>?', 'the text shows as sent')
+      await hit.click()
+      await messageLine(bob, 'Lunch at <noon>?').waitFor()
+      t.equal(await bob.locator('.conversation-header h2').textContent(), adaName, 'the hit opened its room')
+    })
+
     await t.test('the session survives a reload; log out and in again', async (t) => {
       await bob.reload()
       await roomButton(bob, 'Tea').waitFor()

@@ -17,6 +17,7 @@ export function user(displayName: string): User {
 export function room(name: string, owner: User, fields: Partial<Room> = {}): Room {
   return {
     id: id('room'),
+    kind: 'group',
     name,
     created_by: owner,
     participants: [{ id: owner.id, display_name: owner.display_name, role: 'owner', joined_at: createdAt }],

@@ -71,7 +71,8 @@ export async function startServer(): Promise<RunningServer> {
     }
     await rm(dataDir, { recursive: true, force: true })
   }
-  const deadline = Date.now() + 60_000
+  // A fresh data folder means initdb in WASM: over a minute on a loaded 2-core machine.
+  const deadline = Date.now() + 180_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break
     try {

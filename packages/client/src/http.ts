@@ -1,7 +1,8 @@
-import type { Avatar, Credentials, Message, ProblemDetails, Room, Session, User } from '@chat/contracts'
+import type { Avatar, Credentials, Message, ProblemDetails, Room, SearchHit, Session, User } from '@chat/contracts'
 import { ChatApiError, ChatNetworkError } from './errors.js'
 import { randomId } from './ids.js'
 import { linkQueryParam, parseLinkHeader } from './link.js'
+import type { AvatarFetchResult, MessagePage, MessagePageQuery, ReadPosition, RoomPage, SearchPage, SearchQuery } from './pages.js'
 import { ChatSocket } from './socket.js'
 import type { ConnectOptions, Emoji, Reaction, SocketAuth, WebSocketConstructor } from './types.js'
 
@@ -18,38 +19,6 @@ export interface ChatClientOptions {
   session?: Session | null
   /** Called whenever the session changes: login, register, refresh, logout, or a refresh that failed (null). */
   onSessionChange?: (session: Session | null) => void
-}
-
-/** A page of `GET /chatrooms/`; pass `next` as `cursor` to get the following page. */
-export interface RoomPage {
-  rooms: Room[]
-  next?: string
-}
-
-export interface MessagePageQuery {
-  /** 1..200, default 50 (the server's). */
-  limit?: number
-  before_seq?: number
-  after_seq?: number
-}
-
-/** A page of messages; `prev` and `next` are ready-made queries for `messages.list`. */
-export interface MessagePage {
-  messages: Message[]
-  /** Older messages exist. */
-  prev?: { before_seq: number; limit?: number }
-  /** Newer messages exist. */
-  next?: { after_seq: number; limit?: number }
-}
-
-export type AvatarFetchResult =
-  | { notModified: false; bytes: Uint8Array; contentType: string; etag: string | undefined }
-  | { notModified: true; etag: string }
-
-export interface ReadPosition {
-  last_read_seq: number
-  unread_count: number
-  unread_mentions: number
 }
 
 export interface SendInput {
@@ -87,6 +56,8 @@ export interface ChatClient {
     rename(roomId: string, name: string): Promise<Room>
     leave(roomId: string): Promise<void>
     markRead(roomId: string, seq: number): Promise<ReadPosition>
+    /** The one direct room of the caller and that user; `created` is false when it existed (200). */
+    direct(displayName: string): Promise<{ room: Room; created: boolean }>
     avatar: {
       upload(roomId: string, image: Blob | Uint8Array, filename?: string): Promise<Avatar>
       /** The absolute URL of the avatar (it needs the bearer token: fetch it with `fetch`, not an `<img src>`). */
@@ -108,6 +79,10 @@ export interface ChatClient {
     /** The replies of the thread `messageId` is in, paged as `list`. */
     thread(roomId: string, messageId: string, query?: MessagePageQuery): Promise<MessagePage>
     delete(roomId: string, messageId: string): Promise<void>
+  }
+  search: {
+    /** Messages with every word of `q` (the last as a prefix) in the caller's rooms, newest first; pass `next` back for the following page. */
+    messages(q: string, query?: SearchQuery): Promise<SearchPage>
   }
   reactions: {
     list(messageId: string): Promise<Reaction[]>
@@ -303,6 +278,10 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       rename: (roomId, name) => json<Room>({ method: 'PATCH', path: `/chatrooms/${seg(roomId)}/`, json: { name } }),
       leave: (roomId) => none({ method: 'DELETE', path: `/chatrooms/${seg(roomId)}/participants/me/` }),
       markRead: (roomId, seq) => json<ReadPosition>({ method: 'PUT', path: `/chatrooms/${seg(roomId)}/read/`, json: { seq } }),
+      async direct(displayName) {
+        const response = await request({ method: 'POST', path: '/direct/', json: { display_name: displayName } })
+        return { room: await readJson<Room>(response), created: response.status === 201 }
+      },
       avatar: {
         upload(roomId, image, filename = 'avatar') {
           const form = new FormData()
@@ -336,6 +315,17 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       edit: (roomId, messageId, text, options = {}) =>
         json<Message>({ method: 'PATCH', path: `/messages/${seg(roomId)}/${seg(messageId)}/`, json: { text, ...options } }),
       delete: (roomId, messageId) => none({ method: 'DELETE', path: `/messages/${seg(roomId)}/${seg(messageId)}/` })
+    },
+    search: {
+      async messages(q, query = {}) {
+        const response = await request({ method: 'GET', path: '/search/messages/', query: { q, ...query } })
+        const hits = await readJson<SearchHit[]>(response)
+        const link = parseLinkHeader(response.headers.get('link')).next
+        const before = linkQueryParam(link, 'before')
+        if (before === undefined) return { hits }
+        const roomId = linkQueryParam(link, 'room_id')
+        return { hits, next: withLimit(roomId === undefined ? { before } : { before, room_id: roomId }, linkQueryParam(link, 'limit')) }
+      }
     },
     reactions: {
       list: (messageId) => json<Reaction[]>({ method: 'GET', path: `/messages/${seg(messageId)}/reaction/` }),

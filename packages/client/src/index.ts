@@ -1,15 +1,6 @@
 export { createChatClient, retryAfterSeconds } from './http.js'
-export type {
-  AvatarFetchResult,
-  ChatClient,
-  ChatClientOptions,
-  FetchLike,
-  MessagePage,
-  MessagePageQuery,
-  ReadPosition,
-  RoomPage,
-  SendInput
-} from './http.js'
+export type { ChatClient, ChatClientOptions, FetchLike, SendInput } from './http.js'
+export type { AvatarFetchResult, MessagePage, MessagePageQuery, ReadPosition, RoomPage, SearchPage, SearchQuery } from './pages.js'
 export { ChatSocket } from './socket.js'
 export { ChatApiError, ChatNetworkError, ChatSocketError } from './errors.js'
 export { parseLinkHeader } from './link.js'
@@ -36,6 +27,10 @@ export type {
   RoomEventFrame,
   RoomEventType,
   RoomJoinedFrame,
+  RoomKind,
+  SearchHighlight,
+  SearchHit,
+  SearchHitRoom,
   ServerFrame,
   Session,
   SubscribedFrame,

@@ -277,3 +277,32 @@ t.test('messages.send tells 201 from 200 and always carries a client_msg_id; rea
   t.same(reaction, { reaction: { message_id: 'm1', reaction: 'like' }, created: false })
   await delay(0)
 })
+
+t.test('rooms.direct tells 201 from 200; search.messages sends q and its options and reads the next page from the Link header', async (t) => {
+  const seen: Seen[] = []
+  const message = messageFrame(roomA, 5, 'lunch?').message as { id: string }
+  const hit = { message, room: { id: roomA, kind: 'direct', name: 'Bob' }, highlight: { text: 'lunch?', marks: [{ start: 0, end: 5 }] } }
+  let directs = 0
+  const peer = await startPeer(t, {
+    http: (request, response, body) => {
+      record(seen, request, body)
+      const url = new URL(request.url ?? '', 'http://x')
+      if (url.pathname === '/direct/') return sendJson(response, ++directs === 1 ? 201 : 200, { id: roomA, kind: 'direct', name: 'Bob' })
+      const link: Record<string, string> =
+        url.searchParams.get('before') === null ? { link: `</search/messages/?q=lun+ch%26&limit=1&room_id=${roomA}&before=${hit.message.id}>; rel="next"` } : {}
+      sendJson(response, 200, [hit], link)
+    }
+  })
+  const client = createChatClient({ baseUrl: peer.baseUrl, session: session('token-1') })
+  t.match(await client.rooms.direct('Bob Stone'), { room: { id: roomA, kind: 'direct' }, created: true })
+  t.match(await client.rooms.direct('Bob Stone'), { created: false })
+  t.same(JSON.parse(String(seen[0]?.body)), { display_name: 'Bob Stone' })
+
+  const first = await client.search.messages('lun ch&', { limit: 1, room_id: roomA })
+  t.equal(seen[2]?.url, `/search/messages/?q=lun+ch%26&limit=1&room_id=${roomA}`, 'q encoded')
+  t.same(first.hits, [hit])
+  t.same(first.next, { before: hit.message.id, room_id: roomA, limit: 1 })
+  const second = await client.search.messages('lun ch&', first.next)
+  t.equal(new URL(seen[3]?.url ?? '', 'http://x').searchParams.get('before'), hit.message.id)
+  t.same(second, { hits: [hit] }, 'the last page has no next')
+})

@@ -54,5 +54,8 @@ export const limits = {
   pageSizeMax: 200,
   userSearchDefault: 20,
   userSearchMax: 100,
-  refreshTokenChars: 512
+  refreshTokenChars: 512,
+  searchQueryChars: 200,
+  searchPageDefault: 20,
+  searchPageMax: 100
 } as const

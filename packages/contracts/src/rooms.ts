@@ -1,6 +1,10 @@
 import { Type, type Static } from 'typebox'
 import { Seq, Timestamp, Uuid } from './common.js'
-import { User } from './identity.js'
+import { DisplayName, User } from './identity.js'
+
+/** A group room (created with a name, open to add_user) or the one direct room of two users. */
+export const RoomKind = Type.Union([Type.Literal('group'), Type.Literal('direct')])
+export type RoomKind = Static<typeof RoomKind>
 
 export const Participant = Type.Object({
   id: Uuid,
@@ -12,7 +16,8 @@ export type Participant = Static<typeof Participant>
 
 export const Room = Type.Object({
   id: Uuid,
-  name: Type.String(),
+  kind: RoomKind,
+  name: Type.String({ description: "a direct room's name is the other participant's display name" }),
   created_by: User,
   participants: Type.Array(Participant),
   avatar_url: Type.Union([Type.String(), Type.Null()]),
@@ -35,3 +40,7 @@ export const Avatar = Type.Object({
   updated_at: Timestamp
 })
 export type Avatar = Static<typeof Avatar>
+
+/** `POST /direct/`: the caller's direct room with the user of that display name. */
+export const DirectRoomBody = Type.Object({ display_name: DisplayName }, { additionalProperties: false })
+export type DirectRoomBody = Static<typeof DirectRoomBody>

@@ -37,6 +37,10 @@ export interface RoomsTable {
   created_at: CreatedAt
   last_seq: ColumnType<number, number | undefined, number>
   last_activity_at: ColumnType<Date, Date | string | undefined, Date | string>
+  kind: ColumnType<'group' | 'direct', 'group' | 'direct' | undefined, never>
+  /** A direct room's two users, the smaller id first (unique as a pair); null for a group. */
+  direct_user_low: ColumnType<string | null, string | null | undefined, never>
+  direct_user_high: ColumnType<string | null, string | null | undefined, never>
 }
 
 export interface RoomParticipantsTable {
@@ -74,6 +78,8 @@ export interface MessagesTable {
   /** Replies in this message's thread, tombstones included; written by chat_send_messages. */
   reply_count: ColumnType<number, number | undefined, number>
   last_reply_at: NullableTimestamp
+  /** to_tsvector('simple', text), kept by PostgreSQL (a stored generated column). */
+  search_vector: ColumnType<string, never, never>
 }
 
 /** Who a message mentions; room and seq are the message's, copied for the unread-mention counts. */
@@ -128,5 +134,6 @@ export type NewUser = Insertable<UsersTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type RoomRow = Selectable<RoomsTable>
 export type RoomUpdate = Updateable<RoomsTable>
-export type MessageRow = Selectable<MessagesTable>
+/** A message as the application reads it; the search vector stays in the database. */
+export type MessageRow = Omit<Selectable<MessagesTable>, 'search_vector'>
 export type RoomEventRow = Selectable<RoomEventsTable>

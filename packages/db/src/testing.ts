@@ -149,9 +149,14 @@ async function connectAdmin(serverUrl: string): Promise<Client> {
   return client
 }
 
+/** The name of the template database of the current migrations (`chat_tpl_<fingerprint>`). */
+export async function testTemplateName(): Promise<string> {
+  return `chat_tpl_${await migrationsFingerprint()}`
+}
+
 /** Returns the name of the migrated template for the current migrations, building it if needed. */
 async function ensureTemplate(admin: Client, serverUrl: string): Promise<string> {
-  const template = `chat_tpl_${await migrationsFingerprint()}`
+  const template = await testTemplateName()
   if (await isTemplate(admin, template)) return template
 
   await admin.query('select pg_advisory_lock($1)', [TEMPLATE_LOCK_KEY])

@@ -94,6 +94,8 @@ t.test('the initial migration builds the schema', async (t) => {
         {
           'refresh_tokens.user_id -> users': 'c',
           'rooms.created_by -> users': 'r',
+          'rooms.direct_user_low -> users': 'r',
+          'rooms.direct_user_high -> users': 'r',
           'room_participants.room_id -> rooms': 'c',
           'room_participants.user_id -> users': 'r',
           'room_avatars.room_id -> rooms': 'c',

@@ -2,7 +2,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Client } from 'pg'
-import { createTestDatabase, requireInfra, testDatabaseUrl } from '../src/testing.js'
+import { createTestDatabase, requireInfra, testDatabaseUrl, testTemplateName } from '../src/testing.js'
 import type { TeardownHost } from '../src/testing.js'
 
 /** Sets environment variables for one test, restoring them on teardown. */
@@ -111,4 +111,32 @@ t.test('an unused PGlite test database does not keep the process alive', async (
   })
   t.equal(result.error, null, 'exited by itself')
   t.equal(result.stdout, 'closed')
+})
+
+t.test('a template dropped between its check and the clone (another checkout building its own) is built again', async (t) => {
+  const first = await createTestDatabase(t)
+  if (first.kind !== 'postgres') return t.fail('needs PostgreSQL')
+  const template = await testTemplateName()
+  // Hold the builders' lock: the next clone finds the template, then waits for the lock to clone it.
+  const rival = new Client({ connectionString: testDatabaseUrl() })
+  await rival.connect()
+  t.teardown(() => rival.end())
+  await rival.query('select pg_advisory_lock($1)', [0x63686174])
+  const second = createTestDatabase(t)
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const { rows } = await rival.query(
+      "select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and not l.granted and a.application_name = 'chat-db-testing'"
+    )
+    if (rows.length > 0) break
+    if (Date.now() > deadline) throw new Error('the clone never waited for the lock')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  // What a checkout with other migrations does to this one's template while building its own.
+  await rival.query(`alter database "${template}" with is_template false`)
+  await rival.query(`drop database "${template}"`)
+  await rival.query('select pg_advisory_unlock($1)', [0x63686174])
+  const cloned = await second
+  t.same(await cloned.db.selectFrom('users').selectAll().execute(), [], 'a migrated database all the same')
+  t.ok((await serverDatabases()).some((row) => row.datname === template && row.datistemplate), 'the template is back')
 })

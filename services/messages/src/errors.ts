@@ -13,6 +13,8 @@ export const messagesErrors = {
   invalidText: (reason: string) => invalidField('/text', reason),
   // The same answer the error handler gives when PostgreSQL refuses such a value.
   invalidCharacters: () => new AppError(400, 'invalid_characters', 'The request holds a value that cannot be stored'),
+  invalidSearch: (reason: string) =>
+    new AppError(400, 'validation_failed', 'The querystring is invalid', { errors: [{ path: '/q', message: reason }] }),
   conflictingPaging: () =>
     new AppError(400, 'validation_failed', 'The querystring is invalid', {
       errors: [{ path: '/before_seq', message: 'cannot be combined with after_seq' }]

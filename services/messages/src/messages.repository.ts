@@ -3,13 +3,13 @@ import type { Message, ReactionCounts, User } from '@chat/contracts'
 import type { Database, MessageRow } from '@chat/db'
 
 /** A message row with its sender's public columns. */
-interface MessageWithSenderRow extends MessageRow {
+export interface MessageWithSenderRow extends MessageRow {
   sender_display_name: string
   sender_created_at: Date
 }
 
 /** Reaction counts of one message, and the reaction of the user who asks. */
-interface ReactionSummary {
+export interface ReactionSummary {
   counts: ReactionCounts
   mine: string | null
 }
@@ -20,7 +20,7 @@ const noReactions: ReactionSummary = { counts: {}, mine: null }
  * The API shape of a message. A deleted message is a tombstone: no text, no
  * reactions, no mentions; a deleted root keeps its thread (reply_count).
  */
-function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions, mentions: User[] = []): Message {
+export function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary = noReactions, mentions: User[] = []): Message {
   const deleted = row.deleted_at !== null
   return {
     id: row.id,
@@ -173,7 +173,7 @@ export async function hasMessagesBeyond(db: Kysely<Database>, scope: MessageScop
 }
 
 /** Who each of the given messages mentions, by display name: one query for all of them. */
-async function mentionsOf(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, User[]>> {
+export async function mentionsOf(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, User[]>> {
   const mentions = new Map<string, User[]>()
   if (messageIds.length === 0) return mentions
   const rows = await db
@@ -219,7 +219,7 @@ export async function deleteMentions(trx: Transaction<Database>, messageId: stri
 }
 
 /** Reaction counts of the given messages, and `userId`'s own reaction on each: one query for all of them. */
-async function reactionSummaries(db: Kysely<Database>, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
+export async function reactionSummaries(db: Kysely<Database>, messageIds: readonly string[], userId: string | null): Promise<Map<string, ReactionSummary>> {
   const summaries = new Map<string, ReactionSummary>()
   if (messageIds.length === 0) return summaries
   const rows = await db

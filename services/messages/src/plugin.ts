@@ -8,6 +8,7 @@ import { messagesRoutes } from './messages.routes.js'
 import type { MessagesContext } from './messages.service.js'
 import { runSendBatch } from './messages.repository.js'
 import { createMentionNotifier } from './mention-notices.js'
+import { searchRoutes } from './search.routes.js'
 import { SendBatcher } from './send-batcher.js'
 import { createSendRequestHandler } from './send-request.handler.js'
 
@@ -34,7 +35,7 @@ export interface MessagesPluginOptions {
 }
 
 /**
- * The messages service: `/messages/:room_id/...` over HTTP, and
+ * The messages service: `/messages/:room_id/...` and `/search/messages/` over HTTP, and
  * `svc.messages.send` (queue group `messages`) over the bus for the realtime
  * gateway. Needs `app.authenticate` (service-kit).
  */
@@ -56,6 +57,7 @@ export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = 
     })
   }
   await app.register(messagesRoutes, context)
+  await app.register(searchRoutes, context)
 
   const handler = createSendRequestHandler(context, app.log)
   const subscriptions: BusSubscription[] = []

@@ -5,7 +5,7 @@ import { requireParticipant, type RoomEventPublisher } from '@chat/room-events'
 import { deleteAvatar, findAvatar, upsertAvatar, type AvatarImage } from './avatars.repository.js'
 import { roomErrors } from './errors.js'
 import { processAvatar, type AvatarLimits } from './image.js'
-import { appendRoomUpdated } from './rooms.service.js'
+import { appendRoomUpdated, refuseDirectRoom } from './rooms.service.js'
 
 /** Runs at most a number of tasks at once; the others wait in order. */
 export interface Semaphore {
@@ -71,6 +71,8 @@ export async function setAvatar(
   const { db, publisher } = context
   const { roomId, userId } = input
   await requireParticipant(db, roomId, userId)
+  // A direct room shows its participants, not a picture of its own.
+  await refuseDirectRoom(db, roomId)
   const upload = await input.readUpload()
   if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
   let image: Awaited<ReturnType<typeof processAvatar>>
@@ -102,6 +104,7 @@ export async function removeAvatar(context: AvatarsContext, input: AvatarInput):
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
     await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    await refuseDirectRoom(trx, input.roomId)
     if (!(await deleteAvatar(trx, input.roomId))) throw roomErrors.avatarNotSet()
     return appendRoomUpdated(trx, input.roomId)
   })

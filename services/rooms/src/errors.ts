@@ -8,6 +8,10 @@ export const roomErrors = {
   blankName: () => new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/name', message: 'must not be blank' }] }),
   invalidCursor: () =>
     new AppError(400, 'validation_failed', 'The query is invalid', { errors: [{ path: '/before', message: 'is not a cursor from a Link header' }] }),
+  directRoom: () =>
+    new AppError(409, 'direct_room', 'A direct room keeps its two participants, and takes its name from them: it cannot be joined, left, renamed or given an avatar'),
+  directWithSelf: () =>
+    new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/display_name', message: 'is your own name: a direct room needs another user' }] }),
   avatarNotSet: () => new AppError(404, 'avatar_not_set', 'This room has no avatar'),
   malformedMultipart: () => new AppError(400, 'malformed_multipart', 'The multipart body is malformed or cut short'),
   avatarMissing: () => new AppError(400, 'avatar_missing', 'Send the image as the multipart file field "avatar"'),

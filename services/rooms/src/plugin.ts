@@ -6,6 +6,7 @@ import type { RoomEventPublisher } from '@chat/room-events'
 import { avatarsRoutes } from './avatars.routes.js'
 import { createSemaphore, type Semaphore } from './avatars.service.js'
 import { defaultAvatarLimits, type AvatarLimits } from './image.js'
+import { directRoutes } from './direct.routes.js'
 import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
@@ -25,6 +26,7 @@ export interface RoomsPluginOptions {
 export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async (app, options) => {
   const { db, publisher } = options
   await app.register(roomsRoutes, { db, publisher })
+  await app.register(directRoutes, { db, publisher })
   await app.register(avatarsRoutes, {
     db,
     publisher,

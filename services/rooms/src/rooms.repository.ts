@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { displayNameKey, toUser, type Participant, type Room, type User } from '@chat/contracts'
+import { displayNameKey, toUser, type Participant, type Room, type RoomKind, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { avatarUrl } from './avatars.repository.js'
 
@@ -34,6 +34,44 @@ export async function resolveDisplayNames(db: Kysely<Database>, names: readonly 
 export async function insertRoom(trx: Transaction<Database>, name: string, createdBy: string): Promise<string> {
   const row = await trx.insertInto('rooms').values({ name, created_by: createdBy }).returning('id').executeTakeFirstOrThrow()
   return row.id
+}
+
+/**
+ * Creates the direct room of two users unless they have one. Undefined when
+ * they have: the unique ordered pair (migration 0004) makes a concurrent
+ * second insert wait for the first and then do nothing, so two users asking
+ * at the same moment get one room.
+ */
+export async function insertDirectRoom(trx: Transaction<Database>, createdBy: string, otherId: string): Promise<string | undefined> {
+  const row = await trx
+    .insertInto('rooms')
+    .values({
+      name: '',
+      created_by: createdBy,
+      kind: 'direct',
+      direct_user_low: sql<string>`least(${createdBy}::uuid, ${otherId}::uuid)`,
+      direct_user_high: sql<string>`greatest(${createdBy}::uuid, ${otherId}::uuid)`
+    })
+    .onConflict((conflict) => conflict.columns(['direct_user_low', 'direct_user_high']).doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  return row?.id
+}
+
+/** The id of the direct room of two users, when they have one. */
+export async function findDirectRoom(db: Kysely<Database>, userA: string, userB: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('rooms')
+    .select('id')
+    .where('direct_user_low', '=', sql<string>`least(${userA}::uuid, ${userB}::uuid)`)
+    .where('direct_user_high', '=', sql<string>`greatest(${userA}::uuid, ${userB}::uuid)`)
+    .executeTakeFirst()
+  return row?.id
+}
+
+export async function findRoomKind(db: Kysely<Database>, roomId: string): Promise<RoomKind | undefined> {
+  const row = await db.selectFrom('rooms').select('kind').where('id', '=', roomId).executeTakeFirst()
+  return row?.kind
 }
 
 /** Adds participants; returns the ids of those who were not in the room yet. */
@@ -160,6 +198,7 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
     .leftJoin('room_avatars', 'room_avatars.room_id', 'rooms.id')
     .select([
       'rooms.id',
+      'rooms.kind',
       'rooms.name',
       'rooms.created_at',
       'rooms.last_seq',
@@ -216,7 +255,8 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
     activityMicros: Number(room.activity_micros),
     room: {
       id: room.id,
-      name: room.name,
+      kind: room.kind,
+      name: room.kind === 'direct' ? directRoomName(participants.get(room.id) ?? [], viewer) : room.name,
       created_by: { id: room.creator_id, display_name: room.creator_name, created_at: room.creator_created_at.toISOString() },
       participants: participants.get(room.id) ?? [],
       avatar_url: avatarUrl(room.id, room.etag),
@@ -227,4 +267,15 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
       unread_mentions: mentions.get(room.id) ?? 0
     }
   }))
+}
+
+/**
+ * A direct room is called by the other participant's display name, so each
+ * of the two sees the other's. Without a viewer (nobody's view) it is both
+ * names, in order.
+ */
+function directRoomName(participants: readonly Participant[], viewerId: string | undefined): string {
+  const other = participants.find((participant) => participant.id !== viewerId)
+  if (viewerId !== undefined && other) return other.display_name
+  return participants.map((participant) => participant.display_name).sort().join(', ')
 }

@@ -9,6 +9,7 @@ import {
   advanceReadPosition,
   decodeRoomCursor,
   encodeRoomCursor,
+  findRoomKind,
   insertRoom,
   listRoomPage,
   loadRooms,
@@ -38,6 +39,15 @@ export async function appendRoomUpdated(trx: Transaction<Database>, roomId: stri
     if (!room) throw roomErrors.roomNotFound()
     return { room }
   })
+}
+
+/**
+ * Refuses a change a direct room does not take (add_user, leave, rename,
+ * avatar): 409 `direct_room`. Call it after the participant check, so that an
+ * outsider still learns nothing beyond 403.
+ */
+export async function refuseDirectRoom(db: Kysely<Database>, roomId: string): Promise<void> {
+  if ((await findRoomKind(db, roomId)) === 'direct') throw roomErrors.directRoom()
 }
 
 /** A room as `viewerId` sees it (their read position and unread count). */
@@ -93,6 +103,7 @@ export async function renameRoom(context: RoomsContext, input: RoomInput & { nam
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
     await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    await refuseDirectRoom(trx, input.roomId)
     if (input.name.trim() === '') throw roomErrors.blankName()
     await updateRoomName(trx, input.roomId, input.name)
     return appendRoomUpdated(trx, input.roomId)
@@ -101,11 +112,12 @@ export async function renameRoom(context: RoomsContext, input: RoomInput & { nam
   return loadRoom(db, input.roomId, input.userId)
 }
 
-/** Adds the named users (any participant may); those already in are ignored, and any unknown name adds nobody. */
+/** Adds the named users (any participant may); those already in are ignored, and any unknown name adds nobody. Not in a direct room. */
 export async function addUsers(context: RoomsContext, input: RoomInput & { displayNames: readonly string[] }): Promise<Room> {
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
     await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    await refuseDirectRoom(trx, input.roomId)
     const { users, notFound } = await resolveDisplayNames(trx, input.displayNames)
     if (notFound.length > 0) throw roomErrors.usersNotFound(notFound)
     const added = await addParticipants(trx, input.roomId, users.map((user) => ({ id: user.id, role: 'member' as const })))
@@ -116,11 +128,12 @@ export async function addUsers(context: RoomsContext, input: RoomInput & { displ
   return loadRoom(db, input.roomId, input.userId)
 }
 
-/** The caller leaves the room and `participants.removed` is published; the room stays for the others. */
+/** The caller leaves the room and `participants.removed` is published; the room stays for the others. Not a direct room. */
 export async function leaveRoom(context: RoomsContext, input: RoomInput): Promise<void> {
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
     await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    await refuseDirectRoom(trx, input.roomId)
     const user = await findUser(trx, input.userId)
     if (!user || !(await removeParticipant(trx, input.roomId, input.userId))) return []
     return [await appendRoomEvent(trx, input.roomId, 'participants.removed', { users: [user] })]

@@ -416,6 +416,26 @@ await t.test('a whole conversation through the gateway, all five services', asyn
     cyMulti.socket.close()
   })
 
+  await t.test('a direct room, opened by both at once, and search over the rooms one is in now', async (t) => {
+    const [fromAda, fromBob] = await Promise.all([ada.rooms.direct('Bob'), bob.rooms.direct('ada lovelace')])
+    t.equal(fromAda.room.id, fromBob.room.id, 'one room')
+    t.same([fromAda.created, fromBob.created].sort(), [false, true], 'created once')
+    t.match(fromAda.room, { kind: 'direct', name: 'Bob' })
+    t.match(fromBob.room, { kind: 'direct', name: 'Ada Lovelace' })
+    const direct = fromAda.room
+    t.match(await failure(ada.rooms.leave(direct.id)), { status: 409, code: 'direct_room' })
+    t.match(await failure(ada.rooms.addUsers(direct.id, ['Cy "the <b>"'])), { status: 409, code: 'direct_room' })
+    t.match((await bob.rooms.list()).rooms.map((listed) => [listed.kind, listed.name]), [['direct', 'Ada Lovelace'], ['group', room.name]])
+
+    const lunch = await bob.messages.send(direct.id, { text: 'Lunch at <noon>, Ada?' })
+    const found = await ada.search.messages('lunc')
+    t.match(found.hits, [{ message: { id: lunch.message.id }, room: { id: direct.id, kind: 'direct', name: 'Bob' }, highlight: { marks: [{ start: 0, end: 5 }] } }])
+    t.same((await ada.search.messages('hello bob', { room_id: room.id })).hits.map((hit) => hit.message.id), [hello.id], "the room's message, by its edited text")
+    t.same((await cy.search.messages('hello bob')).hits, [], 'Cy left the room: its messages are no longer found')
+    t.match(await failure(cy.search.messages('hello', { room_id: room.id })), { status: 403, code: 'not_a_member' })
+    t.match(await failure(ada.search.messages('  ')), { status: 400, code: 'validation_failed' })
+  })
+
   await t.test('two replicas delivered exactly the same sequence', async (t) => {
     const lastSeq = (await bob.rooms.get(room.id)).last_seq
     t.equal(lastSeq, 17)

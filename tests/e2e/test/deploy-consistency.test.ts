@@ -10,7 +10,6 @@ import { SERVICES } from '../../../deploy/start-services.js'
 import { GATEWAY_UPSTREAMS, NGINX_TEMPLATE, SERVER_PARAMETERS, templatePlaceholders, type GatewayUpstream } from '../../../deploy/nginx/render.js'
 import {
   API_SPEC,
-  SHARED_API_SPEC,
   REPO_ROOT,
   SAMPLE_ID,
   apiRoutes,
@@ -216,13 +215,6 @@ t.test('deploy/nats/values.yaml', async (t) => {
   t.equal(values.config.cluster.replicas, 3, 'three servers')
   t.equal(values.config.jetstream.enabled, true, 'JetStream')
   t.equal(values.config.jetstream.fileStore.enabled, true, 'file storage')
-})
-
-t.test('docs/api.md is the shared contract, word for word, where the shared spec sits beside the checkout', async (t) => {
-  const copy = readFileSync(API_SPEC, 'utf8')
-  t.match(copy, /^# Chat API contract/)
-  if (existsSync(SHARED_API_SPEC)) t.equal(copy, readFileSync(SHARED_API_SPEC, 'utf8'), 'docs/api.md matches ../shared/spec/api.md')
-  else t.comment('no ../shared/spec beside this checkout; docs/api.md is the contract')
 })
 
 t.test('every api.md path reaches its service', async (t) => {

@@ -91,15 +91,15 @@ export interface ApiRoute {
   service: string
 }
 
-/** The contract, as kept in this repository (docs/api.md, a copy of the shared spec). */
+/** The contract (docs/api.md; the project owns it). */
 export const API_SPEC = process.env.API_SPEC ?? join(REPO_ROOT, 'docs', 'api.md')
-/** The shared spec beside the checkout, when there is one: docs/api.md must equal it. */
-export const SHARED_API_SPEC = join(REPO_ROOT, '..', 'shared', 'spec', 'api.md')
 
 const SECTION_SERVICES: Record<string, string> = {
   Identity: 'identity',
   'Chat rooms': 'rooms',
+  'Direct messages': 'rooms',
   Messages: 'messages',
+  Search: 'messages',
   'Reactions and emoji': 'reactions',
   'Realtime (WebSocket)': 'realtime'
 }

@@ -34,6 +34,8 @@ export function RoomDetails({ room }: { room: Room }) {
             </li>
           ))}
         </ul>
+        {/* A direct room keeps its two participants, its name and no image: the server refuses the rest. */}
+        {room.kind === 'group' && (
         <form
           onSubmit={(event) => {
             event.preventDefault()
@@ -54,7 +56,9 @@ export function RoomDetails({ room }: { room: Room }) {
             Add to room
           </button>
         </form>
+        )}
       </section>
+      {room.kind === 'group' && (
       <section aria-labelledby="image-title">
         <h3 id="image-title">Room image</h3>
         <div class="avatar-row">
@@ -83,14 +87,17 @@ export function RoomDetails({ room }: { room: Room }) {
           )}
         </div>
       </section>
+      )}
       {error && (
         <p class="form-error" role="alert">
           {error}
         </p>
       )}
-      <button type="button" class="danger" disabled={busy} onClick={() => void run(() => chat.leave(room.id))}>
-        Leave room
-      </button>
+      {room.kind === 'group' && (
+        <button type="button" class="danger" disabled={busy} onClick={() => void run(() => chat.leave(room.id))}>
+          Leave room
+        </button>
+      )}
     </div>
   )
 }

@@ -3,21 +3,28 @@ import { useChat } from '../chat.js'
 import { useStore } from '../store.js'
 import { CreateRoom } from './create-room.js'
 import { RoomAvatar } from './room-avatar.js'
+import { SearchBox } from './search-box.js'
+import { StartDirect } from './start-direct.js'
 
 export function RoomList() {
   const chat = useChat()
   const state = useStore(chat.store)
-  const [creating, setCreating] = useState(false)
+  const [creating, setCreating] = useState<'room' | 'direct' | null>(null)
 
   return (
     <section class="room-list" aria-labelledby="rooms-title">
       <div class="pane-header">
         <h2 id="rooms-title">Rooms</h2>
-        <button type="button" class="primary" aria-expanded={creating} onClick={() => setCreating(!creating)}>
-          {creating ? 'Cancel' : 'New room'}
+        <button type="button" aria-expanded={creating === 'direct'} onClick={() => setCreating(creating === 'direct' ? null : 'direct')}>
+          {creating === 'direct' ? 'Cancel' : 'New message'}
+        </button>
+        <button type="button" class="primary" aria-expanded={creating === 'room'} onClick={() => setCreating(creating === 'room' ? null : 'room')}>
+          {creating === 'room' ? 'Cancel' : 'New room'}
         </button>
       </div>
-      {creating && <CreateRoom onDone={() => setCreating(false)} />}
+      {creating === 'room' && <CreateRoom onDone={() => setCreating(null)} />}
+      {creating === 'direct' && <StartDirect onDone={() => setCreating(null)} />}
+      <SearchBox />
       {state.roomsLoaded && state.rooms.length === 0 && <p class="empty-hint">No rooms yet.</p>}
       <ul class="rooms">
         {state.rooms.map((room) => {
@@ -33,12 +40,13 @@ export function RoomList() {
                 aria-current={selected ? 'true' : undefined}
                 aria-label={label}
                 data-room-name={room.name}
+                data-room-kind={room.kind}
                 onClick={() => chat.selectRoom(room.id)}
               >
                 <RoomAvatar room={room} />
                 <span class="room-item-text">
                   <span class="room-name">{room.name}</span>
-                  <span class="room-meta">{room.participants.length} participants</span>
+                  <span class="room-meta">{room.kind === 'direct' ? 'Direct message' : `${room.participants.length} participants`}</span>
                 </span>
                 {mentions > 0 && (
                   <span class="badge mention-badge" aria-hidden="true" data-unread-mentions={mentions}>

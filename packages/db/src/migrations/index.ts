@@ -2,6 +2,7 @@ import type { Migration } from 'kysely'
 import * as m0001Initial from './0001_initial.js'
 import * as m0002SendBatch from './0002_send_batch.js'
 import * as m0003ThreadsMentions from './0003_threads_mentions.js'
+import * as m0004DirectSearch from './0004_direct_search.js'
 import * as m0005RateLimits from './0005_rate_limits.js'
 
 /**
@@ -13,5 +14,6 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': m0001Initial,
   '0002_send_batch': m0002SendBatch,
   '0003_threads_mentions': m0003ThreadsMentions,
+  '0004_direct_search': m0004DirectSearch,
   '0005_rate_limits': m0005RateLimits
 }

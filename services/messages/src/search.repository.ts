@@ -1,0 +1,133 @@
+import { sql, type Kysely } from 'kysely'
+import type { RoomKind, SearchHighlight, SearchHit } from '@chat/contracts'
+import type { Database } from '@chat/db'
+import { mentionsOf, reactionSummaries, toMessage, type MessageWithSenderRow } from './messages.repository.js'
+
+// ts_headline marks each match with these two private-use characters (taken
+// out of the text first), which the API turns into offsets: a client shows
+// the marks without parsing markup out of text that may hold markup itself.
+// The parser takes `<...>` for an HTML tag, which ts_headline drops; a third
+// one stands in for `<` on the way in and is turned back on the way out, so
+// the piece shows the text as it was sent.
+const MARK_START = '\uE000'
+const MARK_END = '\uE001'
+const LESS_THAN = '\uE002'
+const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}, MinWords=10, MaxWords=30`
+
+/**
+ * The tsquery of a search text under the 'simple' configuration (the one of
+ * `messages.search_vector`): every word must occur, the last one as a prefix,
+ * so that a query matches while it is being typed. Undefined when the text
+ * holds no word at all (only punctuation, say).
+ */
+export async function toSearchQuery(db: Kysely<Database>, text: string): Promise<string | undefined> {
+  // plainto_tsquery parses the text as the column's words were parsed; its
+  // text form ends with the last lexeme's closing quote, where `:*` goes.
+  const { rows } = await sql<{ query: string; words: number }>`
+    select q::text as query, numnode(q) as words from plainto_tsquery('simple', ${text}) as q`.execute(db)
+  const row = rows[0]
+  return row && row.words > 0 ? `${row.query}:*` : undefined
+}
+
+export interface HitsInput {
+  viewerId: string
+  query: string
+  roomId?: string
+  /** Only hits older than this message (the last hit of the previous page). */
+  beforeId?: string
+  limit: number
+}
+
+interface HitRow extends MessageWithSenderRow {
+  room_kind: RoomKind
+  group_name: string
+  room_name: string
+  headline: string
+}
+
+/**
+ * The newest messages matching `query` in the rooms `viewerId` belongs to
+ * now, deleted ones left out, newest first (by id: UUIDv7), each with its
+ * room and a highlighted piece of its text; and whether more lie beyond.
+ * The GIN index on `search_vector` finds the matches; the join with the
+ * viewer's memberships keeps only the rooms they are in at this moment.
+ */
+export async function findHits(db: Kysely<Database>, input: HitsInput): Promise<{ hits: SearchHit[]; more: boolean }> {
+  let matches = db
+    .selectFrom('messages')
+    .innerJoin('room_participants as me', (join) => join.onRef('me.room_id', '=', 'messages.room_id').on('me.user_id', '=', input.viewerId))
+    .innerJoin('rooms', 'rooms.id', 'messages.room_id')
+    .innerJoin('users', 'users.id', 'messages.sender_id')
+    .select([
+      'messages.id',
+      'messages.room_id',
+      'messages.seq',
+      'messages.sender_id',
+      'messages.text',
+      'messages.client_msg_id',
+      'messages.created_at',
+      'messages.edited_at',
+      'messages.deleted_at',
+      'messages.reply_to',
+      'messages.reply_count',
+      'messages.last_reply_at',
+      'users.display_name as sender_display_name',
+      'users.created_at as sender_created_at',
+      'rooms.kind as room_kind',
+      'rooms.name as group_name'
+    ])
+    .where(sql<boolean>`messages.search_vector @@ ${input.query}::tsquery`)
+    .where('messages.deleted_at', 'is', null)
+  if (input.roomId !== undefined) matches = matches.where('messages.room_id', '=', input.roomId)
+  if (input.beforeId !== undefined) matches = matches.where('messages.id', '<', input.beforeId)
+  // OFFSET 0 keeps the matches a subquery of their own, planned without the
+  // order: otherwise the planner, which guesses a prefix's matches poorly,
+  // walks the primary key backwards and filters every row until it has a
+  // page (200,000 rows read for a rare word, in a check of the plan), where
+  // the GIN index names the few matching rows at once.
+  const page = db
+    .selectFrom(matches.offset(0).as('match'))
+    .selectAll('match')
+    .orderBy('match.id', 'desc')
+    .limit(input.limit + 1)
+  // The headline and a direct room's name are made for the page's rows only, not for every match.
+  const rows: HitRow[] = await db
+    .selectFrom(page.as('hit'))
+    .selectAll('hit')
+    .select([
+      // A direct room is called by the other participant's name, as the rooms service names it.
+      sql<string>`case when hit.room_kind = 'direct' then coalesce((
+        select u.display_name from room_participants p join users u on u.id = p.user_id
+        where p.room_id = hit.room_id and p.user_id <> ${input.viewerId}::uuid limit 1), '') else hit.group_name end`.as('room_name'),
+      sql<string>`ts_headline('simple', translate(hit.text, ${'<' + MARK_START + MARK_END + LESS_THAN}, ${LESS_THAN}), ${input.query}::tsquery, ${HEADLINE_OPTIONS})`.as(
+        'headline'
+      )
+    ])
+    .orderBy('hit.id', 'desc')
+    .execute()
+  const more = rows.length > input.limit
+  if (more) rows.pop()
+  const ids = rows.map((row) => row.id)
+  const [summaries, mentions] = await Promise.all([reactionSummaries(db, ids, input.viewerId), mentionsOf(db, ids)])
+  const hits = rows.map((row) => ({
+    message: toMessage(row, summaries.get(row.id), mentions.get(row.id)),
+    room: { id: row.room_id, kind: row.room_kind, name: row.room_name },
+    highlight: toHighlight(row.headline)
+  }))
+  return { hits, more }
+}
+
+/** ts_headline's output with its marks turned into `[start, end)` offsets (UTF-16, as JavaScript indexes strings). */
+export function toHighlight(headline: string): SearchHighlight {
+  let text = ''
+  const marks: SearchHighlight['marks'] = []
+  let start: number | undefined
+  for (const char of headline) {
+    if (char === MARK_START) start = text.length
+    else if (char === MARK_END) {
+      if (start !== undefined && text.length > start) marks.push({ start, end: text.length })
+      start = undefined
+    } else text += char === LESS_THAN ? '<' : char
+  }
+  return { text, marks }
+}

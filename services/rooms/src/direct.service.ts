@@ -1,0 +1,51 @@
+import type { Room } from '@chat/contracts'
+import { appendRoomEvent } from '@chat/room-events'
+import type { Kysely } from 'kysely'
+import type { Database } from '@chat/db'
+import { roomErrors } from './errors.js'
+import { addParticipants, findDirectRoom, insertDirectRoom, loadRooms, resolveDisplayNames } from './rooms.repository.js'
+import type { RoomsContext } from './rooms.service.js'
+
+/**
+ * The direct room of the caller and the user called `displayName`, created
+ * when they have none (with its `participants.added` event, in one
+ * transaction). Either of the two gets the same room, also when both ask at
+ * once: the loser of that race finds the winner's room.
+ */
+export async function openDirectRoom(
+  context: RoomsContext,
+  input: { userId: string; displayName: string; requestId?: string }
+): Promise<{ room: Room; created: boolean }> {
+  const { db, publisher } = context
+  const { users, notFound } = await resolveDisplayNames(db, [input.displayName])
+  const other = users[0]
+  if (notFound.length > 0 || !other) throw roomErrors.usersNotFound(notFound)
+  if (other.id === input.userId) throw roomErrors.directWithSelf()
+  const existing = await findDirectRoom(db, input.userId, other.id)
+  if (existing) return { room: await loadDirectRoom(db, existing, input.userId), created: false }
+
+  const made = await db.transaction().execute(async (trx) => {
+    const roomId = await insertDirectRoom(trx, input.userId, other.id)
+    if (roomId === undefined) return undefined
+    // No owner: neither of the two has more say in a direct room.
+    await addParticipants(trx, roomId, [
+      { id: input.userId, role: 'member' },
+      { id: other.id, role: 'member' }
+    ])
+    return { roomId, event: await appendRoomEvent(trx, roomId, 'participants.added', { users: [other] }) }
+  })
+  if (!made) {
+    // The other user's request created it between our look and our insert.
+    const raced = await findDirectRoom(db, input.userId, other.id)
+    if (!raced) throw new Error('direct room: the insert conflicted, yet no room holds the pair')
+    return { room: await loadDirectRoom(db, raced, input.userId), created: false }
+  }
+  await publisher.publish([made.event], input.requestId)
+  return { room: await loadDirectRoom(db, made.roomId, input.userId), created: true }
+}
+
+async function loadDirectRoom(db: Kysely<Database>, roomId: string, viewerId: string): Promise<Room> {
+  const [room] = await loadRooms(db, { roomIds: [roomId] }, viewerId)
+  if (!room) throw roomErrors.roomNotFound()
+  return room
+}
