@@ -30,7 +30,7 @@ export interface DbHandle {
    * connection (a busy process is not a broken one). PGlite has one
    * connection and no pool to wait in.
    */
-  ping(): Promise<void>
+  ping: () => Promise<void>
   /** Closes the pool (or the PGlite instance). The handle is unusable afterwards. */
   destroy: () => Promise<void>
 }

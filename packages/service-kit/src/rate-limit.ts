@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
 import { AppError } from './errors.js'
-import { databaseRateLimitStore } from './shared-limits.js'
+import { syncedRateLimitStore } from './request-limit-store.js'
 
 /** The client's address; `injectWS` and some proxies leave `request.ip` unset. */
 export function clientAddress(request: FastifyRequest): string {
@@ -21,20 +21,22 @@ function serviceArea(url: string): string {
  * enforced as `2 * rps` requests per two-second window. It runs after
  * authentication so the key is the verified user, never a claim from an
  * unverified token; anonymous requests are keyed by address. With `db`
- * the windows live in its `rate_limits` table, shared by every replica; a
- * request is let through when that table cannot be reached (the request
- * itself then fails or not on its own).
+ * every replica's counts meet in its `rate_limits` table, synced every
+ * quarter second rather than written per request (request-limit-store.ts):
+ * the send path pays no round trip for its limit.
  */
 export const userRateLimitPlugin = fp<{ rps: number; db?: Kysely<Database> }>(
   async (app, { rps, db }) => {
     if (rps <= 0) return
     const burst = rps * 2
+    const shared = db ? syncedRateLimitStore(db, { onError: (error) => app.log.warn({ err: error }, 'could not sync the request limits; counting locally until it can') }) : undefined
+    if (shared) app.addHook('onClose', () => shared.close())
     await app.register(rateLimit, {
       global: true,
       hook: 'preHandler',
       max: burst,
       timeWindow: Math.round((burst / rps) * 1000),
-      ...(db ? { store: databaseRateLimitStore(db) as never, skipOnError: true } : {}),
+      ...(shared ? { store: shared.Store } : {}),
       keyGenerator: (request) =>
         `${request.user ? `user:${request.user.id}` : `addr:${clientAddress(request)}`}:${serviceArea(request.url)}`,
       errorResponseBuilder: (_request, context) =>

@@ -88,28 +88,3 @@ export function databaseLimitCounter(db: Kysely<Database>, options: { name: stri
 export function limitCounter(store: LimitStore, db: Kysely<Database> | undefined, options: { name: string; limit: number; windowMs: number }): LimitCounter {
   return store === 'database' && db ? databaseLimitCounter(db, options) : memoryLimitCounter(options.limit, options.windowMs)
 }
-
-/** What @fastify/rate-limit calls a store: `incr` answers the count of the key's window and the time left of it. */
-interface RateLimitStore {
-  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void
-  child(routeOptions: unknown): RateLimitStore
-}
-
-/** A @fastify/rate-limit store class over the `rate_limits` table, shared by every replica. */
-export function databaseRateLimitStore(db: Kysely<Database>): new (options: unknown) => RateLimitStore {
-  const sweep = sweeper(db)
-  return class DatabaseRateLimitStore implements RateLimitStore {
-    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
-      countInWindow(db, `requests:${key}`, timeWindow).then(
-        ({ count, msLeft }) => {
-          sweep()
-          callback(null, { current: count, ttl: msLeft })
-        },
-        (error: Error) => callback(error)
-      )
-    }
-    child(): RateLimitStore {
-      return this
-    }
-  }
-}

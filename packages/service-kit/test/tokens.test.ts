@@ -93,7 +93,7 @@ t.test('JWKS resolver follows key rotation, refetching at most once per interval
 
   let slowFetches = 0
   const throttled = createTokenVerifier(jwksKeyResolver('http://identity/jwks', {
-    fetchImpl: (async () => { slowFetches += 1; return new Response(JSON.stringify(toJwks([oldKey])), { status: 200 }) }) as typeof fetch,
+    fetchImpl: (async () => { slowFetches += 1; return new Response(JSON.stringify(toJwks([oldKey])), { status: 200 }) }),
     cooldownMs: 60_000
   }))
   const stranger = createTokenSigner(generateSigningKey(), 60).sign(user).token

@@ -22,7 +22,7 @@ t.test('two identity replicas share the failed-login and registration limits', a
   const env = { DATABASE_URL: url, JWT_PRIVATE_KEY: key.privateKeyPem, RATE_LIMIT_AUTH_PER_MINUTE: '3' }
   const replicas = await Promise.all([startServiceProcess(mainFile, env), startServiceProcess(mainFile, env)])
   t.teardown(() => { for (const replica of replicas) replica.child.kill('SIGKILL') })
-  const [a, b] = replicas as [RunningService, RunningService]
+  const [a, b] = replicas
 
   t.equal((await post(a, '/auth/register/', { display_name: 'Target', password: 'the right password' })).status, 201)
   const guess = (replica: RunningService) => post(replica, '/auth/login/', { display_name: 'Target', password: 'a wrong guess' })

@@ -215,7 +215,7 @@ t.test("the search's statement can use the GIN index on search_vector", async (t
   const query = (await toSearchQuery(db, 'rarity'))!
   const { hits } = await findHits(db.withPlugin(recorder), { viewerId: ada.id, query, limit: 20 })
   t.equal(hits.length, 1)
-  const compiled = db.getExecutor().compileQuery(statements[0]!, { queryId: 'explain' } as never)
+  const compiled = db.getExecutor().compileQuery(statements[0]!, { queryId: 'explain' })
   const plan = await db.transaction().execute(async (trx) => {
     await sql`set local enable_seqscan = off`.execute(trx)
     return trx.executeQuery<Record<string, string>>(CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]))

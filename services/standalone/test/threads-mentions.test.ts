@@ -46,7 +46,7 @@ t.test('on PGlite: a reply with mentions over /ws/ and HTTP, the thread listing,
   const socket = new WebSocket(`${address.replace('http', 'ws')}/ws/`, ['bearer', bob.token])
   t.teardown(() => socket.terminate())
   const frames: Array<Record<string, unknown>> = []
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString())))
+  socket.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString('utf8'))))
   await new Promise((resolve) => socket.once('open', resolve))
   socket.send(JSON.stringify({ type: 'ping', ref: 'ready' }))
   const arrived = async (test: (frame: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {

@@ -5,7 +5,7 @@
 // thread page and unread_mentions.
 import t from 'tap'
 import { WebSocket } from 'ws'
-import { createChatClient, type ChatClient, type MentionFrame, type Session, type WebSocketConstructor } from '@chat/client'
+import { createChatClient, type ChatClient, type MentionFrame, type Session } from '@chat/client'
 import { startServicesMode } from './helper.js'
 
 const password = 'correct horse battery'
@@ -26,7 +26,7 @@ await t.test('a reply with a mention through the gateway: the mention frame on b
   if (!gateway) throw new Error('the services mode runs without its gateway')
   const replicas = mode.services.filter((service) => service.name.startsWith('realtime-'))
   const client = (baseUrl = gateway, session?: Session | null): ChatClient =>
-    createChatClient({ baseUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, session })
+    createChatClient({ baseUrl, WebSocket, session })
   const ada = client()
   const bob = client()
   await ada.auth.register({ display_name: 'Ada Lovelace', password })

@@ -35,7 +35,7 @@ export function SearchBox() {
   }
 
   return (
-    <form class="search-box" role="search" onSubmit={submit}>
+    <form class="search-box" role="search" onSubmit={(event) => void submit(event)}>
       <input type="search" aria-label="Search messages" placeholder="Search messages" maxLength={200} value={query} onInput={(event) => setQuery(event.currentTarget.value)} />
       {error && (
         <p class="form-error" role="alert">
