@@ -16,6 +16,7 @@ const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
 const TEMPLATE_PATTERN = /^chat_tpl_[0-9a-f]{8}$/
 const TEST_DB_PATTERN = /^chat_test_(\d+)_[0-9a-f]+$/
 const LEAKED_AFTER_SECONDS = 60 * 60
+const KEPT_TEMPLATES = 8
 // Builders of a template hold this lock exclusively, cloners share it: a
 // template is never dropped or half-built while another process clones it.
 const TEMPLATE_LOCK_KEY = 0x63686174 // 'chat'
@@ -192,11 +193,18 @@ async function isTemplate(admin: Client, name: string): Promise<boolean> {
   return rows.length > 0
 }
 
-/** Best effort: templates of older migration sets would otherwise pile up. Runs under the exclusive lock. */
+/**
+ * Best effort: templates of older migration sets would otherwise pile up.
+ * The newest few stay: other checkouts on the same server (branches with
+ * other migrations) use theirs, and dropping each other's would have them
+ * rebuild in turn forever. Runs under the exclusive lock.
+ */
 async function dropStaleTemplates(admin: Client, current: string): Promise<void> {
-  const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname like 'chat\\_tpl\\_%'")
+  // OIDs grow with creation: the newest templates first.
+  const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname like 'chat\\_tpl\\_%' order by oid desc")
+  const kept = new Set(rows.filter(({ datname }) => TEMPLATE_PATTERN.test(datname)).slice(0, KEPT_TEMPLATES).map(({ datname }) => datname))
   for (const { datname } of rows) {
-    if (datname === current || !TEMPLATE_PATTERN.test(datname)) continue
+    if (datname === current || kept.has(datname) || !TEMPLATE_PATTERN.test(datname)) continue
     try {
       await admin.query(`alter database ${quoteIdent(datname)} with is_template false`)
       await admin.query(`drop database if exists ${quoteIdent(datname)}`)
