@@ -54,11 +54,12 @@ t.test('each test gets its own migrated database, dropped on teardown', async (t
   const databases = await serverDatabases()
   t.notOk(databases.some((row) => row.datname === databaseName), 'dropped after the test ended')
   const templates = databases.filter((row) => /^chat_tpl_[0-9a-f]{8}$/.test(row.datname))
-  t.equal(templates.length, 1, 'one template for the current migrations')
+  // Other checkouts sharing the server keep theirs: the newest eight stay.
+  t.ok(templates.length >= 1 && templates.length <= 8, `one template per recent migration set (${templates.length})`)
   t.same(
     templates.map(({ datistemplate, datallowconn }) => ({ datistemplate, datallowconn })),
-    [{ datistemplate: true, datallowconn: false }],
-    'marked as a template nobody connects to'
+    templates.map(() => ({ datistemplate: true, datallowconn: false })),
+    'marked as templates nobody connects to'
   )
 })
 
