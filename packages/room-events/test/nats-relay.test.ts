@@ -22,6 +22,8 @@ if (bus) {
     const event = await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
     await publisher.publish([event])
     await waitFor(() => received.length === 1)
+    // Its mark is written in the background: let it land before undoing it.
+    await publisher.flush()
     // Pretend the writer died before marking it: the relay sends it again.
     await db.updateTable('room_events').set({ published_at: null }).execute()
     const relay = startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 60_000, staleAfterMs: 0 })
