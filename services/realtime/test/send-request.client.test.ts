@@ -20,7 +20,11 @@ const message = {
   edited_at: null,
   deleted: false,
   reactions: {},
-  my_reaction: null
+  my_reaction: null,
+  reply_to: null,
+  reply_count: 0,
+  last_reply_at: null,
+  mentions: []
 }
 
 function recordingLog(): { errors: string[]; error(object: Record<string, unknown>, text: string): void } {
