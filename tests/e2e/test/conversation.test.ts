@@ -373,9 +373,9 @@ await t.test('a whole conversation through the gateway, all five services', asyn
     t.match(before, { last_seq: 15, last_read_seq: 0, unread_count: 4 }, "Ada has 4 unread: Bob's and Cy's, the deleted one not counted")
     t.match(await bob.rooms.get(room.id), { last_read_seq: 0, unread_count: 3 }, "Bob's unread: Ada's two and Cy's one")
 
-    t.same(await ada.rooms.markRead(room.id, 12), { last_read_seq: 12, unread_count: 2 })
-    t.same(await ada.rooms.markRead(room.id, 5), { last_read_seq: 12, unread_count: 2 }, 'it never moves backwards')
-    t.same(await ada.rooms.markRead(room.id, 1_000), { last_read_seq: 15, unread_count: 0 }, 'past last_seq: clamped')
+    t.same(await ada.rooms.markRead(room.id, 12), { last_read_seq: 12, unread_count: 2, unread_mentions: 0 })
+    t.same(await ada.rooms.markRead(room.id, 5), { last_read_seq: 12, unread_count: 2, unread_mentions: 0 }, 'it never moves backwards')
+    t.same(await ada.rooms.markRead(room.id, 1_000), { last_read_seq: 15, unread_count: 0, unread_mentions: 0 }, 'past last_seq: clamped')
     t.match((await ada.rooms.list()).rooms, [{ id: room.id, last_read_seq: 15, unread_count: 0 }], 'rooms.list shows it')
     t.match(await bob.rooms.get(room.id), { unread_count: 3 }, "Ada's read position is her own")
     t.equal((await ada.rooms.get(room.id)).last_seq, 15, 'a read position takes no seq')
