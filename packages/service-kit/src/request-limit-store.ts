@@ -39,6 +39,7 @@ export function syncedRateLimitStore(
   let timer: NodeJS.Timeout | undefined
 
   let syncs = 0
+  let failing = false
   const sync = (): Promise<void> => {
     syncs += 1
     syncing = syncing.then(async () => {
@@ -74,9 +75,12 @@ export function syncedRateLimitStore(
         if (syncs % SWEEP_EVERY_SYNCS === 0) {
           await sql`delete from rate_limits where key in (select key from rate_limits where reset_at < now() order by reset_at limit 1000)`.execute(db)
         }
+        failing = false
       } catch (error) {
         // The counts stay pending and go with the next sync; meanwhile this process still limits on what it knows.
-        options.onError?.(error)
+        // Told once per outage, not every quarter second.
+        if (!failing) options.onError?.(error)
+        failing = true
       }
     })
     return syncing
