@@ -41,26 +41,29 @@ export function toMessage(row: MessageWithSenderRow, reactions: ReactionSummary 
   }
 }
 
+/** The columns of {@link MessageWithSenderRow}, for every query that answers messages (the room, a thread, search). */
+export const messageWithSenderColumns = [
+  'messages.id',
+  'messages.room_id',
+  'messages.seq',
+  'messages.sender_id',
+  'messages.text',
+  'messages.client_msg_id',
+  'messages.created_at',
+  'messages.edited_at',
+  'messages.deleted_at',
+  'messages.reply_to',
+  'messages.reply_count',
+  'messages.last_reply_at',
+  'users.display_name as sender_display_name',
+  'users.created_at as sender_created_at'
+] as const
+
 function selectMessagesWithSender(db: Kysely<Database>) {
   return db
     .selectFrom('messages')
     .innerJoin('users', 'users.id', 'messages.sender_id')
-    .select([
-      'messages.id',
-      'messages.room_id',
-      'messages.seq',
-      'messages.sender_id',
-      'messages.text',
-      'messages.client_msg_id',
-      'messages.created_at',
-      'messages.edited_at',
-      'messages.deleted_at',
-      'messages.reply_to',
-      'messages.reply_count',
-      'messages.last_reply_at',
-      'users.display_name as sender_display_name',
-      'users.created_at as sender_created_at'
-    ])
+    .select(messageWithSenderColumns)
 }
 
 /** One send of a batch, as chat_send_messages (migration 0002) reads it. */

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { RoomKind, SearchHighlight, SearchHit } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { mentionsOf, reactionSummaries, toMessage, type MessageWithSenderRow } from './messages.repository.js'
+import { mentionsOf, messageWithSenderColumns, reactionSummaries, toMessage, type MessageWithSenderRow } from './messages.repository.js'
 
 // ts_headline marks each match with these two private-use characters (taken
 // out of the text first), which the API turns into offsets: a client shows
@@ -59,20 +59,7 @@ export async function findHits(db: Kysely<Database>, input: HitsInput): Promise<
     .innerJoin('rooms', 'rooms.id', 'messages.room_id')
     .innerJoin('users', 'users.id', 'messages.sender_id')
     .select([
-      'messages.id',
-      'messages.room_id',
-      'messages.seq',
-      'messages.sender_id',
-      'messages.text',
-      'messages.client_msg_id',
-      'messages.created_at',
-      'messages.edited_at',
-      'messages.deleted_at',
-      'messages.reply_to',
-      'messages.reply_count',
-      'messages.last_reply_at',
-      'users.display_name as sender_display_name',
-      'users.created_at as sender_created_at',
+      ...messageWithSenderColumns,
       'rooms.kind as room_kind',
       'rooms.name as group_name'
     ])
