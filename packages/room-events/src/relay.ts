@@ -104,16 +104,24 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
   }
 
   let timer: NodeJS.Timeout | undefined
-  const schedule = (): void => {
+  // A pass that filled its batch goes again at once: after an outage of the
+  // bus the backlog is every event written meanwhile (thousands a second),
+  // and one batch per interval would take minutes to publish it.
+  const schedule = (delayMs: number): void => {
     if (stopped) return
     timer = setTimeout(() => {
       runOnce()
-        .catch((error: unknown) => logger.error({ err: error }, 'relay pass failed'))
-        .finally(schedule)
-    }, intervalMs)
+        .then(
+          (published) => schedule(published >= batchSize ? 0 : intervalMs),
+          (error: unknown) => {
+            logger.error({ err: error }, 'relay pass failed')
+            schedule(intervalMs)
+          }
+        )
+    }, delayMs)
     timer.unref()
   }
-  schedule()
+  schedule(intervalMs)
 
   return {
     runOnce,

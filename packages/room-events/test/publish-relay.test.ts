@@ -84,6 +84,24 @@ t.test('while the bus is down, a relay pass gives up at the first failure', asyn
   t.equal(await relay.runOnce(), 4, 'all of them on the next pass')
 })
 
+t.test('a backlog larger than a batch goes out in back-to-back passes, not one batch per interval', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const bus = createInProcessBus()
+  t.teardown(() => bus.close())
+  const { roomId } = await seedRoom(db)
+  for (let index = 0; index < 40; index++) {
+    await db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+  }
+  const received = await collect(bus, `chat.room.${roomId}.>`)
+  const startedAt = Date.now()
+  // Four batches: one per interval would take 8 s; back to back, the first interval and a moment.
+  const relay = startRoomEventRelay({ db, bus, logger: silentLogger, intervalMs: 2_000, staleAfterMs: 0, batchSize: 10 })
+  t.teardown(() => relay.stop())
+  await waitFor(() => received.length === 40, 20_000)
+  t.ok(Date.now() - startedAt < 5_500, `published in ${Date.now() - startedAt} ms`)
+  t.same(received.map((message) => Number(message.header(envelopeHeaders.seq))), Array.from({ length: 40 }, (_, index) => index + 1), 'in order')
+})
+
 t.test('replicas share the relay work: each stranded event goes out once', async (t) => {
   const { db } = await createTestDatabase(t)
   const bus = createInProcessBus()
