@@ -3,6 +3,7 @@ import type { Room } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { findUser } from '@chat/service-kit'
+import type { CreatorNotifier } from './join-notices.js'
 import { roomErrors } from './errors.js'
 import {
   addParticipants,
@@ -24,6 +25,8 @@ import {
 export interface RoomsContext {
   db: Kysely<Database>
   publisher: RoomEventPublisher
+  /** After a room is made: its creator's other devices hear of it. */
+  notifyCreator: CreatorNotifier
 }
 
 export interface RoomInput {
@@ -89,6 +92,7 @@ export async function createRoom(
     return { roomId, events }
   })
   await publisher.publish(events, input.requestId)
+  context.notifyCreator(input.userId, roomId)
   return loadRoom(db, roomId, input.userId)
 }
 
