@@ -7,6 +7,7 @@ import { avatarsRoutes } from './avatars.routes.js'
 import { createSemaphore, type Semaphore } from './avatars.service.js'
 import { defaultAvatarLimits, type AvatarLimits } from './image.js'
 import { directRoutes } from './direct.routes.js'
+import { participantsRoutes } from './participants.routes.js'
 import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
@@ -27,6 +28,7 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async 
   const { db, publisher } = options
   await app.register(roomsRoutes, { db, publisher })
   await app.register(directRoutes, { db, publisher })
+  await app.register(participantsRoutes, { db, publisher })
   await app.register(avatarsRoutes, {
     db,
     publisher,
