@@ -42,6 +42,7 @@ export async function openDirectRoom(
     return { room: await loadDirectRoom(db, raced, input.userId), created: false }
   }
   await publisher.publish([made.event], input.requestId)
+  context.notifyCreator(input.userId, made.roomId)
   return { room: await loadDirectRoom(db, made.roomId, input.userId), created: true }
 }
 

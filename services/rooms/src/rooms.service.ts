@@ -3,6 +3,7 @@ import type { Room } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { appendRoomEvent, requireParticipant, type RoomAccess, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { roomErrors } from './errors.js'
+import type { CreatorNotifier } from './join-notices.js'
 import { takeOutOfRoom } from './membership.js'
 import {
   addParticipants,
@@ -23,6 +24,8 @@ import {
 export interface RoomsContext {
   db: Kysely<Database>
   publisher: RoomEventPublisher
+  /** After a room is made: its creator's other devices hear of it. */
+  notifyCreator: CreatorNotifier
 }
 
 export interface RoomInput {
@@ -98,6 +101,7 @@ export async function createRoom(
     return { roomId, events }
   })
   await publisher.publish(events, input.requestId)
+  context.notifyCreator(input.userId, roomId)
   return loadRoom(db, roomId, input.userId)
 }
 
