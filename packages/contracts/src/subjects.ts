@@ -51,7 +51,7 @@ export const queueGroups = { messages: 'messages' } as const
  * re-publishes only its own types.
  */
 export const roomEventWriters = {
-  rooms: ['participants.added', 'participants.removed', 'room.updated'],
+  rooms: ['participants.added', 'participants.removed', 'participants.updated', 'room.updated'],
   messages: ['message.created', 'message.updated', 'message.deleted'],
   reactions: ['reaction.updated']
 } as const satisfies Record<string, readonly RoomEventType[]>

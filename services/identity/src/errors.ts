@@ -8,6 +8,9 @@ export const identityErrors = {
   invalidRefreshToken: () => new AppError(401, 'invalid_refresh_token', 'The refresh token is invalid, expired or revoked'),
   refreshTokenReused: () =>
     new AppError(401, 'refresh_token_reused', 'This refresh token was already used; every session of its family is revoked'),
+  blockSelf: () => new AppError(400, 'validation_failed', 'The request is invalid', { errors: [{ path: '/user_id', message: 'is your own id: you cannot block yourself' }] }),
+  userNotFound: () => new AppError(404, 'user_not_found', 'No such user'),
+  tooManyBlocks: (max: number) => new AppError(409, 'too_many_blocks', `You have blocked ${max} users, the most there can be; unblock someone first`),
   tooManyAttempts: (retryAfterSeconds: number) =>
     new AppError(429, 'rate_limited', `Too many attempts; retry in ${retryAfterSeconds} s`, {}, { 'retry-after': String(retryAfterSeconds) })
 } as const

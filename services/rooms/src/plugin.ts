@@ -9,6 +9,7 @@ import { createSemaphore, type Semaphore } from './avatars.service.js'
 import { defaultAvatarLimits, type AvatarLimits } from './image.js'
 import { directRoutes } from './direct.routes.js'
 import { createCreatorNotifier } from './join-notices.js'
+import { participantsRoutes } from './participants.routes.js'
 import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
@@ -32,6 +33,7 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async 
   const notifyCreator = createCreatorNotifier(options.bus, app.log)
   await app.register(roomsRoutes, { db, publisher, notifyCreator })
   await app.register(directRoutes, { db, publisher, notifyCreator })
+  await app.register(participantsRoutes, { db, publisher, notifyCreator })
   await app.register(avatarsRoutes, {
     db,
     publisher,
