@@ -14,6 +14,9 @@ export function PeopleSettings() {
   const state = useStore(chat.store)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  // The choice shows what was asked for until the server answers.
+  const [asked, setAsked] = useState<RoomsInvite | null>(null)
+  const roomsInvite = asked ?? state.roomsInvite
 
   // Read once at sign-in; opening the panel reads again (another device may have changed them).
   useEffect(() => void chat.loadPeople(), [chat])
@@ -37,8 +40,11 @@ export function PeopleSettings() {
               type="radio"
               name="rooms-invite"
               value={invite.value}
-              checked={state.roomsInvite === invite.value}
-              onChange={() => run(() => chat.setRoomsInvite(invite.value))}
+              checked={roomsInvite === invite.value}
+              onChange={() => {
+                setAsked(invite.value)
+                run(() => chat.setRoomsInvite(invite.value).finally(() => setAsked(null)))
+              }}
             />
             {invite.label}
           </label>

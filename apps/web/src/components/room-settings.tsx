@@ -7,6 +7,8 @@ import { isOwner } from '../state/roles.js'
 export function RoomSettings({ room, busy, run }: { room: Room; busy: boolean; run: (action: () => Promise<void>) => void }) {
   const chat = useChat()
   const [name, setName] = useState(room.name)
+  // The switch shows what was asked for until the server answers (then the room says).
+  const [asked, setAsked] = useState<boolean | null>(null)
   const owner = isOwner(room, chat.me?.id)
   const trimmed = name.trim()
 
@@ -29,14 +31,15 @@ export function RoomSettings({ room, busy, run }: { room: Room; busy: boolean; r
         <label class="check-row">
           <input
             type="checkbox"
-            checked={room.members_can_add}
+            checked={asked ?? room.members_can_add}
             disabled={busy}
             onChange={(event) => {
               const next = event.currentTarget.checked
-              run(() => chat.setMembersCanAdd(room.id, next))
+              setAsked(next)
+              run(() => chat.setMembersCanAdd(room.id, next).finally(() => setAsked(null)))
             }}
           />
-          Members can add people
+          Members can add others
         </label>
       )}
     </section>
