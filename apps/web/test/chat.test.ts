@@ -376,9 +376,13 @@ if (missing.length > 0) {
     })
 
     await t.test('consent: Bob blocks Ada, who can then neither add him nor message him; then rooms_invite', async (t) => {
-      // Bob has Tea's details open: Ada's name there offers the block.
-      await bob.getByRole('button', { name: `Block ${adaName}` }).click()
-      await bob.getByRole('button', { name: `Unblock ${adaName}` }).waitFor()
+      // From Ada's name on one of her messages; Tea's details, open beside, follow.
+      const sender = messageLine(bob, 'burst 5').getByRole('button', { name: adaName, exact: true })
+      await sender.click()
+      t.equal(await sender.getAttribute('aria-expanded'), 'true')
+      await messageLine(bob, 'burst 5').getByRole('button', { name: `Block ${adaName}` }).click()
+      await until('the menu closes', async () => (await sender.getAttribute('aria-expanded')) === 'false')
+      await bob.locator('#room-details').getByRole('button', { name: `Unblock ${adaName}` }).waitFor()
 
       // Bob left Cake: Ada, its owner, tries to add him back.
       async function adaAddsBobToCake(): Promise<void> {
@@ -406,8 +410,13 @@ if (missing.length > 0) {
       t.same(await settings.getByRole('list', { name: 'Blocked people' }).getByRole('listitem').allTextContents(), [`${adaName}Unblock`], 'the blocked list')
       await settings.getByRole('button', { name: `Unblock ${adaName}` }).click()
       await settings.getByText('You have blocked nobody.').waitFor()
-      await bob.getByRole('button', { name: `Block ${adaName}` }).waitFor()
+      await bob.locator('#room-details').getByRole('button', { name: `Block ${adaName}` }).waitFor()
       t.pass('room details follow the unblock')
+      await bob.locator('#room-details').getByRole('button', { name: `Block ${adaName}` }).click()
+      await settings.getByRole('button', { name: `Unblock ${adaName}` }).waitFor()
+      t.pass('blocked from room details, listed in Settings')
+      await bob.locator('#room-details').getByRole('button', { name: `Unblock ${adaName}` }).click()
+      await settings.getByText('You have blocked nobody.').waitFor()
 
       await settings.getByLabel('Nobody').check()
       await until('rooms_invite saved', () => settings.getByLabel('Anyone').isEnabled())
@@ -431,6 +440,8 @@ if (missing.length > 0) {
       await ada.getByRole('heading', { name: bobName, level: 2 }).waitFor()
       t.equal(await ada.locator('button[data-room-kind="direct"]').getAttribute('data-room-name'), bobName, "the direct room is called by Bob's name")
       await send(ada, 'Lunch at <noon>?')
+      // Bob learns of the room when it is made, which may be before the message is stored: search once it is.
+      await messageLine(ada, 'Lunch at <noon>?').waitFor()
       // Bob is told of the room on his socket (room.joined), named after Ada.
       const direct = bob.locator('button[data-room-kind="direct"]')
       await direct.waitFor({ timeout: 15_000 })
