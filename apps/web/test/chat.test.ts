@@ -346,6 +346,8 @@ if (missing.length > 0) {
       await until('Bob sees himself made admin, live', async () => (await bobAsBobSees.getAttribute('data-role')) === 'admin')
       t.equal(await bobAsBobSees.locator('.role').textContent(), 'admin')
       await bob.getByRole('button', { name: 'Remove Cy from the room' }).waitFor()
+      await ada.screenshot({ path: await artifactPath('room-details-owner-1280.png') })
+      await bob.screenshot({ path: await artifactPath('room-details-admin-1280.png') })
       t.equal(await bob.getByRole('button', { name: `Remove ${adaName} from the room` }).count(), 0, 'an admin never removes the owner')
       t.equal(await bob.getByRole('button', { name: /^Make / }).count(), 0, 'only the owner changes roles')
       t.equal(await bob.getByLabel('Members can add others').count(), 0, 'only the owner switches members_can_add')
@@ -407,6 +409,7 @@ if (missing.length > 0) {
 
       await bob.getByRole('button', { name: 'Settings' }).click()
       const settings = bob.getByRole('region', { name: 'Settings' })
+      await bob.screenshot({ path: await artifactPath('settings-1280.png') })
       t.same(await settings.getByRole('list', { name: 'Blocked people' }).getByRole('listitem').allTextContents(), [`${adaName}Unblock`], 'the blocked list')
       await settings.getByRole('button', { name: `Unblock ${adaName}` }).click()
       await settings.getByText('You have blocked nobody.').waitFor()
