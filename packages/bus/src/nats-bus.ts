@@ -10,6 +10,7 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  type Status,
   type Subscription
 } from '@nats-io/nats-core'
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
@@ -20,6 +21,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type BusLogger,
   type BusMessage,
+  type BusStats,
   type BusSubscription,
   type EventBus,
   type HandlerErrorContext,
@@ -79,6 +81,7 @@ export interface NatsBusOptions {
 export interface NatsBus extends EventBus {
   readonly connection: NatsConnection
   readonly streamName: string
+  readonly stats: Readonly<BusStats>
 }
 
 const PING_TIMEOUT_MS = 2_000
@@ -140,6 +143,7 @@ interface Listener {
 class NatsEventBus implements NatsBus {
   readonly connection: NatsConnection
   readonly streamName: string
+  readonly stats: BusStats = { publishFailures: 0, connected: true, reconnects: 0 }
   readonly #js: JetStreamClient
   readonly #streamSubjects: string[]
   readonly #onError: HandlerErrorListener
@@ -156,11 +160,17 @@ class NatsEventBus implements NatsBus {
       if (logger) logger.error({ err: error, ...context }, 'bus handler failed')
       else console.error(`bus handler failed (${context.kind} ${context.pattern}, subject ${context.subject})`, error)
     })
-    if (logger) void this.#logStatus(logger)
+    void this.#watchStatus(logger)
+    void nc.closed().then(() => {
+      this.stats.connected = false
+    })
   }
 
   async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
-    this.#assertOpen()
+    if (this.connection.isClosed()) {
+      this.stats.publishFailures++
+      throw new BusClosedError()
+    }
     assertPublishSubject(subject)
     const headers = toNatsHeaders(options.headers)
     try {
@@ -177,6 +187,7 @@ class NatsEventBus implements NatsBus {
       this.connection.publish(subject, data, headers ? { headers } : undefined)
       return { stored: false, duplicate: false }
     } catch (error) {
+      this.stats.publishFailures++
       throw mapError(error, subject, 0)
     }
   }
@@ -303,33 +314,43 @@ class NatsEventBus implements NatsBus {
     }
   }
 
-  async #logStatus(logger: BusLogger): Promise<void> {
+  /** Keeps {@link stats} up to date and logs the connection's ups and downs when there is a logger. */
+  async #watchStatus(logger: BusLogger | undefined): Promise<void> {
     for await (const status of this.connection.status()) {
-      switch (status.type) {
-        case 'disconnect':
-        case 'reconnecting':
-        case 'staleConnection':
-        case 'slowConsumer':
-          logger.warn({ status: status.type }, 'NATS connection status')
-          break
-        case 'reconnect':
-          logger.info({ status: status.type, server: status.server }, 'NATS reconnected')
-          break
-        case 'error':
-          if (status.error instanceof PermissionViolationError) {
-            // The server refused a publish or subscription of this user: a
-            // deployment error (permissions narrower than the code), never
-            // fatal; the operation that caused it failed or logs its own error.
-            const { operation, subject, queue } = status.error
-            logger.error({ err: status.error, operation, subject, ...(queue ? { queue } : {}) }, 'NATS permissions violation')
-          } else {
-            logger.error({ err: status.error }, 'NATS async error')
-          }
-          break
-        default:
-          break
+      if (status.type === 'disconnect') this.stats.connected = false
+      else if (status.type === 'reconnect') {
+        this.stats.connected = true
+        this.stats.reconnects++
       }
+      if (logger) logStatus(logger, status)
     }
+  }
+}
+
+function logStatus(logger: BusLogger, status: Status): void {
+  switch (status.type) {
+    case 'disconnect':
+    case 'reconnecting':
+    case 'staleConnection':
+    case 'slowConsumer':
+      logger.warn({ status: status.type }, 'NATS connection status')
+      break
+    case 'reconnect':
+      logger.info({ status: status.type, server: status.server }, 'NATS reconnected')
+      break
+    case 'error':
+      if (status.error instanceof PermissionViolationError) {
+        // The server refused a publish or subscription of this user: a
+        // deployment error (permissions narrower than the code), never
+        // fatal; the operation that caused it failed or logs its own error.
+        const { operation, subject, queue } = status.error
+        logger.error({ err: status.error, operation, subject, ...(queue ? { queue } : {}) }, 'NATS permissions violation')
+      } else {
+        logger.error({ err: status.error }, 'NATS async error')
+      }
+      break
+    default:
+      break
   }
 }
 

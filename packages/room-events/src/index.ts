@@ -8,6 +8,7 @@ export {
   type PublisherHost,
   type RoomEventPublisher
 } from './publish.js'
-export { startRoomEventRelay, type RelayOptions, type RoomEventRelay } from './relay.js'
+export { startRoomEventRelay, type RelayOptions, type RelayStats, type RoomEventRelay } from './relay.js'
 export { uuidv7 } from './uuidv7.js'
 export { findRoomAccess, requireParticipant, type RoomAccess } from './access.js'
+export { readOutboxState, registerOutboxMetrics, registerRelayMetrics, type OutboxState } from './outbox-metrics.js'

@@ -27,7 +27,16 @@ export interface RelayOptions {
 export interface RoomEventRelay {
   /** One pass; resolves to the number of events published. */
   runOnce(): Promise<number>
+  /** Counted for the metrics (read on scrape, see outbox-metrics.ts). */
+  readonly stats: Readonly<RelayStats>
   stop(): Promise<void>
+}
+
+export interface RelayStats {
+  /** Events this relay published because their writer had not. */
+  republished: number
+  /** Publishes of the relay that failed (the bus is down); the event waits for the next pass. */
+  failures: number
 }
 
 /**
@@ -45,6 +54,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
   const types = options.types
   let stopped = false
   let running: Promise<number> | undefined
+  const stats: RelayStats = { republished: 0, failures: 0 }
 
   const pass = async (): Promise<number> =>
     db.transaction().execute(async (trx) => {
@@ -83,6 +93,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
             await publishStoredEvent(bus, { roomId, seq: row.seq, type: row.type as RoomEventType, payload: Buffer.from(row.payload_text), createdAt: row.created_at })
             published.push({ roomId, seq: row.seq })
           } catch (error) {
+            stats.failures++
             // The rest waits for the next pass: this room's later events to
             // keep its order, the other rooms because a bus that failed once
             // would likely make each of them wait out a publish timeout, with
@@ -94,6 +105,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
         }
       }
       await markPublished(trx, published)
+      stats.republished += published.length
       if (published.length > 0) logger.warn({ events: published.length }, 'relay published stranded events')
       return published.length
     })
@@ -125,6 +137,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
 
   return {
     runOnce,
+    stats,
     async stop() {
       stopped = true
       if (timer) clearTimeout(timer)

@@ -1,4 +1,4 @@
-import { AppError } from '@chat/service-kit'
+import { AppError, RateLimitedError } from '@chat/service-kit'
 
 export const identityErrors = {
   displayNameTaken: () => new AppError(409, 'display_name_taken', 'That display name is taken'),
@@ -8,6 +8,7 @@ export const identityErrors = {
   invalidRefreshToken: () => new AppError(401, 'invalid_refresh_token', 'The refresh token is invalid, expired or revoked'),
   refreshTokenReused: () =>
     new AppError(401, 'refresh_token_reused', 'This refresh token was already used; every session of its family is revoked'),
-  tooManyAttempts: (retryAfterSeconds: number) =>
-    new AppError(429, 'rate_limited', `Too many attempts; retry in ${retryAfterSeconds} s`, {}, { 'retry-after': String(retryAfterSeconds) })
+  /** `limit` names it in `rate_limited_total{limit}`: `registrations` (per address) or `failed_logins` (per display name). */
+  tooManyAttempts: (retryAfterSeconds: number, limit: 'registrations' | 'failed_logins') =>
+    new RateLimitedError(limit, `Too many attempts; retry in ${retryAfterSeconds} s`, retryAfterSeconds)
 } as const

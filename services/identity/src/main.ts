@@ -6,6 +6,7 @@ import {
   configOrExit,
   createTokenSigner,
   loadConfig,
+  registerDependencyMetrics,
   signingKeyFromPem,
   verifyingKeysFromPems,
   type SigningKey,
@@ -47,6 +48,7 @@ const app = await buildApp(
   { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys },
   { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
 )
+registerDependencyMetrics(app.metrics, { poolStats: database.poolStats })
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   afterClose: async () => {

@@ -1,8 +1,8 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import { roomEventWriters } from '@chat/contracts'
-import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
+import { registerOutboxMetrics, registerRelayMetrics, startRoomEventRelay } from '@chat/room-events'
+import { closeOnSignals, registerDependencyMetrics, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { MessagesConfig } from './config.js'
 
@@ -19,6 +19,10 @@ const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'mess
 const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config) })
 logger.attach(app)
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.messages })
+// Read on scrape: the pool, the bus, the outbox (one query on its partial index) and the relay.
+registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
+registerOutboxMetrics(app.metrics, database.db)
+registerRelayMetrics(app.metrics, relay)
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   afterClose: async () => {

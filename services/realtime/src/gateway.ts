@@ -9,7 +9,7 @@ import { socketCloses } from './errors.js'
 import type { GatewaySettings, GatewayStats, JoinListener, MentionListener, SessionContext } from './gateway-context.js'
 import { JoinNotices } from './join-notices.js'
 import { MentionNotices } from './mention-notices.js'
-import { RoomChannel, type ChannelMember } from './room-channel.js'
+import { RoomChannel, type ChannelMember, type DeliveryLagObserver } from './room-channel.js'
 import type { RoomHistory } from './room-history.js'
 import type { MessagesClient } from './send-request.client.js'
 import { Session } from './session.js'
@@ -24,6 +24,8 @@ export interface GatewayDeps {
   messages: MessagesClient
   findUser(userId: string): Promise<User | undefined>
   logger: FastifyBaseLogger
+  /** Observes each live event's delivery lag (the metrics' histogram). */
+  deliveryLag?: DeliveryLagObserver
 }
 
 /**
@@ -60,6 +62,9 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     gapFills: 0,
     catchUps: 0,
     channelsOpened: 0,
+    socketsAccepted: 0,
+    framesDropped: 0,
+    reconciliations: 0,
     resyncs: 0,
     closes: new Map(),
     serverCloses: new Map()
@@ -100,6 +105,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     }
     this.connections.add(session)
     this.stats.socketsOpen++
+    this.stats.socketsAccepted++
     socket.once('close', (code) => {
       this.connections.delete(session)
       this.stats.socketsOpen--
@@ -120,6 +126,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
         bus: this.deps.bus,
         logger: this.deps.logger,
         stats: this.stats,
+        deliveryLag: this.deps.deliveryLag,
         onBroken: (broken) => {
           if (this.channels.get(roomId)?.channel === broken) this.channels.delete(roomId)
         }
@@ -179,6 +186,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
    */
   async reconcile(): Promise<void> {
     if (this.channels.size === 0) return
+    this.stats.reconciliations++
     const seqs = await this.deps.history.lastSeqs([...this.channels.keys()])
     for (const [roomId, seq] of seqs) this.channels.get(roomId)?.channel.catchUp(seq)
   }

@@ -1,6 +1,6 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger, natsBusOptions } from '@chat/service-kit'
+import { closeOnSignals, registerDependencyMetrics, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger, natsBusOptions } from '@chat/service-kit'
 import { buildApp, realtimeOptions } from './app.js'
 import { RealtimeConfig } from './config.js'
 
@@ -16,6 +16,7 @@ const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE
 const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'realtime', logger, 'reader')))
 const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config) })
 logger.attach(app)
+registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
 // SIGTERM: stop accepting, close sockets with 1001 (the plugin's preClose), drain NATS, exit.
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,

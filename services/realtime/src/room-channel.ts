@@ -10,6 +10,8 @@ export interface OutgoingEvent {
   readonly bytes: Buffer
   /** For `participants.removed`: whose subscriptions end with this event. */
   readonly removedUserIds?: ReadonlySet<string>
+  /** When the event was committed (ms since the epoch, its envelope's time), for the delivery lag; live events only. */
+  readonly time?: number
 }
 
 /** Header on typing notices: who typed, so that their own sockets can skip it. */
@@ -34,6 +36,9 @@ export interface ChannelStats {
   gapFills: number
   catchUps: number
 }
+
+/** Told, once per live event, how long after its commit it was written to the room's sockets. */
+export type DeliveryLagObserver = (seconds: number) => void
 
 const gapFillPage = 500
 /** Events waiting behind a gap; past this the room's sockets are sent to resume instead. */
@@ -78,6 +83,8 @@ export class RoomChannel {
       bus: EventBus
       logger: ChannelLogger
       stats: ChannelStats
+      /** The delivery lag of each live event fanned out (the histogram of the metrics); absent in tests that do not look. */
+      deliveryLag?: DeliveryLagObserver
       /** The channel can no longer keep order: its owner forgets it, so that the next subscriber opens a fresh one. */
       onBroken(channel: RoomChannel): void
     }
@@ -126,7 +133,13 @@ export class RoomChannel {
       return
     }
     if (this.closed) return
-    this.afterOffer(this.sequencer.offer(toOutgoingEvent(seq, type, bytes)))
+    const event = toOutgoingEvent(seq, type, bytes)
+    if (this.deps.deliveryLag) {
+      // Only when someone observes the lag: parsing the time is the one extra cost per event.
+      const time = Date.parse(message.header(envelopeHeaders.time) ?? '')
+      if (!Number.isNaN(time)) (event as { time?: number }).time = time
+    }
+    this.afterOffer(this.sequencer.offer(event))
   }
 
   private afterOffer(offered: Offered): void {
@@ -152,6 +165,8 @@ export class RoomChannel {
 
   private fanOut(event: OutgoingEvent): void {
     for (const member of this.members) member.deliver(event)
+    // After the loop: the frame is on every socket of this gateway (or queued behind what a slow one has not read).
+    if (event.time !== undefined) this.deps.deliveryLag?.((Date.now() - event.time) / 1000)
   }
 
   /** Reads what is missing before the earliest waiting event from the store, then lets the waiting events out. Never rejects. */

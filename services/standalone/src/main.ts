@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
-import { startRoomEventRelay } from '@chat/room-events'
+import { registerOutboxMetrics, registerRelayMetrics, startRoomEventRelay } from '@chat/room-events'
 import { closeOnSignals, commonAppOptions, configOrExit, createTokenSigner, loadConfig } from '@chat/service-kit'
 import { realtimeOptions } from '@chat/realtime'
 import { buildStandaloneApp } from './app.js'
@@ -30,6 +30,9 @@ const app = await buildStandaloneApp(
   }
 )
 const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
+// The in-process bus has no connection to watch and PGlite no pool: the outbox and the relay only.
+registerOutboxMetrics(app.metrics, database.db)
+registerRelayMetrics(app.metrics, relay)
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   afterClose: async () => {
