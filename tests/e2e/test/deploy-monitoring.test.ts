@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
-import { REPO_ROOT, readRepoFile, serviceDirectories, yamlDocuments } from './deploy-lib.js'
+import { REPO_ROOT, defaultPort, loadServiceConfig, readRepoFile, serviceDirectories, yamlDocuments } from './deploy-lib.js'
 import { startServicesMode } from './helper.js'
 
 const MONITORING = join(REPO_ROOT, 'deploy', 'monitoring')
@@ -105,6 +105,41 @@ t.test('PostgreSQL\'s and NATS\'s exporters are on in the shipped values', async
   t.equal(values.promExporter?.enabled, true, 'the NATS chart runs its exporter')
   t.equal(values.promExporter?.podMonitor?.enabled, true, 'with its PodMonitor')
   t.equal(values.config.monitor.enabled, true, 'on the monitor port it reads')
+})
+
+t.test('docker-compose.yml: the observability profile', async (t) => {
+  interface ComposeService { profiles?: string[]; volumes?: string[]; environment?: Record<string, string>; ports?: string[] }
+  const compose = parse(readRepoFile('docker-compose.yml'), { merge: true, maxAliasCount: 100 }) as { services: Record<string, ComposeService> }
+  const observability = Object.entries(compose.services).filter(([, service]) => service.profiles?.includes('observability')).map(([name]) => name)
+  t.same(observability.sort(), ['grafana', 'jaeger', 'prometheus'], 'Prometheus, Grafana and Jaeger, only with the profile')
+  for (const name of serviceNames) t.notOk(compose.services[name]?.profiles, `${name} runs without a profile`)
+  for (const name of observability) t.ok((compose.services[name]?.ports ?? []).every((port) => port.startsWith('127.0.0.1:')), `${name} is published on 127.0.0.1 only`)
+
+  const mounted = (service: string, target: string): string | undefined =>
+    compose.services[service]?.volumes?.find((volume) => volume.split(':')[1] === target)?.split(':')[0]
+  const prometheusFile = mounted('prometheus', '/etc/prometheus/prometheus.yml')
+  if (t.ok(prometheusFile, 'Prometheus reads a config from the repository')) {
+    const config = parse(readRepoFile(prometheusFile!)) as { scrape_configs: Array<{ metrics_path: string; dns_sd_configs: Array<{ names: string[]; port: number }>; relabel_configs: Array<{ target_label: string }> }> }
+    const targets = config.scrape_configs.flatMap((job) => job.dns_sd_configs.map((entry) => ({ name: entry.names[0], port: entry.port, path: job.metrics_path })))
+    for (const name of serviceNames) {
+      const port = defaultPort(await loadServiceConfig(name))
+      t.ok(targets.some((target) => target.name === name && target.port === port && target.path === '/metrics'), `it scrapes every replica of ${name} on ${port}`)
+    }
+    t.ok(config.scrape_configs.every((job) => job.relabel_configs.some((relabel) => relabel.target_label === 'service')), 'with the `service` label the dashboard selects on')
+  }
+  t.equal(mounted('grafana', '/var/lib/grafana/dashboards/chat-dashboard.json'), './deploy/monitoring/chat-dashboard.json', 'Grafana gets the shipped dashboard')
+  const provisioning = mounted('grafana', '/etc/grafana/provisioning/dashboards/chat.yaml')
+  if (t.ok(provisioning, 'and a dashboard provider')) {
+    const provider = parse(readRepoFile(provisioning!)) as { providers: Array<{ options: { path: string } }> }
+    t.equal(provider.providers[0]?.options.path, '/var/lib/grafana/dashboards', 'that loads it')
+  }
+  const datasources = mounted('grafana', '/etc/grafana/provisioning/datasources/chat.yaml')
+  if (t.ok(datasources, 'and data sources')) {
+    const list = (parse(readRepoFile(datasources!)) as { datasources: Array<{ type: string; url: string; isDefault?: boolean }> }).datasources
+    t.ok(list.some((source) => source.type === 'prometheus' && source.url === 'http://prometheus:9090' && source.isDefault), 'the compose Prometheus, by default')
+    t.ok(list.some((source) => source.type === 'jaeger' && source.url === 'http://jaeger:16686'), 'and Jaeger')
+  }
+  t.equal(compose.services.jaeger?.environment?.COLLECTOR_OTLP_ENABLED, 'true', 'Jaeger takes OTLP')
 })
 
 await t.test('every metric the rules and the dashboard use is exported by the services', async (t) => {
