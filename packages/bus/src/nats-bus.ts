@@ -2,7 +2,6 @@ import { CHAT_EVENTS_STREAM, chatEventsStreamSubjects, subjects } from '@chat/co
 import {
   ClosedConnectionError,
   DrainingConnectionError,
-  PermissionViolationError,
   RequestError,
   TimeoutError,
   headers as natsHeaders,
@@ -10,11 +9,11 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
-  type Status,
   type Subscription
 } from '@nats-io/nats-core'
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
+import type { Tracer } from '@opentelemetry/api'
 import { BusClosedError, NoRespondersError, RequestTimeoutError } from './errors.js'
 import { ensureStream, type StreamLimits } from './nats-stream.js'
 import {
@@ -34,6 +33,8 @@ import {
   type SubscribeOptions
 } from './port.js'
 import { assertPublishSubject, assertSubscribePattern, subjectMatches } from './subject-match.js'
+import { inReceiveSpan, inSendSpan } from './tracing.js'
+import { logStatus } from './nats-status.js'
 
 export interface NatsBusOptions {
   /** For example `nats://127.0.0.1:4222`; several servers of a cluster separated by commas. */
@@ -75,6 +76,13 @@ export interface NatsBusOptions {
    * read again at every (re)connect, so renewed certificates are picked up.
    */
   tls?: { caFile?: string; certFile?: string; keyFile?: string }
+  /**
+   * The process's tracer, when it traces: publishes and requests get a span
+   * and carry its W3C trace context in their headers; messages that carry one
+   * are received and served in a span of the same trace. Without it the bus
+   * does no tracing work at all.
+   */
+  tracer?: Tracer
 }
 
 /** The NATS EventBus, with the raw connection for what the port does not cover. */
@@ -147,6 +155,7 @@ class NatsEventBus implements NatsBus {
   readonly #js: JetStreamClient
   readonly #streamSubjects: string[]
   readonly #onError: HandlerErrorListener
+  readonly #tracer: Tracer | undefined
   readonly #listeners = new Set<Listener>()
   #draining: Promise<void> | undefined
 
@@ -155,6 +164,7 @@ class NatsEventBus implements NatsBus {
     this.streamName = streamName
     this.#js = jetstream(nc)
     this.#streamSubjects = streamSubjects
+    this.#tracer = options.tracer
     const logger = options.logger
     this.#onError = options.onError ?? ((error, context) => {
       if (logger) logger.error({ err: error, ...context }, 'bus handler failed')
@@ -167,6 +177,12 @@ class NatsEventBus implements NatsBus {
   }
 
   async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
+    const tracer = this.#tracer
+    if (!tracer) return this.#publish(subject, data, options)
+    return inSendSpan(tracer, 'publish', subject, options.headers, options.msgId, (headers) => this.#publish(subject, data, { ...options, headers }))
+  }
+
+  async #publish(subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishResult> {
     if (this.connection.isClosed()) {
       this.stats.publishFailures++
       throw new BusClosedError()
@@ -193,20 +209,32 @@ class NatsEventBus implements NatsBus {
   }
 
   subscribe(pattern: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<BusSubscription> {
+    const tracer = this.#tracer
     return this.#listen(pattern, options.queue, 'subscribe', async (msg) => {
-      await handler(toBusMessage(msg))
+      const message = toBusMessage(msg)
+      // Only messages that carry a trace (room events, send requests): typing notices stay untraced.
+      if (tracer && msg.headers?.has('traceparent')) await inReceiveSpan(tracer, 'receive', msg.subject, (name) => message.header(name), async () => handler(message))
+      else await handler(message)
     })
   }
 
   serve(subject: string, handler: RequestHandler, options: SubscribeOptions = {}): Promise<BusSubscription> {
+    const tracer = this.#tracer
     return this.#listen(subject, options.queue, 'serve', async (msg) => {
-      const reply = await handler(toBusMessage(msg))
+      const message = toBusMessage(msg)
+      const reply = tracer && msg.headers?.has('traceparent') ? await inReceiveSpan(tracer, 'process', msg.subject, (name) => message.header(name), async () => handler(message)) : await handler(message)
       // A plain publish to a served subject has nobody to answer.
       if (msg.reply) msg.respond(reply)
     })
   }
 
   async request(subject: string, data: Uint8Array, options: RequestOptions = {}): Promise<BusMessage> {
+    const tracer = this.#tracer
+    if (!tracer) return this.#request(subject, data, options)
+    return inSendSpan(tracer, 'request', subject, options.headers, undefined, (headers) => this.#request(subject, data, { ...options, headers }))
+  }
+
+  async #request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
     this.#assertOpen()
     assertPublishSubject(subject)
     const timeout = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
@@ -324,33 +352,6 @@ class NatsEventBus implements NatsBus {
       }
       if (logger) logStatus(logger, status)
     }
-  }
-}
-
-function logStatus(logger: BusLogger, status: Status): void {
-  switch (status.type) {
-    case 'disconnect':
-    case 'reconnecting':
-    case 'staleConnection':
-    case 'slowConsumer':
-      logger.warn({ status: status.type }, 'NATS connection status')
-      break
-    case 'reconnect':
-      logger.info({ status: status.type, server: status.server }, 'NATS reconnected')
-      break
-    case 'error':
-      if (status.error instanceof PermissionViolationError) {
-        // The server refused a publish or subscription of this user: a
-        // deployment error (permissions narrower than the code), never
-        // fatal; the operation that caused it failed or logs its own error.
-        const { operation, subject, queue } = status.error
-        logger.error({ err: status.error, operation, subject, ...(queue ? { queue } : {}) }, 'NATS permissions violation')
-      } else {
-        logger.error({ err: status.error }, 'NATS async error')
-      }
-      break
-    default:
-      break
   }
 }
 

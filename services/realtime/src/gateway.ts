@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
+import type { Tracer } from '@opentelemetry/api'
 import type { EventBus } from '@chat/bus'
 import type { User } from '@chat/contracts'
 import type { TokenVerifier } from '@chat/service-kit'
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   logger: FastifyBaseLogger
   /** Observes each live event's delivery lag (the metrics' histogram). */
   deliveryLag?: DeliveryLagObserver
+  /** The process's tracer when it traces. */
+  tracer?: Tracer
 }
 
 /**
@@ -127,6 +130,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
         logger: this.deps.logger,
         stats: this.stats,
         deliveryLag: this.deps.deliveryLag,
+        tracer: this.deps.tracer,
         onBroken: (broken) => {
           if (this.channels.get(roomId)?.channel === broken) this.channels.delete(roomId)
         }

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fas
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
+import type { Tracer } from '@opentelemetry/api'
 import { Histogram } from 'prom-client'
 import type { EventBus } from '@chat/bus'
 import { subjects } from '@chat/contracts'
@@ -29,6 +30,8 @@ export interface RealtimePluginOptions extends Partial<GatewaySettings> {
   pruneIntervalMs?: number
   /** How often watched rooms are compared with the store, to send what the bus lost. Default 5 s. */
   reconcileMs?: number
+  /** The process's tracer when it traces (socket writes and gap fills as spans of each event's trace). */
+  tracer?: Tracer
 }
 
 declare module 'fastify' {
@@ -71,7 +74,8 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
       messages: createMessagesClient(bus, { subject: settings.sendSubject, timeoutMs: settings.sendTimeoutMs }),
       findUser: (userId) => findUser(db, userId),
       logger: app.log,
-      deliveryLag
+      deliveryLag,
+      tracer: options.tracer
     },
     settings
   )
