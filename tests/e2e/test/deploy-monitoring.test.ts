@@ -164,6 +164,11 @@ await t.test('every metric the rules and the dashboard use is exported by the se
     }
   }
   t.comment(`${exported.size} sample names from ${[...scrapes.keys()].join(', ')}`)
+  // What an operator sees after one message: the journey's samples of messages and the gateways (buckets and Node's defaults left out).
+  const journey = /^(room_events_|bus_|nats_|db_pool_|realtime_(?!.*_bucket)|rate_limited_)/
+  for (const [name, scrape] of scrapes) {
+    if (name === 'messages' || name.startsWith('realtime')) t.comment(`/metrics of ${name}:\n${scrape.split('\n').filter((line) => journey.test(line)).join('\n')}`)
+  }
   for (const { where, expr } of [...ruleQueries, ...dashboardQueries]) {
     const names = metricNames(expr)
     t.ok(names.length > 0, `${where}: reads a metric`)
