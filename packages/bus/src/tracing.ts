@@ -2,6 +2,7 @@
 // process traces): the W3C trace context travels in the message headers
 // (`traceparent`, `tracestate`) that already carry the event envelope.
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api'
+import type { BusMessage, EventBus, MessageHandler, RequestHandler } from './port.js'
 
 const uuidToken = /(^|\.)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=\.|$)/gi
 
@@ -69,4 +70,26 @@ export async function inReceiveSpan<T>(tracer: Tracer, operation: 'receive' | 'p
 export function failed(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : String(error))
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+}
+
+/**
+ * A bus whose publishes and requests carry the trace context and whose
+ * handlers run in a span of the trace their message carries: how the
+ * in-process bus (the standalone process) traces; the NATS adapter does the
+ * same inside.
+ */
+export function withTracing(bus: EventBus, tracer: Tracer): EventBus {
+  const traced = <T>(operation: 'receive' | 'process', message: BusMessage, handle: () => T | Promise<T>): Promise<T> =>
+    message.header('traceparent') === undefined
+      ? Promise.resolve(handle())
+      : inReceiveSpan(tracer, operation, message.subject, (name) => message.header(name), async () => handle())
+  return {
+    publish: (subject, data, options = {}) => inSendSpan(tracer, 'publish', subject, options.headers, options.msgId, (headers) => bus.publish(subject, data, { ...options, headers })),
+    request: (subject, data, options = {}) => inSendSpan(tracer, 'request', subject, options.headers, undefined, (headers) => bus.request(subject, data, { ...options, headers })),
+    subscribe: (pattern, handler: MessageHandler, options) => bus.subscribe(pattern, (message) => traced('receive', message, () => handler(message)), options),
+    serve: (subject, handler: RequestHandler, options) => bus.serve(subject, (message) => traced('process', message, () => handler(message)), options),
+    ping: () => bus.ping(),
+    drain: () => bus.drain(),
+    close: () => bus.close()
+  }
 }

@@ -8,6 +8,7 @@ import type { Database } from '@chat/db'
 import { createTestDatabase, requireInfra, type TeardownHost } from '@chat/db/testing'
 import type { Registry } from 'prom-client'
 import { generateSigningKey } from './keys.js'
+export { renderSpanTree, startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js'
 import { createTokenSigner, createTokenVerifier, staticKeyResolver, type TokenSigner, type TokenVerifier } from './tokens.js'
 
 export interface RunningService {

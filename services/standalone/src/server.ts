@@ -19,7 +19,7 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
   const { key, created } = await loadOrCreateSigningKey(join(dataDir, 'signing-key.pem'))
   const database = await createDb(join(dataDir, 'pglite'))
   await migrateToLatest(database.db)
-  const bus = createInProcessBus()
+  const bus = createInProcessBus({ tracer: tracing?.tracer })
   const eventTracing = tracing ? createEventTracing(tracing.tracer) : undefined
   const app = await buildStandaloneApp(
     { db: database.db, bus, signer: createTokenSigner(key, config.ACCESS_TOKEN_TTL_SECONDS), eventTracing },
