@@ -41,7 +41,11 @@ const writer = (user: keyof typeof roomEventWriters, purpose: string): NatsUserR
 
 /** Every NATS user, by name: the services' NATS_USER values. */
 export const NATS_USERS = {
-  rooms: writer('rooms', 'publishes the room and participants events it writes'),
+  rooms: {
+    purpose: 'publishes the room and participants events it writes, and room.joined notices to a room\'s creator (core NATS)',
+    publish: [...writerPublish('rooms'), subjects.anyUserJoined()],
+    subscribe: [inbox('rooms')]
+  },
   // messages answers into the gateways' inbox, not through allow_responses:
   // only the server that delivered a request knows its reply subject, so a
   // reply sent after a NATS restart or a move to another node of the cluster
@@ -54,9 +58,9 @@ export const NATS_USERS = {
   },
   reactions: writer('reactions', 'publishes the reaction events it writes'),
   realtime: {
-    purpose: 'subscribes to room events and mention notices; publishes typing notices (core NATS); requests svc.messages.send',
+    purpose: 'subscribes to room events and user notices (mention, joined); publishes typing notices (core NATS); requests svc.messages.send',
     publish: [subjects.messagesSend(), subjects.roomTyping('*')],
-    subscribe: [subjects.allRooms(), subjects.anyUserMention(), inbox('realtime')]
+    subscribe: [subjects.allRooms(), subjects.anyUserNotice(), inbox('realtime')]
   },
   admin: { purpose: 'operators only (nats-box: stream info, raising replicas); no service uses it' }
 } as const satisfies Record<string, NatsUserRights>

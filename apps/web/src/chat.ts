@@ -1,4 +1,4 @@
-import { ChatApiError, createChatClient, type ChatClient, type Room, type SearchHit, type Session, type User } from '@chat/client'
+import { ChatApiError, createChatClient, type ChatClient, type Message, type Room, type SearchHit, type Session, type User } from '@chat/client'
 import type { ActionContext } from './action-context.js'
 import { describeError } from './describe-error.js'
 import { RoomActions } from './rooms.actions.js'
@@ -215,11 +215,16 @@ export class Chat {
     return this.#timeline.loadOlder(roomId)
   }
 
-  send(roomId: string, text: string): void {
-    this.#timeline.send(roomId, text)
+  send(roomId: string, text: string, replyTo?: string): void {
+    this.#timeline.send(roomId, text, replyTo)
   }
 
   /** Sends a failed line again over HTTP with the same client_msg_id, so it is stored at most once. */
+  /** A thread's replies, oldest first. */
+  thread(roomId: string, rootId: string): Promise<Message[]> {
+    return this.#timeline.thread(roomId, rootId)
+  }
+
   retry(roomId: string, clientMsgId: string): void {
     this.#timeline.retry(roomId, clientMsgId)
   }

@@ -78,8 +78,8 @@ export class SocketSupervisor {
   }
 
   /** The server's copy once it acknowledges; undefined while there is no socket (offline). */
-  sendMessage(roomId: string, text: string, clientMsgId: string): Promise<Message> | undefined {
-    return this.#socket?.sendMessage(roomId, text, { clientMsgId })
+  sendMessage(roomId: string, text: string, clientMsgId: string, replyTo?: string): Promise<Message> | undefined {
+    return this.#socket?.sendMessage(roomId, text, replyTo === undefined ? { clientMsgId } : { clientMsgId, replyTo })
   }
 
   /** Whether the typing frame went out. */

@@ -1,4 +1,4 @@
-import type { Message } from '@chat/client'
+import type { Message, MessagePageQuery } from '@chat/client'
 import type { ActionContext } from './action-context.js'
 import { describeError } from './describe-error.js'
 import type { ChatState } from './state/chat-state.js'
@@ -77,12 +77,13 @@ export class TimelineActions {
     this.#set((state) => pageReloaded(state, roomId, page))
   }
 
-  send(roomId: string, text: string): void {
-    const line: PendingLine = { clientMsgId: newClientMsgId(), text, status: 'sending' }
+  /** Sends a message, a reply in the thread of `replyTo` when given. */
+  send(roomId: string, text: string, replyTo?: string): void {
+    const line: PendingLine = { clientMsgId: newClientMsgId(), text, status: 'sending', ...(replyTo === undefined ? {} : { replyTo }) }
     this.#set((state) => addPending(state, roomId, line))
     // The next keystroke starts another message: the others hear of it at once.
     this.#typingThrottle.reset()
-    const sent = this.#context.socket.sendMessage(roomId, text, line.clientMsgId)
+    const sent = this.#context.socket.sendMessage(roomId, text, line.clientMsgId, replyTo)
     if (!sent) {
       this.#setPending(roomId, line.clientMsgId, { status: 'failed', error: 'offline' })
       return
@@ -106,7 +107,8 @@ export class TimelineActions {
     const line = this.#context.store.get().timelines[roomId]?.pending.find((pending) => pending.clientMsgId === clientMsgId)
     if (!line) return
     this.#setPending(roomId, clientMsgId, { status: 'sending', error: undefined })
-    this.#context.client.messages.send(roomId, { text: line.text, client_msg_id: clientMsgId }).then(
+    const body = line.replyTo === undefined ? { text: line.text, client_msg_id: clientMsgId } : { text: line.text, client_msg_id: clientMsgId, reply_to: line.replyTo }
+    this.#context.client.messages.send(roomId, body).then(
       ({ message }) => this.#confirm(roomId, message),
       (error: unknown) => this.#setPending(roomId, clientMsgId, { status: 'failed', error: describeError(error) })
     )
@@ -122,6 +124,21 @@ export class TimelineActions {
 
   #confirm(roomId: string, message: Message): void {
     this.#set((state) => confirmMessage(state, roomId, message))
+  }
+
+  /**
+   * The replies of a thread, oldest first: its pages up to `limit`. Live
+   * replies arrive in the room's timeline (each is a message of the room).
+   */
+  async thread(roomId: string, rootId: string, limit = 200): Promise<Message[]> {
+    const replies: Message[] = []
+    let query: MessagePageQuery | undefined = { limit: pageSize }
+    while (query && replies.length < limit) {
+      const page = await this.#context.client.messages.thread(roomId, rootId, query)
+      replies.unshift(...page.messages)
+      query = page.prev
+    }
+    return replies
   }
 
   async edit(roomId: string, messageId: string, text: string): Promise<void> {

@@ -100,7 +100,7 @@ if (missing.length > 0) {
       await ada.getByRole('button', { name: 'Add to room' }).click()
       await until('Bob listed among the participants', async () => (await ada.locator('.participants li').allTextContents()).some((text) => text.startsWith(bobName)))
       await ada.getByRole('button', { name: 'Hide details' }).click()
-      // Bob learns of the room from the periodic room list refresh.
+      // Bob learns of the room on his socket (room.joined).
       await roomButton(bob, 'Tea').waitFor({ timeout: 15_000 })
       await roomButton(bob, 'Tea').click()
       await bob.getByRole('heading', { name: 'Tea', level: 2 }).waitFor()
@@ -335,6 +335,41 @@ if (missing.length > 0) {
       await hit.click()
       await messageLine(bob, 'Lunch at <noon>?').waitFor()
       t.equal(await bob.locator('.conversation-header h2').textContent(), adaName, 'the hit opened its room')
+    })
+
+    await t.test('a reply in a thread: the thread view, its reply box, the count on the root, live on both sides', async (t) => {
+      // Both are in the direct room, on Ada's "Lunch" message.
+      await messageLine(bob, 'Lunch at <noon>?').getByRole('button', { name: 'Reply in thread' }).click()
+      const bobThread = bob.getByRole('complementary', { name: 'Thread' })
+      await bobThread.locator('.thread-root').getByText('Lunch at <noon>?').waitFor()
+      await bobThread.getByLabel('Reply', { exact: true }).fill('Yes, noon works')
+      await bobThread.getByLabel('Reply', { exact: true }).press('Enter')
+      await bobThread.getByRole('list', { name: 'Replies' }).getByText('Yes, noon works').waitFor()
+      const adaCount = messageLine(ada, 'Lunch at <noon>?').locator('.reply-count')
+      await until('Ada sees the reply count on her message', async () => (await adaCount.getAttribute('data-reply-count')) === '1')
+      t.equal(await adaCount.textContent(), '1 reply')
+      await adaCount.click()
+      const adaThread = ada.getByRole('complementary', { name: 'Thread' })
+      await adaThread.getByRole('list', { name: 'Replies' }).getByText('Yes, noon works').waitFor()
+      await adaThread.getByLabel('Reply', { exact: true }).fill('See you there')
+      await adaThread.getByLabel('Reply', { exact: true }).press('Enter')
+      await bobThread.getByRole('list', { name: 'Replies' }).getByText('See you there').waitFor()
+      t.same(await bobThread.locator('.thread-replies .message-text').allTextContents(), ['Yes, noon works', 'See you there'], 'in order, live')
+      t.equal(await messageLine(bob, 'See you there').getAttribute('data-reply-to'), await messageLine(bob, 'Lunch at <noon>?').getAttribute('data-message-id'), 'a reply is also a line of the room')
+      await bobThread.getByRole('button', { name: 'Close thread' }).click()
+      await adaThread.getByRole('button', { name: 'Close thread' }).click()
+      t.equal(await bob.getByRole('complementary', { name: 'Thread' }).count(), 0, 'closed')
+    })
+
+    await t.test('a room made on another device of the same user appears without a reload', async (t) => {
+      // Bob's "phone": the API with his own login, while the browser tab stays open.
+      const phone = createChatClient({ baseUrl })
+      await phone.auth.login({ display_name: bobName, password })
+      const made = await phone.rooms.create({ name: 'Made elsewhere', participants_display_names: [] })
+      await roomButton(bob, 'Made elsewhere').waitFor({ timeout: 15_000 })
+      t.equal(await roomButton(bob, 'Made elsewhere').count(), 1, 'the open tab lists the room the other device made')
+      t.ok(made.id)
+      await phone.auth.logout()
     })
 
     await t.test('the session survives a reload; log out and in again', async (t) => {

@@ -27,6 +27,7 @@ export function room(name: string, owner: User, fields: Partial<Room> = {}): Roo
     last_read_seq: 0,
     unread_count: 0,
     unread_mentions: 0,
+    members_can_add: true,
     ...fields
   }
 }

@@ -151,6 +151,15 @@ t.test('participants.added: newcomers join as members now; someone already there
   t.equal(next.rooms[0]?.id, general.id)
 })
 
+t.test('participants.updated: the named participants take their new role, in place; last_seq moves', async (t) => {
+  const { general, state } = scene()
+  const frame: RoomEventFrame = { type: 'participants.updated', room_id: general.id, seq: 3, participants: [{ id: bob.id, display_name: 'Bob', role: 'admin', joined_at: createdAt }] }
+  const next = applyRoomEvent(state, frame, ada, now)
+  const updated = next.rooms.find((entry) => entry.id === general.id)
+  t.same(updated?.participants.map((participant) => [participant.display_name, participant.role]), [['Ada', 'owner'], ['Bob', 'admin']])
+  t.equal(updated?.last_seq, 3)
+})
+
 t.test('participants.removed of someone else: they leave the participant list', async (t) => {
   const { general, state } = scene()
   const next = applyRoomEvent(state, { type: 'participants.removed', room_id: general.id, seq: 3, users: [bob] }, ada, now)

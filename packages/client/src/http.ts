@@ -1,10 +1,13 @@
-import type { Avatar, Credentials, Message, ProblemDetails, Room, SearchHit, Session, User } from '@chat/contracts'
+import type { Avatar, Block, Credentials, Me, Message, ParticipantRole, Room, RoomsInvite, SearchHit, Session, User } from '@chat/contracts'
 import { ChatApiError, ChatNetworkError } from './errors.js'
 import { randomId } from './ids.js'
 import { linkQueryParam, parseLinkHeader } from './link.js'
 import type { AvatarFetchResult, MessagePage, MessagePageQuery, ReadPosition, RoomPage, SearchPage, SearchQuery } from './pages.js'
+import { readJson, toError } from './responses.js'
 import { ChatSocket } from './socket.js'
 import type { ConnectOptions, Emoji, Reaction, SocketAuth, WebSocketConstructor } from './types.js'
+
+export { retryAfterSeconds } from './responses.js'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
@@ -45,8 +48,17 @@ export interface ChatClient {
     logout(): Promise<void>
   }
   users: {
-    me(): Promise<User>
+    /** The caller, with their settings. */
+    me(): Promise<Me>
+    /** `rooms_invite: 'nobody'`: no one else puts the caller into a group room. */
+    update(settings: { rooms_invite?: RoomsInvite }): Promise<Me>
     search(prefix: string, options?: { limit?: number }): Promise<User[]>
+    blocks: {
+      list(): Promise<Block[]>
+      /** They can no longer add the caller to rooms, open a direct room with them, or mention them. */
+      block(userId: string): Promise<Block>
+      unblock(userId: string): Promise<void>
+    }
   }
   rooms: {
     list(options?: { limit?: number; cursor?: string }): Promise<RoomPage>
@@ -54,7 +66,13 @@ export interface ChatClient {
     get(roomId: string): Promise<Room>
     addUsers(roomId: string, displayNames: string[]): Promise<Room>
     rename(roomId: string, name: string): Promise<Room>
+    /** Owner and admins rename; the owner alone sets `members_can_add`. */
+    update(roomId: string, changes: { name?: string; members_can_add?: boolean }): Promise<Room>
     leave(roomId: string): Promise<void>
+    /** The owner makes a participant admin or member. */
+    setRole(roomId: string, userId: string, role: Exclude<ParticipantRole, 'owner'>): Promise<Room>
+    /** The owner removes anyone, an admin members. */
+    removeParticipant(roomId: string, userId: string): Promise<void>
     markRead(roomId: string, seq: number): Promise<ReadPosition>
     /** The one direct room of the caller and that user; `created` is false when it existed (200). */
     direct(displayName: string): Promise<{ room: Room; created: boolean }>
@@ -261,8 +279,14 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       }
     },
     users: {
-      me: () => json<User>({ method: 'GET', path: '/users/me/' }),
-      search: (prefix, searchOptions = {}) => json<User[]>({ method: 'GET', path: '/users/', query: { search: prefix, limit: searchOptions.limit } })
+      me: () => json<Me>({ method: 'GET', path: '/users/me/' }),
+      update: (settings) => json<Me>({ method: 'PATCH', path: '/users/me/', json: settings }),
+      search: (prefix, searchOptions = {}) => json<User[]>({ method: 'GET', path: '/users/', query: { search: prefix, limit: searchOptions.limit } }),
+      blocks: {
+        list: () => json<Block[]>({ method: 'GET', path: '/users/me/blocks/' }),
+        block: (userId) => json<Block>({ method: 'PUT', path: `/users/me/blocks/${seg(userId)}/` }),
+        unblock: (userId) => none({ method: 'DELETE', path: `/users/me/blocks/${seg(userId)}/` })
+      }
     },
     rooms: {
       async list(listOptions = {}) {
@@ -276,7 +300,10 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       addUsers: (roomId, displayNames) =>
         json<Room>({ method: 'POST', path: `/chatrooms/${seg(roomId)}/add_user/`, json: { user_display_names: displayNames } }),
       rename: (roomId, name) => json<Room>({ method: 'PATCH', path: `/chatrooms/${seg(roomId)}/`, json: { name } }),
+      update: (roomId, changes) => json<Room>({ method: 'PATCH', path: `/chatrooms/${seg(roomId)}/`, json: changes }),
       leave: (roomId) => none({ method: 'DELETE', path: `/chatrooms/${seg(roomId)}/participants/me/` }),
+      setRole: (roomId, userId, role) => json<Room>({ method: 'PATCH', path: `/chatrooms/${seg(roomId)}/participants/${seg(userId)}/`, json: { role } }),
+      removeParticipant: (roomId, userId) => none({ method: 'DELETE', path: `/chatrooms/${seg(roomId)}/participants/${seg(userId)}/` }),
       markRead: (roomId, seq) => json<ReadPosition>({ method: 'PUT', path: `/chatrooms/${seg(roomId)}/read/`, json: { seq } }),
       async direct(displayName) {
         const response = await request({ method: 'POST', path: '/direct/', json: { display_name: displayName } })
@@ -351,36 +378,4 @@ function withLimit<T extends object>(query: T, limit: string | undefined): T & {
 function asArrayBufferView(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   // Blob refuses views of a SharedArrayBuffer: copy those.
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes)
-}
-
-async function readJson<T>(response: Response): Promise<T> {
-  try {
-    return (await response.json()) as T
-  } catch (error) {
-    throw new ChatNetworkError(`unreadable JSON answer (${response.status})`, { cause: error })
-  }
-}
-
-/** The problem details of a failed answer (whatever its body) as a ChatApiError. */
-async function toError(response: Response): Promise<ChatApiError> {
-  let problem: ProblemDetails | undefined
-  try {
-    const text = await response.text()
-    if (/json/i.test(response.headers.get('content-type') ?? '')) {
-      const parsed: unknown = JSON.parse(text)
-      if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { code?: unknown }).code === 'string') problem = parsed as ProblemDetails
-    }
-  } catch {
-    // Not problem details: the status alone speaks.
-  }
-  return new ChatApiError(response.status, problem, retryAfterSeconds(response.headers.get('retry-after')), response.statusText)
-}
-
-/** `Retry-After` as seconds: either delay-seconds or an HTTP date. */
-export function retryAfterSeconds(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  if (/^\s*\d+\s*$/.test(value)) return Number(value)
-  const date = Date.parse(value)
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, Math.ceil((date - Date.now()) / 1000))
 }

@@ -3,9 +3,12 @@ import type { ChatSocketError } from './errors.js'
 
 export type {
   Avatar,
+  Block,
   ClientFrame,
+  Me,
   Message,
   Participant,
+  ParticipantRole,
   ProblemDetails,
   Reaction,
   ReactionCounts,
@@ -13,6 +16,7 @@ export type {
   RoomEventFrame,
   RoomEventType,
   RoomKind,
+  RoomsInvite,
   SearchHighlight,
   SearchHit,
   SearchHitRoom,

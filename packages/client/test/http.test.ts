@@ -306,3 +306,41 @@ t.test('rooms.direct tells 201 from 200; search.messages sends q and its options
   t.equal(new URL(seen[3]?.url ?? '', 'http://x').searchParams.get('before'), hit.message.id)
   t.same(second, { hits: [hit] }, 'the last page has no next')
 })
+
+t.test('roles and consent: paths, methods and bodies', async (t) => {
+  const seen: Seen[] = []
+  const peer = await startPeer(t, {
+    http: (request, response, body) => {
+      record(seen, request, body)
+      if (request.method === 'DELETE') return response.writeHead(204).end()
+      sendJson(response, 200, request.url === '/users/me/blocks/' ? [] : {})
+    }
+  })
+  const client = createChatClient({ baseUrl: peer.baseUrl, session: session('token-1') })
+  await client.rooms.setRole(roomA, 'u/1', 'admin')
+  await client.rooms.removeParticipant(roomA, 'u1')
+  await client.rooms.update(roomA, { members_can_add: false })
+  await client.users.me()
+  await client.users.update({ rooms_invite: 'nobody' })
+  t.same(await client.users.blocks.list(), [])
+  await client.users.blocks.block('u1')
+  await client.users.blocks.unblock('u1')
+  t.same(
+    seen.map((request) => `${request.method} ${request.url}`),
+    [
+      `PATCH /chatrooms/${roomA}/participants/u%2F1/`,
+      `DELETE /chatrooms/${roomA}/participants/u1/`,
+      `PATCH /chatrooms/${roomA}/`,
+      'GET /users/me/',
+      'PATCH /users/me/',
+      'GET /users/me/blocks/',
+      'PUT /users/me/blocks/u1/',
+      'DELETE /users/me/blocks/u1/'
+    ]
+  )
+  t.same(JSON.parse(String(seen[0]?.body)), { role: 'admin' })
+  t.same(JSON.parse(String(seen[2]?.body)), { members_can_add: false })
+  t.same(JSON.parse(String(seen[4]?.body)), { rooms_invite: 'nobody' })
+  t.equal(seen[6]?.body.length, 0, 'a block has no body')
+  t.ok(seen.every((request) => request.authorization === 'Bearer token-1'))
+})

@@ -47,6 +47,8 @@ export const limits = {
   roomNameChars: 100,
   displayNameChars: 64,
   displayNamesPerRequest: 1000,
+  /** Users one user may block. */
+  blocksPerUser: 1000,
   avatarBytes: 5 * 1024 * 1024,
   passwordMinChars: 8,
   passwordMaxChars: 256,

@@ -10,6 +10,7 @@ export const roomEventTypes = [
   'reaction.updated',
   'participants.added',
   'participants.removed',
+  'participants.updated',
   'room.updated'
 ] as const
 

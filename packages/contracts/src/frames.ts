@@ -3,7 +3,7 @@ import { Seq, Uuid } from './common.js'
 import type { roomEventTypes } from './constants.js'
 import { User } from './identity.js'
 import { MentionIds, Message, ReactionCounts, ThreadRoot } from './messages.js'
-import { Room } from './rooms.js'
+import { Participant, Room } from './rooms.js'
 
 // Server-to-client frames. The event frames (those with a `seq`) are also the
 // exact NATS payloads: the gateway forwards their bytes without parsing them.
@@ -36,6 +36,10 @@ export const ParticipantsAddedFrame = Type.Object({
 export const ParticipantsRemovedFrame = Type.Object({
   type: Type.Literal('participants.removed'), room_id: Uuid, seq: Seq, users: Type.Array(User)
 })
+/** Participants whose role changed (made admin or member, or handed ownership), as they are now. */
+export const ParticipantsUpdatedFrame = Type.Object({
+  type: Type.Literal('participants.updated'), room_id: Uuid, seq: Seq, participants: Type.Array(Participant)
+})
 export const RoomUpdatedFrame = Type.Object({
   type: Type.Literal('room.updated'), room_id: Uuid, seq: Seq, room: Room
 })
@@ -48,6 +52,7 @@ export const RoomEventFrame = Type.Union([
   ReactionUpdatedFrame,
   ParticipantsAddedFrame,
   ParticipantsRemovedFrame,
+  ParticipantsUpdatedFrame,
   RoomUpdatedFrame
 ])
 export type RoomEventFrame = Static<typeof RoomEventFrame>

@@ -13,6 +13,22 @@ export function toUser(row: { id: string; display_name: string; created_at: Date
   return { id: row.id, display_name: row.display_name, created_at: row.created_at.toISOString() }
 }
 
+/** Who may put the user into a group room: `anyone`, or `nobody` but themselves (a direct room is still open to anyone they have not blocked). */
+export const RoomsInvite = Type.Union([Type.Literal('anyone'), Type.Literal('nobody')])
+export type RoomsInvite = Static<typeof RoomsInvite>
+
+/** `GET /users/me/`: the caller, with their own settings. */
+export const Me = Type.Object({ ...User.properties, rooms_invite: RoomsInvite })
+export type Me = Static<typeof Me>
+
+/** `PATCH /users/me/`: the caller's settings. */
+export const UpdateMeBody = Type.Object({ rooms_invite: Type.Optional(RoomsInvite) }, { additionalProperties: false, minProperties: 1 })
+export type UpdateMeBody = Static<typeof UpdateMeBody>
+
+/** A user the caller blocked (`GET /users/me/blocks/`, `PUT /users/me/blocks/:user_id/`). */
+export const Block = Type.Object({ user: User, created_at: Timestamp })
+export type Block = Static<typeof Block>
+
 export const Session = Type.Object(
   {
     user: User,

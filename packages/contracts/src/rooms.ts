@@ -6,10 +6,18 @@ import { DisplayName, User } from './identity.js'
 export const RoomKind = Type.Union([Type.Literal('group'), Type.Literal('direct')])
 export type RoomKind = Static<typeof RoomKind>
 
+/**
+ * A group room has one owner (its creator, or who it was handed to), who
+ * makes participants admins and back; owners and admins remove participants,
+ * rename the room and set its avatar. A direct room's two are members.
+ */
+export const ParticipantRole = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
+export type ParticipantRole = Static<typeof ParticipantRole>
+
 export const Participant = Type.Object({
   id: Uuid,
   display_name: Type.String(),
-  role: Type.Union([Type.Literal('owner'), Type.Literal('member')]),
+  role: ParticipantRole,
   joined_at: Timestamp
 })
 export type Participant = Static<typeof Participant>
@@ -25,7 +33,8 @@ export const Room = Type.Object({
   last_seq: Seq,
   last_read_seq: Seq,
   unread_count: Type.Integer({ minimum: 0 }),
-  unread_mentions: Type.Integer({ minimum: 0, description: 'messages past the caller\'s read position that mention the caller' })
+  unread_mentions: Type.Integer({ minimum: 0, description: 'messages past the caller\'s read position that mention the caller' }),
+  members_can_add: Type.Boolean({ description: 'false: only the owner and admins add people (the owner sets it); always true in a direct room' })
 })
 export type Room = Static<typeof Room>
 
@@ -44,3 +53,10 @@ export type Avatar = Static<typeof Avatar>
 /** `POST /direct/`: the caller's direct room with the user of that display name. */
 export const DirectRoomBody = Type.Object({ display_name: DisplayName }, { additionalProperties: false })
 export type DirectRoomBody = Static<typeof DirectRoomBody>
+
+/** `PATCH /chatrooms/:room_id/participants/:user_id/`: the owner makes a participant admin or member. */
+export const ParticipantRoleBody = Type.Object(
+  { role: Type.Union([Type.Literal('admin'), Type.Literal('member')]) },
+  { additionalProperties: false }
+)
+export type ParticipantRoleBody = Static<typeof ParticipantRoleBody>

@@ -29,6 +29,11 @@ export const subjects = {
   /** Mention notices to one user (core NATS, not stored): the payload is the `mention` frame. */
   userMention: (userId: string): string => `chat.user.${userId}.mention`,
   anyUserMention: (): string => 'chat.user.*.mention',
+  /** "You made this room" to one user's devices (core NATS, not stored): the payload is the `room.joined` frame. */
+  userJoined: (userId: string): string => `chat.user.${userId}.joined`,
+  anyUserJoined: (): string => 'chat.user.*.joined',
+  /** Every notice to every user: what the gateways subscribe to. */
+  anyUserNotice: (): string => 'chat.user.*.*',
   /**
    * Where a NATS user's replies arrive (its connection's inbox prefix): one
    * prefix per user, so that NATS permissions can let each service read its
@@ -46,7 +51,7 @@ export const queueGroups = { messages: 'messages' } as const
  * re-publishes only its own types.
  */
 export const roomEventWriters = {
-  rooms: ['participants.added', 'participants.removed', 'room.updated'],
+  rooms: ['participants.added', 'participants.removed', 'participants.updated', 'room.updated'],
   messages: ['message.created', 'message.updated', 'message.deleted'],
   reactions: ['reaction.updated']
 } as const satisfies Record<string, readonly RoomEventType[]>

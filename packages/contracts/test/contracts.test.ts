@@ -2,7 +2,11 @@ import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { Compile } from 'typebox/compile'
 import {
+  Block,
   ClientFrame,
+  Me,
+  ParticipantRoleBody,
+  UpdateMeBody,
   Reaction,
   ReactionListEntry,
   RoomEventFrame,
@@ -111,4 +115,22 @@ t.test('a reaction and a reaction list entry', async (t) => {
   t.notOk(Compile(Reaction).Check({ ...reaction, user: undefined }))
   t.ok(Compile(ReactionListEntry).Check({ name: 'like', emoji: '👍', label: 'Like' }))
   t.notOk(Compile(ReactionListEntry).Check({ name: 'Like', emoji: '👍', label: 'Like' }), 'names are lower case')
+})
+
+t.test('roles and consent: participants.updated, the role body, Me, its update and Block', async (t) => {
+  const participant = { id: user.id, display_name: 'Ada', role: 'admin', joined_at: '2026-11-26T20:15:00.123Z' }
+  t.ok(Compile(RoomEventFrame).Check({ type: 'participants.updated', room_id: roomId, seq: 4, participants: [participant] }))
+  t.notOk(Compile(RoomEventFrame).Check({ type: 'participants.updated', room_id: roomId, seq: 4, participants: [{ ...participant, role: 'moderator' }] }))
+  t.ok(roomEventWriters.rooms.includes('participants.updated'), 'the rooms service writes it')
+  const roleBody = Compile(ParticipantRoleBody)
+  t.ok(roleBody.Check({ role: 'admin' }))
+  t.ok(roleBody.Check({ role: 'member' }))
+  t.notOk(roleBody.Check({ role: 'owner' }), 'ownership is handed over by leaving, never set')
+  t.ok(Compile(Me).Check({ ...user, rooms_invite: 'nobody' }))
+  t.notOk(Compile(Me).Check(user), 'Me always says rooms_invite')
+  const update = Compile(UpdateMeBody)
+  t.ok(update.Check({ rooms_invite: 'anyone' }))
+  t.notOk(update.Check({}), 'at least one setting')
+  t.notOk(update.Check({ rooms_invite: 'friends' }))
+  t.ok(Compile(Block).Check({ user, created_at: '2026-11-26T20:15:00.123Z' }))
 })

@@ -14,6 +14,8 @@ export interface UsersTable {
   display_name_key: string
   password_hash: string
   created_at: CreatedAt
+  /** `nobody`: no one else may put the user into a group room (migration 0006). */
+  rooms_invite: ColumnType<'anyone' | 'nobody', 'anyone' | 'nobody' | undefined, 'anyone' | 'nobody'>
 }
 
 export interface RefreshTokensTable {
@@ -41,12 +43,15 @@ export interface RoomsTable {
   /** A direct room's two users, the smaller id first (unique as a pair); null for a group. */
   direct_user_low: ColumnType<string | null, string | null | undefined, never>
   direct_user_high: ColumnType<string | null, string | null | undefined, never>
+  /** False: only the owner and admins add people (migration 0006). */
+  members_can_add: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface RoomParticipantsTable {
   room_id: string
   user_id: string
-  role: 'owner' | 'member'
+  /** At most one owner per group room (migration 0006); a direct room's two are members. */
+  role: 'owner' | 'admin' | 'member'
   joined_at: CreatedAt
   last_read_seq: ColumnType<number, number | undefined, number>
 }
@@ -116,6 +121,13 @@ export interface RateLimitsTable {
   reset_at: Timestamp
 }
 
+/** `blocker_id` blocked `blocked_id` (migration 0006). */
+export interface UserBlocksTable {
+  blocker_id: string
+  blocked_id: string
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   refresh_tokens: RefreshTokensTable
@@ -127,6 +139,7 @@ export interface Database {
   reactions: ReactionsTable
   room_events: RoomEventsTable
   rate_limits: RateLimitsTable
+  user_blocks: UserBlocksTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -50,7 +50,7 @@ t.test('check constraints reject impossible values', async (t) => {
       const roomId = await insertRoom(db, ada)
       t.equal((await failureOf(insertMessage(db, { room_id: roomId, seq: 0, sender_id: ada }))).constraint, 'messages_seq_check')
       t.equal(
-        (await failureOf(db.insertInto('room_participants').values({ room_id: roomId, user_id: ada, role: 'admin' as 'owner' }).execute())).constraint,
+        (await failureOf(db.insertInto('room_participants').values({ room_id: roomId, user_id: ada, role: 'moderator' as 'owner' }).execute())).constraint,
         'room_participants_role_check'
       )
       t.equal(

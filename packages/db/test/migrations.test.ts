@@ -15,6 +15,7 @@ const appTables = [
   'room_events',
   'room_participants',
   'rooms',
+  'user_blocks',
   'users'
 ]
 
@@ -107,7 +108,9 @@ t.test('the initial migration builds the schema', async (t) => {
           'message_mentions.room_id -> rooms': 'c',
           'reactions.message_id -> messages': 'c',
           'reactions.user_id -> users': 'r',
-          'room_events.room_id -> rooms': 'c'
+          'room_events.room_id -> rooms': 'c',
+          'user_blocks.blocker_id -> users': 'c',
+          'user_blocks.blocked_id -> users': 'c'
         },
         'foreign keys and their ON DELETE (c = cascade, r = restrict)'
       )
@@ -125,6 +128,8 @@ t.test('the initial migration builds the schema', async (t) => {
       t.match(index.get('messages_room_id_seq_unique'), /UNIQUE INDEX .*\(room_id, seq\)/)
       t.match(index.get('messages_reply_to_seq_idx'), /\(reply_to, seq\) WHERE \(reply_to IS NOT NULL\)/)
       t.match(index.get('message_mentions_user_room_seq_idx'), /\(user_id, room_id, seq\)/)
+      t.match(index.get('room_participants_one_owner_idx'), /UNIQUE INDEX .*\(room_id\) WHERE \(role = 'owner'::text\)/)
+      t.match(index.get('user_blocks_blocked_id_idx'), /\(blocked_id, blocker_id\)/)
     })
   }
 })
@@ -190,6 +195,42 @@ t.test('0003 down restores 0002: its send function, no thread columns, no mentio
       const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_name = 'message_mentions'`.execute(db)
       t.same(tables.rows, [])
       t.same(await migrateToLatest(db), Object.keys(migrations).filter((name) => name > '0002_send_batch'), 'every migration after 0002 again')
+    })
+  }
+})
+
+t.test('0006 gives every group room without an owner one: the creator when still in, else the longest-standing participant', async (t) => {
+  for (const { name, db } of await openEngines(t)) {
+    await t.test(name, async (t) => {
+      t.equal((await migratorFor(db).migrateTo('0005_rate_limits')).error, undefined)
+      const users = await sql<{ id: string }>`
+        insert into users (display_name, display_name_key, password_hash)
+        values ('a', 'a', 'x'), ('b', 'b', 'x'), ('c', 'c', 'x') returning id`.execute(db)
+      const [a, b, c] = users.rows.map((row) => row.id) as [string, string, string]
+      const rooms = await sql<{ id: string }>`
+        insert into rooms (name, created_by) values ('kept', ${a}), ('creator in', ${a}), ('creator gone', ${a}) returning id`.execute(db)
+      const [kept, creatorIn, creatorGone] = rooms.rows.map((row) => row.id) as [string, string, string]
+      await sql`
+        insert into room_participants (room_id, user_id, role, joined_at) values
+          (${kept}, ${b}, 'owner', now()), (${kept}, ${a}, 'member', now() - interval '1 hour'),
+          (${creatorIn}, ${c}, 'member', now() - interval '1 hour'), (${creatorIn}, ${a}, 'member', now()),
+          (${creatorGone}, ${c}, 'member', now()), (${creatorGone}, ${b}, 'member', now() - interval '1 hour')`.execute(db)
+      const direct = await sql<{ id: string }>`
+        insert into rooms (name, created_by, kind, direct_user_low, direct_user_high)
+        values ('', ${a}, 'direct', least(${a}::uuid, ${b}::uuid), greatest(${a}::uuid, ${b}::uuid)) returning id`.execute(db)
+      const directId = direct.rows[0]!.id
+      await sql`insert into room_participants (room_id, user_id, role) values (${directId}, ${a}, 'member'), (${directId}, ${b}, 'member')`.execute(db)
+
+      t.same(await migrateToLatest(db), ['0006_roles_blocks'])
+      const owners = await sql<{ room_id: string; user_id: string }>`select room_id, user_id from room_participants where role = 'owner'`.execute(db)
+      const ownerOf = new Map(owners.rows.map((row) => [row.room_id, row.user_id]))
+      t.equal(ownerOf.get(kept), b, 'a room with an owner keeps it')
+      t.equal(ownerOf.get(creatorIn), a, 'the creator, though not the longest-standing')
+      t.equal(ownerOf.get(creatorGone), b, 'the longest-standing participant')
+      t.notOk(ownerOf.has(directId), 'a direct room has no owner')
+      t.equal(owners.rows.length, 3)
+      await t.rejects(sql`update room_participants set role = 'owner' where room_id = ${kept} and user_id = ${a}`.execute(db), /room_participants_one_owner_idx|duplicate|unique/, 'one owner a room')
+      await t.rejects(sql`insert into user_blocks (blocker_id, blocked_id) values (${a}, ${a})`.execute(db), /user_blocks_not_self|check/)
     })
   }
 })

@@ -12,7 +12,15 @@ import { errors } from '@chat/service-kit'
 export type RoomAccess =
   | { kind: 'no_room' }
   | { kind: 'outsider' }
-  | { kind: 'participant'; role: 'owner' | 'member'; lastReadSeq: number; lastSeq: number }
+  | {
+      kind: 'participant'
+      role: 'owner' | 'admin' | 'member'
+      lastReadSeq: number
+      lastSeq: number
+      roomKind: 'group' | 'direct'
+      /** The room's setting: false lets only the owner and admins add people. */
+      membersCanAdd: boolean
+    }
 
 /**
  * One query that answers the first two checks of every room-scoped request
@@ -28,13 +36,20 @@ export async function findRoomAccess(
   let query = db
     .selectFrom('rooms')
     .leftJoin('room_participants', (join) => join.onRef('room_participants.room_id', '=', 'rooms.id').on('room_participants.user_id', '=', userId))
-    .select(['rooms.last_seq', 'room_participants.role', 'room_participants.last_read_seq'])
+    .select(['rooms.last_seq', 'rooms.kind', 'rooms.members_can_add', 'room_participants.role', 'room_participants.last_read_seq'])
     .where('rooms.id', '=', roomId)
   if (options.lock) query = query.forUpdate('rooms')
   const row = await query.executeTakeFirst()
   if (!row) return { kind: 'no_room' }
   if (!row.role) return { kind: 'outsider' }
-  return { kind: 'participant', role: row.role, lastReadSeq: row.last_read_seq ?? 0, lastSeq: Number(row.last_seq) }
+  return {
+    kind: 'participant',
+    role: row.role,
+    lastReadSeq: row.last_read_seq ?? 0,
+    lastSeq: Number(row.last_seq),
+    roomKind: row.kind,
+    membersCanAdd: row.members_can_add
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Database } from '@chat/db'
 import type { LimitStore, TokenSigner, VerifyingKey } from '@chat/service-kit'
 import { authRoutes } from './auth.routes.js'
 import { createAuthContext } from './auth.service.js'
+import { consentRoutes } from './consent.routes.js'
 import { usersRoutes } from './users.routes.js'
 
 export interface IdentityPluginOptions {
@@ -22,4 +23,5 @@ export const identityPlugin: FastifyPluginAsyncTypebox<IdentityPluginOptions> = 
   const publicKeys = options.publicKeys ?? [options.signer.key]
   await app.register(authRoutes, await createAuthContext(options))
   await app.register(usersRoutes, { db: options.db, publicKeys })
+  await app.register(consentRoutes, { db: options.db })
 }

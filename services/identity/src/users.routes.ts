@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { limits } from '@chat/contracts'
 import { callerOf, toJwks, type VerifyingKey } from '@chat/service-kit'
 import { jwksSchema, meSchema, searchUsersSchema } from './users.schemas.js'
-import { getMe, searchUsers, type UsersContext } from './users.service.js'
+import { getMe } from './consent.service.js'
+import { searchUsers, type UsersContext } from './users.service.js'
 
 export interface UsersRoutesOptions extends UsersContext {
   publicKeys: readonly VerifyingKey[]

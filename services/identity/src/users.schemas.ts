@@ -1,12 +1,12 @@
 import { Type } from 'typebox'
-import { Jwks, ProblemDetails, User, UserSearchQuery } from '@chat/contracts'
+import { Jwks, Me, ProblemDetails, User, UserSearchQuery } from '@chat/contracts'
 
 export const meSchema = {
   operationId: 'getMe',
   tags: ['identity'],
-  summary: 'The caller',
+  summary: 'The caller, with their own settings (`rooms_invite`)',
   security: [{ bearer: [] }],
-  response: { 200: User, 401: ProblemDetails }
+  response: { 200: Me, 401: ProblemDetails }
 }
 
 export const searchUsersSchema = {

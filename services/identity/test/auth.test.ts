@@ -26,7 +26,7 @@ t.test('register creates a user and a working session', async (t) => {
   t.equal(Number(claims.exp) - Number(claims.iat), session.expires_in, 'expires_in is exp - iat')
   const me = await app.inject({ method: 'GET', url: '/users/me', headers: bearer(session) })
   t.equal(me.statusCode, 200)
-  t.same(me.json(), session.user)
+  t.same(me.json(), { ...session.user, rooms_invite: 'anyone' }, 'the user, with their settings')
 })
 
 t.test('access token lifetime is configurable', async (t) => {

@@ -77,3 +77,31 @@ t.test('an edit reads mentions again and tells only the newly mentioned; a delet
   const list = (await app.inject({ method: 'GET', url: `/messages/${roomId}/`, headers: bearer(ada) })).json<Message[]>()
   t.same(list[0]?.mentions, [], 'a tombstone mentions nobody')
 })
+
+t.test('a user who blocked the sender is never mentioned by them (by name or id, sent or edited): the mention is dropped, the text stays', async (t) => {
+  const { app, db, bus, createUser, createRoom, send } = await build(t)
+  const ada = await createUser('Ada')
+  const bob = await createUser('Bob')
+  const cyd = await createUser('Cyd')
+  const roomId = await createRoom(bob, [ada, cyd])
+  await db.insertInto('user_blocks').values({ blocker_id: ada.id, blocked_id: bob.id }).execute()
+  const notified: string[] = []
+  await bus.subscribe('chat.user.*.mention', (message) => { notified.push(message.subject.split('.')[2]!) })
+
+  const sent = (await send(bob, roomId, { text: 'hi @Ada and @Cyd', mentions: [ada.id] })).json<Message>()
+  t.equal(sent.text, 'hi @Ada and @Cyd')
+  t.same(sent.mentions, [publicUser(cyd)], 'Ada blocked Bob: only Cyd')
+  const edited = await app.inject({ method: 'PATCH', url: `/messages/${roomId}/${sent.id}/`, headers: bearer(bob), payload: { text: '@"Ada" again', mentions: [ada.id] } })
+  t.same(edited.json<Message>().mentions, [], 'nor by an edit')
+  const byCyd = (await send(cyd, roomId, { text: '@Ada hi' })).json<Message>()
+  t.same(byCyd.mentions, [publicUser(ada)], 'others still mention her')
+  const byAda = (await send(ada, roomId, { text: '@Bob hi' })).json<Message>()
+  t.same(byAda.mentions, [publicUser(bob)], 'the blocker may mention the one they blocked')
+  await waitFor(() => notified.length === 3)
+  t.same(notified, [cyd.id, ada.id, bob.id], 'no notice to Ada from Bob')
+  t.same(
+    (await db.selectFrom('message_mentions').select('user_id').where('message_id', '=', sent.id).execute()).length,
+    0,
+    'the edit left nothing stored either'
+  )
+})

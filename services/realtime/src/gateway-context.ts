@@ -51,13 +51,11 @@ export interface GatewayStats {
   serverCloses: Map<number, number>
 }
 
-/** A `/ws/` socket, told when its user is added to a room. */
-export interface JoinListener {
+/** A `/ws/` socket, told what concerns its user beyond its subscriptions. */
+export interface UserListener {
+  /** The user was added to a room, or made one (maybe on another device). */
   notifyJoined(roomId: string): void
-}
-
-/** A `/ws/` socket, told when its user is mentioned: `bytes` is the `mention` frame. */
-export interface MentionListener {
+  /** The user was mentioned: `bytes` is the `mention` frame. */
   notifyMention(bytes: Buffer): void
 }
 
@@ -78,12 +76,9 @@ export interface SessionContext {
   /** Adds a member to the room's channel, opening the channel first when it is the room's first. */
   join(member: ChannelMember, roomId: string): Promise<void>
   leave(member: ChannelMember, roomId: string): void
-  /** Registers an authenticated `/ws/` socket for `room.joined` notices; resolves once the bus delivers them. */
-  watchJoins(listener: JoinListener, userId: string): Promise<void>
-  unwatchJoins(listener: JoinListener, userId: string): void
-  /** Registers an authenticated `/ws/` socket for `mention` notices; resolves once the bus delivers them. */
-  watchMentions(listener: MentionListener, userId: string): Promise<void>
-  unwatchMentions(listener: MentionListener, userId: string): void
+  /** Registers an authenticated `/ws/` socket for `room.joined` and `mention` notices; resolves once the bus delivers them. */
+  watchUser(listener: UserListener, userId: string): Promise<void>
+  unwatchUser(listener: UserListener, userId: string): void
   /** Publishes a typing notice of `user` in the room (ephemeral: core NATS); failures are logged, not thrown. */
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void
 }

@@ -7,11 +7,10 @@ import type { EventBus } from '@chat/bus'
 import type { User } from '@chat/contracts'
 import type { TokenVerifier } from '@chat/service-kit'
 import { socketCloses } from './errors.js'
-import type { GatewaySettings, GatewayStats, JoinListener, MentionListener, SessionContext } from './gateway-context.js'
-import { JoinNotices } from './join-notices.js'
-import { MentionNotices } from './mention-notices.js'
+import type { GatewaySettings, GatewayStats, SessionContext, UserListener } from './gateway-context.js'
 import { RoomChannel, type ChannelMember, type DeliveryLagObserver } from './room-channel.js'
 import type { RoomHistory } from './room-history.js'
+import { UserNotices } from './user-notices.js'
 import type { MessagesClient } from './send-request.client.js'
 import { Session } from './session.js'
 import type { SocketAcceptor } from './sockets.routes.js'
@@ -77,8 +76,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
   readonly history: RoomHistory
   readonly messages: MessagesClient
   private readonly channels = new Map<string, ChannelEntry>()
-  private readonly joinNotices: JoinNotices
-  private readonly mentionNotices: MentionNotices
+  private readonly userNotices: UserNotices
   private shuttingDown = false
 
   constructor(
@@ -89,8 +87,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.verifier = deps.verifier
     this.history = deps.history
     this.messages = deps.messages
-    this.joinNotices = new JoinNotices(deps.bus, deps.logger)
-    this.mentionNotices = new MentionNotices(deps.bus, deps.logger)
+    this.userNotices = new UserNotices(deps.bus, deps.logger)
   }
 
   /** Rooms with a bus subscription on this gateway right now. */
@@ -163,20 +160,12 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     }
   }
 
-  watchJoins(listener: JoinListener, userId: string): Promise<void> {
-    return this.joinNotices.watch(listener, userId)
+  watchUser(listener: UserListener, userId: string): Promise<void> {
+    return this.userNotices.watch(listener, userId)
   }
 
-  unwatchJoins(listener: JoinListener, userId: string): void {
-    this.joinNotices.unwatch(listener, userId)
-  }
-
-  watchMentions(listener: MentionListener, userId: string): Promise<void> {
-    return this.mentionNotices.watch(listener, userId)
-  }
-
-  unwatchMentions(listener: MentionListener, userId: string): void {
-    this.mentionNotices.unwatch(listener, userId)
+  unwatchUser(listener: UserListener, userId: string): void {
+    this.userNotices.unwatch(listener, userId)
   }
 
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void {
@@ -208,7 +197,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     const channels = [...this.channels.values()]
     this.channels.clear()
     await Promise.allSettled(channels.map((entry) => entry.channel.close()))
-    await Promise.all([this.joinNotices.close(), this.mentionNotices.close()])
+    await this.userNotices.close()
   }
 
   private closeChannel(channel: RoomChannel): void {

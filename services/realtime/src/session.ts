@@ -10,7 +10,7 @@ import { onPing } from './frames/ping.handler.js'
 import { onSubscribe, subscribeRoom } from './frames/subscribe.handler.js'
 import { onTyping } from './frames/typing.handler.js'
 import { onUnsubscribe } from './frames/unsubscribe.handler.js'
-import type { JoinListener, MentionListener, SessionContext } from './gateway-context.js'
+import type { SessionContext, UserListener } from './gateway-context.js'
 import type { RoomSubscription } from './room-subscription.js'
 import { TypingNotices } from './typing-notices.js'
 import { afterSeqOf, isRoomId, socketToken, type UpgradeRequest } from './upgrade-request.js'
@@ -28,7 +28,7 @@ const maxWaitingFrames = 32
  * its room subscriptions (one fixed room for `/ws/chat/:room_id/`, any number
  * for `/ws/`); client frames go to their handlers.
  */
-export class Session implements FrameSession, JoinListener, MentionListener {
+export class Session implements FrameSession, UserListener {
   user: User | undefined
   /** When the token the socket was opened with expires: the socket ends with 4401 then, and the client reconnects with a fresh one. */
   expiresAt: number | undefined
@@ -128,8 +128,8 @@ export class Session implements FrameSession, JoinListener, MentionListener {
       }
       subscribeRoom(this, this.roomId, this.afterSeq, null)
     } else {
-      // Each logged by the gateway when it fails; the socket works without its notices.
-      await Promise.allSettled([this.context.watchJoins(this, userId), this.context.watchMentions(this, userId)])
+      // Logged by the gateway when it fails; the socket works without its notices.
+      await this.context.watchUser(this, userId).catch(() => undefined)
     }
     if (this.closing) return
     const waiting = this.waiting ?? []
@@ -137,7 +137,7 @@ export class Session implements FrameSession, JoinListener, MentionListener {
     for (const data of waiting) this.handle(data)
   }
 
-  /** This socket's user was added to a room (on `/ws/` only): tell the client, unless it already watches the room. */
+  /** This socket's user was added to a room or made one (on `/ws/` only): tell the client, unless it already watches the room. */
   notifyJoined(roomId: string): void {
     if (!this.subscriptions.has(roomId)) this.sendFrame({ type: 'room.joined', room_id: roomId })
   }
@@ -303,8 +303,7 @@ export class Session implements FrameSession, JoinListener, MentionListener {
     this.closing = true
     this.waiting = undefined
     if (this.user && this.roomId === undefined) {
-      this.context.unwatchJoins(this, this.user.id)
-      this.context.unwatchMentions(this, this.user.id)
+      this.context.unwatchUser(this, this.user.id)
     }
     for (const subscription of [...this.subscriptions.values()]) this.endSubscription(subscription)
     this.typing.stopAll()

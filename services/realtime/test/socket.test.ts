@@ -361,6 +361,37 @@ test('room.joined: a user added to a room is told on their /ws/ sockets, then su
 })
 
 for (const transport of ['memory', 'nats'] as const) {
+  test(`room.joined (${transport}): the creator's other devices are told of a room or a direct room they made`, async (t) => {
+    const h = await build(t, { transport, gateways: 2 })
+    const [ada, bob] = [await h.createUser('Ada'), await h.createUser('Bob')]
+    const adaSockets = [connect(t, h.gateways[0]!, '/ws/', ada), connect(t, h.gateways[1]!, '/ws/', ada)]
+    const bobAll = connect(t, h.gateways[1]!, '/ws/', bob)
+    for (const socket of [...adaSockets, bobAll]) {
+      socket.send({ type: 'ping', ref: 'ready' })
+      await socket.next('pong')
+    }
+    const alone = await h.rooms.inject({
+      method: 'POST',
+      url: '/chatrooms/',
+      headers: { authorization: `Bearer ${ada.token}` },
+      payload: { name: 'Notes to self', participants_display_names: [] }
+    })
+    t.equal(alone.statusCode, 201)
+    const aloneId = alone.json<{ id: string }>().id
+    for (const socket of adaSockets) t.same(await socket.next('room.joined'), { type: 'room.joined', room_id: aloneId }, 'a room made alone has no event, yet every device hears of it')
+
+    const direct = await h.rooms.inject({ method: 'POST', url: '/direct/', headers: { authorization: `Bearer ${ada.token}` }, payload: { display_name: 'Bob' } })
+    t.equal(direct.statusCode, 201)
+    const directId = direct.json<{ id: string }>().id
+    for (const socket of adaSockets) await socket.until(() => socket.frames.some((frame) => frame.type === 'room.joined' && frame.room_id === directId))
+    t.same(await bobAll.next('room.joined'), { type: 'room.joined', room_id: directId }, 'the other participant, from participants.added')
+    const again = await h.rooms.inject({ method: 'POST', url: '/direct/', headers: { authorization: `Bearer ${bob.token}` }, payload: { display_name: 'Ada' } })
+    t.equal(again.statusCode, 200, 'the existing direct room')
+    adaSockets[0]!.send({ type: 'ping', ref: 'after' })
+    await adaSockets[0]!.next('pong')
+    t.equal(adaSockets[0]!.frames.filter((frame) => frame.type === 'room.joined').length, 2, 'no notice when nothing was made')
+  })
+
   test(`mention (${transport}): a reply sent as a frame mentions a user, whose /ws/ sockets are told without subscribing`, async (t) => {
     const h = await build(t, { transport, gateways: 2 })
     const [ada, bob, cyd] = [await h.createUser('Ada'), await h.createUser('Bob Marley'), await h.createUser('Cyd')]

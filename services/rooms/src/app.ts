@@ -40,6 +40,7 @@ export async function buildApp(deps: RoomsDeps, options: RoomsAppOptions = {}): 
   })
   await app.register(roomsPlugin, {
     db: deps.db,
+    bus: deps.bus,
     publisher: appRoomEventPublisher(app, deps),
     maxAvatarBytes: options.maxAvatarBytes,
     imageLimits: options.imageLimits,

@@ -5,7 +5,7 @@ import { requireParticipant, type RoomEventPublisher } from '@chat/room-events'
 import { deleteAvatar, findAvatar, upsertAvatar, type AvatarImage } from './avatars.repository.js'
 import { roomErrors } from './errors.js'
 import { processAvatar, type AvatarLimits } from './image.js'
-import { appendRoomUpdated, refuseDirectRoom } from './rooms.service.js'
+import { appendRoomUpdated, refuseDirectRoom, requireAdmin } from './rooms.service.js'
 
 /** Runs at most a number of tasks at once; the others wait in order. */
 export interface Semaphore {
@@ -70,9 +70,10 @@ export async function setAvatar(
 ): Promise<{ avatar: Avatar; uploadBytes: number }> {
   const { db, publisher } = context
   const { roomId, userId } = input
-  await requireParticipant(db, roomId, userId)
+  const access = await requireParticipant(db, roomId, userId)
   // A direct room shows its participants, not a picture of its own.
   await refuseDirectRoom(db, roomId)
+  requireAdmin(access, 'set the avatar')
   const upload = await input.readUpload()
   if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
   let image: Awaited<ReturnType<typeof processAvatar>>
@@ -83,7 +84,8 @@ export async function setAvatar(
     throw error
   }
   const { avatar, event } = await db.transaction().execute(async (trx) => {
-    await requireParticipant(trx, roomId, userId, { lock: true })
+    // Demoted or removed while the upload was read and decoded.
+    requireAdmin(await requireParticipant(trx, roomId, userId, { lock: true }), 'set the avatar')
     const avatar = await upsertAvatar(trx, roomId, image)
     return { avatar, event: await appendRoomUpdated(trx, roomId) }
   })
@@ -103,8 +105,9 @@ export async function getAvatar(context: AvatarsContext, input: AvatarInput): Pr
 export async function removeAvatar(context: AvatarsContext, input: AvatarInput): Promise<void> {
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
-    await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
     await refuseDirectRoom(trx, input.roomId)
+    requireAdmin(access, 'remove the avatar')
     if (!(await deleteAvatar(trx, input.roomId))) throw roomErrors.avatarNotSet()
     return appendRoomUpdated(trx, input.roomId)
   })

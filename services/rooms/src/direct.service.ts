@@ -17,7 +17,8 @@ export async function openDirectRoom(
   input: { userId: string; displayName: string; requestId?: string }
 ): Promise<{ room: Room; created: boolean }> {
   const { db, publisher } = context
-  const { users, notFound } = await resolveDisplayNames(db, [input.displayName])
+  // Someone who blocked the caller is an unknown name; rooms_invite does not close direct rooms.
+  const { users, notFound } = await resolveDisplayNames(db, [input.displayName], { inviterId: input.userId, groupRoom: false })
   const other = users[0]
   if (notFound.length > 0 || !other) throw roomErrors.usersNotFound(notFound)
   if (other.id === input.userId) throw roomErrors.directWithSelf()
@@ -41,6 +42,7 @@ export async function openDirectRoom(
     return { room: await loadDirectRoom(db, raced, input.userId), created: false }
   }
   await publisher.publish([made.event], input.requestId)
+  context.notifyCreator(input.userId, made.roomId)
   return { room: await loadDirectRoom(db, made.roomId, input.userId), created: true }
 }
 

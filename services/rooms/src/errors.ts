@@ -9,9 +9,15 @@ export const roomErrors = {
   invalidCursor: () =>
     new AppError(400, 'validation_failed', 'The query is invalid', { errors: [{ path: '/before', message: 'is not a cursor from a Link header' }] }),
   directRoom: () =>
-    new AppError(409, 'direct_room', 'A direct room keeps its two participants, and takes its name from them: it cannot be joined, left, renamed or given an avatar'),
+    new AppError(409, 'direct_room', 'A direct room keeps its two participants, and takes its name from them: it cannot be joined, left, renamed or given an avatar, and has no roles'),
   directWithSelf: () =>
     new AppError(400, 'validation_failed', 'The body is invalid', { errors: [{ path: '/display_name', message: 'is your own name: a direct room needs another user' }] }),
+  ownerRequired: (what: string) => new AppError(403, 'owner_required', `Only the room's owner can ${what}`),
+  adminRequired: (what: string) => new AppError(403, 'admin_required', `Only the room's owner and admins can ${what}`),
+  outranked: () => new AppError(403, 'outranked', 'An admin can remove members only, not the owner or another admin'),
+  participantNotFound: () => new AppError(404, 'participant_not_found', 'That user is not a participant of this room'),
+  ownerRole: () =>
+    new AppError(409, 'owner_role', "The owner's role does not change: the owner hands ownership over by leaving the room"),
   avatarNotSet: () => new AppError(404, 'avatar_not_set', 'This room has no avatar'),
   malformedMultipart: () => new AppError(400, 'malformed_multipart', 'The multipart body is malformed or cut short'),
   avatarMissing: () => new AppError(400, 'avatar_missing', 'Send the image as the multipart file field "avatar"'),

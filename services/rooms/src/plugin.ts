@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
+import type { EventBus } from '@chat/bus'
 import { limits } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { RoomEventPublisher } from '@chat/room-events'
@@ -7,10 +8,14 @@ import { avatarsRoutes } from './avatars.routes.js'
 import { createSemaphore, type Semaphore } from './avatars.service.js'
 import { defaultAvatarLimits, type AvatarLimits } from './image.js'
 import { directRoutes } from './direct.routes.js'
+import { createCreatorNotifier } from './join-notices.js'
+import { participantsRoutes } from './participants.routes.js'
 import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
   db: Kysely<Database>
+  /** Carries the `room.joined` notices to a room's creator (core NATS). */
+  bus: EventBus
   /** Publishes committed events; whoever made it closes it (buildApp, or the standalone process). */
   publisher: RoomEventPublisher
   /** Largest avatar upload (413 beyond); 5 MiB by default. */
@@ -25,8 +30,10 @@ export interface RoomsPluginOptions {
 /** The rooms service: rooms, participants, read positions and avatars. Needs `app.authenticate` (service-kit). */
 export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async (app, options) => {
   const { db, publisher } = options
-  await app.register(roomsRoutes, { db, publisher })
-  await app.register(directRoutes, { db, publisher })
+  const notifyCreator = createCreatorNotifier(options.bus, app.log)
+  await app.register(roomsRoutes, { db, publisher, notifyCreator })
+  await app.register(directRoutes, { db, publisher, notifyCreator })
+  await app.register(participantsRoutes, { db, publisher, notifyCreator })
   await app.register(avatarsRoutes, {
     db,
     publisher,

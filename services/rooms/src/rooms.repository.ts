@@ -4,22 +4,54 @@ import type { Database } from '@chat/db'
 import { avatarUrl } from './avatars.repository.js'
 
 /**
+ * Who is putting the named users somewhere, so that their consent applies:
+ * a user who blocked `inviterId` is not found, nor (with `groupRoom`) one
+ * whose `rooms_invite` is `nobody`. Users already in `roomId` are found
+ * whatever they chose: nobody is being put in, and refusing them would tell
+ * the inviter about a block.
+ */
+export interface Inviter {
+  inviterId: string
+  groupRoom: boolean
+  roomId?: string
+}
+
+/**
  * Resolves display names in one query (case-insensitively, after NFC).
  * `notFound` lists the unknown names as the client spelled them, once each,
  * in request order; `users` the known ones, once each, in request order.
+ * With an `inviter`, names the users did not consent to are unknown names
+ * too, in the same query: the answer is the same as for a name nobody has.
  */
-export async function resolveDisplayNames(db: Kysely<Database>, names: readonly string[]): Promise<{ users: User[]; notFound: string[] }> {
+export async function resolveDisplayNames(
+  db: Kysely<Database>,
+  names: readonly string[],
+  inviter?: Inviter
+): Promise<{ users: User[]; notFound: string[] }> {
   const firstSpelling = new Map<string, string>()
   for (const name of names) {
     const key = displayNameKey(name)
     if (!firstSpelling.has(key)) firstSpelling.set(key, name)
   }
   if (firstSpelling.size === 0) return { users: [], notFound: [] }
-  const rows = await db
+  let query = db
     .selectFrom('users')
     .select(['id', 'display_name', 'display_name_key', 'created_at'])
     .where('display_name_key', 'in', [...firstSpelling.keys()])
-    .execute()
+  if (inviter) {
+    const { inviterId, groupRoom, roomId } = inviter
+    query = query.where((eb) => {
+      const notBlocked = eb.not(
+        eb.exists(eb.selectFrom('user_blocks').select(sql`1`.as('one')).whereRef('user_blocks.blocker_id', '=', 'users.id').where('user_blocks.blocked_id', '=', inviterId))
+      )
+      const consents = groupRoom ? eb.and([notBlocked, eb('users.rooms_invite', '=', 'anyone')]) : notBlocked
+      const alreadyIn = roomId
+        ? [eb.exists(eb.selectFrom('room_participants').select(sql`1`.as('one')).where('room_participants.room_id', '=', roomId).whereRef('room_participants.user_id', '=', 'users.id'))]
+        : []
+      return eb.or([eb('users.id', '=', inviterId), consents, ...alreadyIn])
+    })
+  }
+  const rows = await query.execute()
   const byKey = new Map(rows.map((row) => [row.display_name_key, row]))
   const users: User[] = []
   const notFound: string[] = []
@@ -78,7 +110,7 @@ export async function findRoomKind(db: Kysely<Database>, roomId: string): Promis
 export async function addParticipants(
   trx: Transaction<Database>,
   roomId: string,
-  users: ReadonlyArray<{ id: string; role: 'owner' | 'member' }>
+  users: ReadonlyArray<{ id: string; role: Participant['role'] }>
 ): Promise<Set<string>> {
   if (users.length === 0) return new Set()
   const rows = await trx
@@ -95,8 +127,8 @@ export async function removeParticipant(trx: Transaction<Database>, roomId: stri
   return result.numDeletedRows > 0n
 }
 
-export async function updateRoomName(trx: Transaction<Database>, roomId: string, name: string): Promise<void> {
-  await trx.updateTable('rooms').set({ name }).where('id', '=', roomId).execute()
+export async function updateRoomSettings(trx: Transaction<Database>, roomId: string, settings: { name?: string; members_can_add?: boolean }): Promise<void> {
+  await trx.updateTable('rooms').set(settings).where('id', '=', roomId).execute()
 }
 
 /** Moves the caller's read position forward only, clamped to the room's last seq. */
@@ -203,6 +235,7 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
       'rooms.created_at',
       'rooms.last_seq',
       'rooms.last_activity_at',
+      'rooms.members_can_add',
       'creator.id as creator_id',
       'creator.display_name as creator_name',
       'creator.created_at as creator_created_at',
@@ -264,7 +297,8 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
       last_seq: room.last_seq,
       last_read_seq: lastRead.get(room.id) ?? 0,
       unread_count: unread.get(room.id) ?? 0,
-      unread_mentions: mentions.get(room.id) ?? 0
+      unread_mentions: mentions.get(room.id) ?? 0,
+      members_can_add: room.members_can_add
     }
   }))
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf } from '@chat/service-kit'
 import { addUsersSchema, createRoomSchema, getRoomSchema, leaveRoomSchema, listRoomsSchema, markReadSchema, renameRoomSchema } from './rooms.schemas.js'
-import { addUsers, createRoom, getRoom, leaveRoom, listRooms, markRead, renameRoom, type RoomsContext } from './rooms.service.js'
+import { addUsers, createRoom, getRoom, leaveRoom, listRooms, markRead, updateRoom, type RoomsContext } from './rooms.service.js'
 
 export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsContext> = async (app, context) => {
   app.get('/chatrooms', { schema: listRoomsSchema, onRequest: app.authenticate }, async (request, reply) => {
@@ -27,7 +27,13 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsContext> = async (app, 
   })
 
   app.patch('/chatrooms/:room_id', { schema: renameRoomSchema, onRequest: app.authenticate }, async (request) => {
-    return renameRoom(context, { roomId: request.params.room_id, userId: callerOf(request).id, name: request.body.name, requestId: request.id })
+    return updateRoom(context, {
+      roomId: request.params.room_id,
+      userId: callerOf(request).id,
+      name: request.body.name,
+      membersCanAdd: request.body.members_can_add,
+      requestId: request.id
+    })
   })
 
   app.post('/chatrooms/:room_id/add_user', { schema: addUsersSchema, onRequest: app.authenticate }, async (request) => {

@@ -25,7 +25,7 @@ export const createRoomSchema = {
   operationId: 'createRoom',
   tags,
   security,
-  summary: 'Create a room; the creator joins as owner. Any unknown name: 400 users_not_found and nothing is created',
+  summary: 'Create a room; the creator joins as owner. Any unknown name (or one that did not consent: blocked the caller, or rooms_invite nobody): 400 users_not_found and nothing is created',
   body: Type.Object(
     { name: RoomName, participants_display_names: Type.Optional(DisplayNames) },
     { additionalProperties: false }
@@ -46,17 +46,21 @@ export const renameRoomSchema = {
   operationId: 'renameRoom',
   tags,
   security,
-  summary: 'Rename a room (any participant); emits room.updated',
+  summary: 'Change a group room: `name` (owner and admins), `members_can_add` (owner); emits room.updated',
+  description: 'A member renaming: 403 `admin_required`. Anyone but the owner setting `members_can_add`: 403 `owner_required`. A direct room: 409 `direct_room`.',
   params: RoomParams,
-  body: Type.Object({ name: RoomName }, { additionalProperties: false }),
-  response: { 200: Room, ...errors }
+  body: Type.Object(
+    { name: Type.Optional(RoomName), members_can_add: Type.Optional(Type.Boolean({ description: 'false: only the owner and admins add people' })) },
+    { additionalProperties: false, minProperties: 1 }
+  ),
+  response: { 200: Room, 409: ProblemDetails, ...errors }
 }
 
 export const addUsersSchema = {
   operationId: 'addUsers',
   tags,
   security,
-  summary: 'Add participants (any participant may add); existing ones are ignored; any unknown name: 400 users_not_found and nobody is added',
+  summary: 'Add participants (any participant, or owner and admins when members_can_add is false: 403 admin_required); existing ones are ignored; any unknown name (or one that did not consent): 400 users_not_found and nobody is added',
   params: RoomParams,
   body: Type.Object({ user_display_names: Type.Array(DisplayName, { minItems: 1, maxItems: limits.displayNamesPerRequest }) }, { additionalProperties: false }),
   response: { 200: Room, ...errors }
@@ -66,7 +70,7 @@ export const leaveRoomSchema = {
   operationId: 'leaveRoom',
   tags,
   security,
-  summary: 'The caller leaves the room; it stays for the others',
+  summary: 'The caller leaves the room; it stays for the others; a leaving owner hands it to the longest-standing admin, else member (participants.updated)',
   params: RoomParams,
   response: { 204: Type.Null(), ...errors }
 }

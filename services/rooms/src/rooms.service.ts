@@ -1,9 +1,10 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Room } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { appendRoomEvent, requireParticipant, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
-import { findUser } from '@chat/service-kit'
+import { appendRoomEvent, requireParticipant, type RoomAccess, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { roomErrors } from './errors.js'
+import type { CreatorNotifier } from './join-notices.js'
+import { takeOutOfRoom } from './membership.js'
 import {
   addParticipants,
   advanceReadPosition,
@@ -13,17 +14,18 @@ import {
   insertRoom,
   listRoomPage,
   loadRooms,
-  removeParticipant,
   resolveDisplayNames,
   unreadCounts,
   unreadMentions,
-  updateRoomName
+  updateRoomSettings
 } from './rooms.repository.js'
 
 /** What the operations of the rooms service need. */
 export interface RoomsContext {
   db: Kysely<Database>
   publisher: RoomEventPublisher
+  /** After a room is made: its creator's other devices hear of it. */
+  notifyCreator: CreatorNotifier
 }
 
 export interface RoomInput {
@@ -50,8 +52,17 @@ export async function refuseDirectRoom(db: Kysely<Database>, roomId: string): Pr
   if ((await findRoomKind(db, roomId)) === 'direct') throw roomErrors.directRoom()
 }
 
+/**
+ * Refuses what only the owner and admins may do (rename, avatar, remove
+ * people) to a member: 403 `admin_required`. `what` completes "Only the
+ * room's owner and admins can ...".
+ */
+export function requireAdmin(access: Extract<RoomAccess, { kind: 'participant' }>, what: string): void {
+  if (access.role === 'member') throw roomErrors.adminRequired(what)
+}
+
 /** A room as `viewerId` sees it (their read position and unread count). */
-async function loadRoom(db: Kysely<Database>, roomId: string, viewerId: string): Promise<Room> {
+export async function loadRoom(db: Kysely<Database>, roomId: string, viewerId: string): Promise<Room> {
   const [room] = await loadRooms(db, { roomIds: [roomId] }, viewerId)
   if (!room) throw roomErrors.roomNotFound()
   return room
@@ -71,7 +82,8 @@ export async function listRooms(
 /**
  * Creates a room with the caller as owner and the named users as members,
  * and publishes `participants.added` when there are any. Any unknown name
- * creates nothing.
+ * creates nothing; a user who blocked the caller, or lets nobody put them
+ * into rooms, is an unknown name.
  */
 export async function createRoom(
   context: RoomsContext,
@@ -79,7 +91,7 @@ export async function createRoom(
 ): Promise<Room> {
   const { db, publisher } = context
   if (input.name.trim() === '') throw roomErrors.blankName()
-  const { users, notFound } = await resolveDisplayNames(db, input.participantNames)
+  const { users, notFound } = await resolveDisplayNames(db, input.participantNames, { inviterId: input.userId, groupRoom: true })
   if (notFound.length > 0) throw roomErrors.usersNotFound(notFound)
   const others = users.filter((user) => user.id !== input.userId)
   const { roomId, events } = await db.transaction().execute(async (trx) => {
@@ -89,6 +101,7 @@ export async function createRoom(
     return { roomId, events }
   })
   await publisher.publish(events, input.requestId)
+  context.notifyCreator(input.userId, roomId)
   return loadRoom(db, roomId, input.userId)
 }
 
@@ -98,27 +111,41 @@ export async function getRoom(context: RoomsContext, input: RoomInput): Promise<
   return loadRoom(context.db, input.roomId, input.userId)
 }
 
-/** Renames a room (any participant) and publishes `room.updated`. */
-export async function renameRoom(context: RoomsContext, input: RoomInput & { name: string }): Promise<Room> {
+/**
+ * Changes a group room's settings and publishes `room.updated`: its name
+ * (owner and admins) and `members_can_add` (the owner). Nothing is changed
+ * unless every part of the change is allowed.
+ */
+export async function updateRoom(context: RoomsContext, input: RoomInput & { name?: string; membersCanAdd?: boolean }): Promise<Room> {
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
-    await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    await refuseDirectRoom(trx, input.roomId)
-    if (input.name.trim() === '') throw roomErrors.blankName()
-    await updateRoomName(trx, input.roomId, input.name)
+    const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    if (input.membersCanAdd !== undefined && access.role !== 'owner') throw roomErrors.ownerRequired('change who may add people')
+    if (input.name !== undefined) {
+      requireAdmin(access, 'rename the room')
+      if (input.name.trim() === '') throw roomErrors.blankName()
+    }
+    await updateRoomSettings(trx, input.roomId, { name: input.name, members_can_add: input.membersCanAdd })
     return appendRoomUpdated(trx, input.roomId)
   })
   await publisher.publish([event], input.requestId)
   return loadRoom(db, input.roomId, input.userId)
 }
 
-/** Adds the named users (any participant may); those already in are ignored, and any unknown name adds nobody. Not in a direct room. */
+/**
+ * Adds the named users; those already in are ignored, and any unknown name
+ * adds nobody. Any participant may add unless the room's `members_can_add`
+ * is false (then owner and admins). A user who blocked the caller, or lets
+ * nobody put them into rooms, is an unknown name. Not in a direct room.
+ */
 export async function addUsers(context: RoomsContext, input: RoomInput & { displayNames: readonly string[] }): Promise<Room> {
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
-    await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    await refuseDirectRoom(trx, input.roomId)
-    const { users, notFound } = await resolveDisplayNames(trx, input.displayNames)
+    const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    if (!access.membersCanAdd) requireAdmin(access, 'add people to this room')
+    const { users, notFound } = await resolveDisplayNames(trx, input.displayNames, { inviterId: input.userId, groupRoom: true, roomId: input.roomId })
     if (notFound.length > 0) throw roomErrors.usersNotFound(notFound)
     const added = await addParticipants(trx, input.roomId, users.map((user) => ({ id: user.id, role: 'member' as const })))
     if (added.size === 0) return []
@@ -128,15 +155,17 @@ export async function addUsers(context: RoomsContext, input: RoomInput & { displ
   return loadRoom(db, input.roomId, input.userId)
 }
 
-/** The caller leaves the room and `participants.removed` is published; the room stays for the others. Not a direct room. */
+/**
+ * The caller leaves the room and `participants.removed` is published; the
+ * room stays for the others, and a leaving owner hands it over
+ * (`participants.updated`). Not a direct room.
+ */
 export async function leaveRoom(context: RoomsContext, input: RoomInput): Promise<void> {
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
-    await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    await refuseDirectRoom(trx, input.roomId)
-    const user = await findUser(trx, input.userId)
-    if (!user || !(await removeParticipant(trx, input.roomId, input.userId))) return []
-    return [await appendRoomEvent(trx, input.roomId, 'participants.removed', { users: [user] })]
+    const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
+    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    return takeOutOfRoom(trx, input.roomId, input.userId)
   })
   await publisher.publish(events, input.requestId)
 }

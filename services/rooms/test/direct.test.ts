@@ -88,6 +88,8 @@ t.test('a direct room keeps its two participants, its name and no avatar: 409 di
   await user('Bob')
   const eve = await user('Eve')
   const room = (await openDirect(harness, ada, 'Bob')).json<Room>()
+  const bobId = room.participants.find((participant) => participant.display_name === 'Bob')?.id
+  t.same(room.participants.map((participant) => participant.role), ['member', 'member'], 'no roles in a direct room')
   await waitFor(() => events.length === 1)
   const png = multipartFile('avatar', 'a.png', 'image/png', Buffer.from('not even a png'))
   const attempts = (caller: TestUser) => [
@@ -95,7 +97,10 @@ t.test('a direct room keeps its two participants, its name and no avatar: 409 di
     ['leave', app.inject({ method: 'DELETE', url: `/chatrooms/${room.id}/participants/me/`, headers: caller.headers })],
     ['rename', app.inject({ method: 'PATCH', url: `/chatrooms/${room.id}/`, headers: caller.headers, payload: { name: 'Ours' } })],
     ['set avatar', app.inject({ method: 'PATCH', url: `/chatrooms/${room.id}/avatar/`, headers: { ...caller.headers, ...png.headers }, payload: png.payload })],
-    ['remove avatar', app.inject({ method: 'DELETE', url: `/chatrooms/${room.id}/avatar/`, headers: caller.headers })]
+    ['remove avatar', app.inject({ method: 'DELETE', url: `/chatrooms/${room.id}/avatar/`, headers: caller.headers })],
+    ['role', app.inject({ method: 'PATCH', url: `/chatrooms/${room.id}/participants/${bobId}/`, headers: caller.headers, payload: { role: 'admin' } })],
+    ['remove', app.inject({ method: 'DELETE', url: `/chatrooms/${room.id}/participants/${bobId}/`, headers: caller.headers })],
+    ['members_can_add', app.inject({ method: 'PATCH', url: `/chatrooms/${room.id}/`, headers: caller.headers, payload: { members_can_add: false } })]
   ] as const
   for (const [label, attempt] of attempts(ada)) {
     const response = await attempt

@@ -60,7 +60,7 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
   // One publisher for every plugin: their events share one batch of published_at marks.
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log, tracing: deps.eventTracing })
   app.addHook('onClose', () => publisher.close())
-  await app.register(roomsPlugin, { db: deps.db, publisher, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
+  await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
   await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher, tracer: deps.eventTracing?.tracer })
   await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList: options.reactionList ?? loadReactionList() })
   await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier, tracer: deps.eventTracing?.tracer })

@@ -88,7 +88,8 @@ t.test('@chat/client over HTTP against the standalone app', async (t) => {
     t.same(room.participants.map((participant) => [participant.display_name, participant.role]), [['Ada', 'owner'], ['Bob', 'member']])
     t.match(await failure(ada.rooms.create({ name: 'X', participants_display_names: ['Nobody'] })), { status: 400, code: 'users_not_found', notFound: ['Nobody'] })
     t.equal((await bob.rooms.get(roomId)).name, 'Tea')
-    t.equal((await bob.rooms.rename(roomId, 'Tea & cake')).name, 'Tea & cake')
+    t.match(await failure(bob.rooms.rename(roomId, 'Mine')), { status: 403, code: 'admin_required' }, 'a member renames nothing')
+    t.equal((await ada.rooms.rename(roomId, 'Tea & cake')).name, 'Tea & cake', 'the owner renames')
     const added = await ada.rooms.addUsers(roomId, ['Cy "the <b>"'])
     t.equal(added.participants.length, 3)
 

@@ -179,7 +179,7 @@ await t.test('a whole conversation through the gateway, all five services', asyn
     t.match(await failure(client(gateway, { ...refreshed, access_token: 'x' }).auth.refresh()), { status: 401 }, 're-using a rotated token revoked the family')
 
     const me = await ada.users.me()
-    t.same(me, registered.user, 'users.me is the registered user')
+    t.same(me, { ...registered.user, rooms_invite: 'anyone' }, 'users.me is the registered user, with its settings')
     t.match(me, { id: registered.user.id, display_name: 'Ada Lovelace', created_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ })
     t.same((await ada.users.search('bo')).map((user) => user.display_name), ['Bob'])
     t.same((await ada.users.search('BO', { limit: 5 })).map((user) => user.display_name), ['Bob'], 'search is case-insensitive')

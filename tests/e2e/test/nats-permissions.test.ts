@@ -22,6 +22,7 @@ const services = ['rooms', 'messages', 'reactions', 'realtime'] as const
 const writerOf: Record<RoomEventType, NatsUser> = {
   'participants.added': 'rooms',
   'participants.removed': 'rooms',
+  'participants.updated': 'rooms',
   'room.updated': 'rooms',
   'message.created': 'messages',
   'message.updated': 'messages',

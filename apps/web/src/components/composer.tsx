@@ -1,13 +1,15 @@
 import { useState } from 'preact/hooks'
 import { useChat } from '../chat.js'
 
-export function Composer({ roomId }: { roomId: string }) {
+/** The message box of a room, or of a thread when `replyTo` names its root. */
+export function Composer({ roomId, replyTo }: { roomId: string; replyTo?: string }) {
   const chat = useChat()
   const [text, setText] = useState('')
+  const id = replyTo === undefined ? 'composer-text' : `reply-text-${replyTo}`
 
   function send() {
     if (text.trim() === '') return
-    chat.send(roomId, text)
+    chat.send(roomId, text, replyTo)
     setText('')
   }
 
@@ -19,14 +21,14 @@ export function Composer({ roomId }: { roomId: string }) {
         send()
       }}
     >
-      <label for="composer-text" class="visually-hidden">
-        Message
+      <label for={id} class="visually-hidden">
+        {replyTo === undefined ? 'Message' : 'Reply'}
       </label>
       <textarea
-        id="composer-text"
+        id={id}
         rows={1}
         maxLength={4000}
-        placeholder="Write a message"
+        placeholder={replyTo === undefined ? 'Write a message' : 'Reply in the thread'}
         value={text}
         onInput={(event) => {
           setText(event.currentTarget.value)
@@ -41,7 +43,7 @@ export function Composer({ roomId }: { roomId: string }) {
         }}
       />
       <button type="submit" class="primary" disabled={text.trim() === ''}>
-        Send
+        {replyTo === undefined ? 'Send' : 'Reply'}
       </button>
     </form>
   )

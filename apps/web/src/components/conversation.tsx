@@ -5,6 +5,7 @@ import { Composer } from './composer.js'
 import { MessageItem, PendingItem } from './message-item.js'
 import { RoomAvatar } from './room-avatar.js'
 import { RoomDetails } from './room-details.js'
+import { ThreadPanel } from './thread-panel.js'
 
 /** Within this many pixels of the end, the view follows new messages. */
 const stickThreshold = 48
@@ -15,6 +16,7 @@ export function Conversation({ roomId }: { roomId: string }) {
   const room = chat.room(roomId)
   const timeline = state.timelines[roomId]
   const [showDetails, setShowDetails] = useState(false)
+  const [threadRootId, setThreadRootId] = useState<string | null>(null)
   const listRef = useRef<HTMLDivElement>(null)
   const atBottom = useRef(true)
   const previous = useRef<{ height: number; firstId: string | undefined }>({ height: 0, firstId: undefined })
@@ -95,6 +97,7 @@ export function Conversation({ roomId }: { roomId: string }) {
               mine={message.sender.id === me?.id}
               myReaction={state.myReactions[message.id] ?? null}
               emoji={state.emoji}
+              onOpenThread={setThreadRootId}
             />
           ))}
           {timeline?.pending.map((line) => <PendingItem key={line.clientMsgId} roomId={roomId} line={line} />)}
@@ -105,6 +108,7 @@ export function Conversation({ roomId }: { roomId: string }) {
         {typing.length > 1 && `${typing.join(', ')} are typing…`}
       </p>
       <Composer roomId={roomId} />
+      {threadRootId !== null && <ThreadPanel key={threadRootId} roomId={roomId} rootId={threadRootId} onClose={() => setThreadRootId(null)} />}
     </section>
   )
 }

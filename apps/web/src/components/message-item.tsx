@@ -10,13 +10,16 @@ export function MessageItem({
   message,
   mine,
   myReaction,
-  emoji
+  emoji,
+  onOpenThread
 }: {
   roomId: string
   message: Message
   mine: boolean
   myReaction: string | null
   emoji: Emoji[]
+  /** Shows the thread of this root. */
+  onOpenThread: (rootId: string) => void
 }) {
   const chat = useChat()
   const [editing, setEditing] = useState(false)
@@ -56,11 +59,15 @@ export function MessageItem({
         <span class="sender">{message.sender.display_name}</span>
         <time dateTime={message.created_at}>{time}</time>
         {message.edited_at && !message.deleted && <span class="muted">(edited)</span>}
-        {message.reply_to && <span class="muted reply-marker">↳ reply in a thread</span>}
+        {message.reply_to && (
+          <button type="button" class="link-button reply-marker" onClick={() => onOpenThread(message.reply_to!)}>
+            ↳ reply in a thread
+          </button>
+        )}
         {message.reply_count > 0 && (
-          <span class="muted reply-count" data-reply-count={message.reply_count}>
+          <button type="button" class="link-button reply-count" data-reply-count={message.reply_count} onClick={() => onOpenThread(message.id)}>
             {message.reply_count} {message.reply_count === 1 ? 'reply' : 'replies'}
-          </span>
+          </button>
         )}
       </div>
       {message.deleted ? (
@@ -112,6 +119,9 @@ export function MessageItem({
           })}
           <button type="button" class="quiet" aria-expanded={picking} aria-label="Add a reaction" onClick={() => setPicking(!picking)}>
             ☺+
+          </button>
+          <button type="button" class="quiet" aria-label="Reply in thread" onClick={() => onOpenThread(message.reply_to ?? message.id)}>
+            Reply
           </button>
           {mine && !editing && (
             <>

@@ -68,6 +68,11 @@ export function applyRoomEvent<S extends RoomEventState>(state: S, frame: RoomFr
     case 'participants.removed':
       if (removesCaller(frame, me)) return forgetRoom(next, roomId)
       return updateRoom(next, roomId, (room) => removeParticipants(room, frame.users))
+    case 'participants.updated': {
+      // Role changes: each named participant as they are now.
+      const changed = new Map(frame.participants.map((participant) => [participant.id, participant]))
+      return updateRoom(next, roomId, (room) => ({ ...room, participants: room.participants.map((participant) => changed.get(participant.id) ?? participant) }))
+    }
     case 'room.updated':
       return updateRoom(next, roomId, (room) => mergeRoomUpdate(room, frame.room, frame.seq))
   }

@@ -4,6 +4,8 @@ import type { Message, MessagePage, ReactionCounts } from '@chat/client'
 export interface PendingLine {
   clientMsgId: string
   text: string
+  /** The message this one replies to (its thread). */
+  replyTo?: string
   status: 'sending' | 'failed'
   error?: string
 }
