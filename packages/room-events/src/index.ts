@@ -14,3 +14,4 @@ export { startRoomEventRelay, type RelayOptions, type RelayStats, type RoomEvent
 export { uuidv7 } from './uuidv7.js'
 export { findRoomAccess, requireParticipant, type RoomAccess } from './access.js'
 export { readOutboxState, registerOutboxMetrics, registerRelayMetrics, type OutboxState } from './outbox-metrics.js'
+export { superviseEventWriter, type EventWriterProcess } from './writer-process.js'

@@ -1,8 +1,8 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import { roomEventWriters } from '@chat/contracts'
-import { createEventTracing, registerOutboxMetrics, registerRelayMetrics, startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, registerDependencyMetrics, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
+import { createEventTracing, superviseEventWriter } from '@chat/room-events'
+import { commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
 import { buildApp } from './app.js'
 import { MessagesConfig } from './config.js'
 import type { Tracing } from '@chat/service-kit/tracing'
@@ -23,17 +23,14 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
   const eventTracing = tracing ? createEventTracing(tracing.tracer) : undefined
   const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier, eventTracing }, { ...commonAppOptions(config) })
   logger.attach(app)
-  const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.messages, tracing: eventTracing })
-  // Read on scrape: the pool, the bus, the outbox (one query on its partial index) and the relay.
-  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
-  registerOutboxMetrics(app.metrics, database.db)
-  registerRelayMetrics(app.metrics, relay)
-  closeOnSignals(app, {
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // The relay, the metrics read on scrape and the order of shutdown, as in every writing service.
+  superviseEventWriter(app, {
+    database,
+    bus,
+    types: roomEventWriters.messages,
+    eventTracing,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     afterClose: async () => {
-      await relay.stop()
-      await bus.drain()
-      await database.destroy()
       await tracing?.shutdown()
     }
   })

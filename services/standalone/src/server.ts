@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createInProcessBus } from '@chat/bus'
 import { createDb, migrateToLatest } from '@chat/db'
-import { createEventTracing, registerOutboxMetrics, registerRelayMetrics, startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, createTokenSigner, loadConfig } from '@chat/service-kit'
+import { createEventTracing, superviseEventWriter } from '@chat/room-events'
+import { commonAppOptions, configOrExit, createTokenSigner, loadConfig } from '@chat/service-kit'
 import { realtimeOptions } from '@chat/realtime'
 import { buildStandaloneApp } from './app.js'
 import { defaultWebDir } from './web-app.js'
@@ -33,16 +33,14 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
       webDir: config.WEB_DIR ? resolve(config.WEB_DIR) : defaultWebDir()
     }
   )
-  const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, tracing: eventTracing })
-  // The in-process bus has no connection to watch and PGlite no pool: the outbox and the relay only.
-  registerOutboxMetrics(app.metrics, database.db)
-  registerRelayMetrics(app.metrics, relay)
-  closeOnSignals(app, {
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // The relay, the metrics read on scrape (the in-process bus and PGlite have no connection or pool to watch) and the order of shutdown.
+  superviseEventWriter(app, {
+    database,
+    bus,
+    eventTracing,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     afterClose: async () => {
-      await relay.stop()
-      await bus.drain()
-      await database.destroy()
+      await tracing?.shutdown()
     }
   })
   app.log.info({ dataDir, signingKey: created ? 'created' : 'loaded', kid: key.kid }, 'standalone data folder ready')
