@@ -10,6 +10,8 @@
 //   BENCH_BASELINE_DIR  a built checkout of another commit, run as the system "baseline"
 //                       (git worktree add /tmp/base <commit> && cd /tmp/base && npm ci && npm run build)
 //   BENCH_VARIANTS   more systems of this checkout with other settings: "name:VAR=value,VAR=value;name2:..."
+// Half way through the first round of the first system, it scrapes each service's /metrics
+// (outbox, relay, pool, NATS, requests) into bench-results/send-metrics.txt.
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -125,10 +127,31 @@ function load(system: RunningSystem, seconds: number): Promise<autocannon.Result
   })
 }
 
+/** The metrics that tell where a send waits, from each service's /metrics (what Prometheus would scrape). */
+const SCRAPED = /^(room_events_outbox_\w+|room_events_relay_\w+|db_pool_\w+|nats_connected|nats_reconnects_total|bus_publish_failures_total|rate_limited_total|realtime_\w+_total|http_request_duration_seconds_count)(\{[^}]*\})? /
+
+async function scrapeMetrics(system: RunningSystem): Promise<string> {
+  const parts = await Promise.all(
+    system.services.map(async ({ name, url }) => {
+      try {
+        const text = await (await fetch(`${url}/metrics`)).text()
+        return text.split('\n').filter((line) => SCRAPED.test(line)).map((line) => `${name.padEnd(10)} ${line}`).join('\n')
+      } catch (error) {
+        return `${name.padEnd(10)} (no /metrics: ${String(error)})`
+      }
+    })
+  )
+  return parts.join('\n')
+}
+
+let scraped: string | undefined
 async function round(system: RunningSystem): Promise<Round> {
   await load(system, warmupSeconds)
   const before = sampleCpu(system)
+  // Once, for the first system, half way through a round: /metrics under load.
+  const scraping = scraped === undefined && system === systems[0] ? new Promise<void>((resolve) => setTimeout(() => void scrapeMetrics(system).then((text) => { scraped = text }).finally(resolve), (durationSeconds * 1000) / 2)) : undefined
   const result = await load(system, durationSeconds)
+  await scraping
   const deltas = cpuDeltaByRole(before, sampleCpu(system))
   const sends = result.requests.total
   const cpuMicrosPerSend: Record<string, number> = {}
@@ -189,6 +212,10 @@ try {
   const resultsDir = join(repoRoot, 'bench-results')
   mkdirSync(resultsDir, { recursive: true })
   writeFileSync(join(resultsDir, 'send.json'), JSON.stringify({ at: new Date().toISOString(), durationSeconds, rounds, connections, results }, null, 2))
+  if (scraped !== undefined) {
+    writeFileSync(join(resultsDir, 'send-metrics.txt'), `${scraped}\n`)
+    process.stdout.write(`\n/metrics of ${first}'s services half way through its first round (bench-results/send-metrics.txt):\n${scraped}\n`)
+  }
 } finally {
   for (const system of systems) await system.stop()
   await postgres.destroy()
