@@ -16,6 +16,8 @@ export type {
   Emoji,
   ErrorFrame,
   MentionFrame,
+  PresenceFrame,
+  ReadFrame,
   Me,
   Message,
   Participant,

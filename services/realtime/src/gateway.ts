@@ -4,9 +4,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { EventBus } from '@chat/bus'
 import type { User } from '@chat/contracts'
-import type { TokenVerifier } from '@chat/service-kit'
+import type { PresenceTracker, TokenVerifier } from '@chat/service-kit'
 import { socketCloses } from './errors.js'
 import type { GatewaySettings, GatewayStats, SessionContext, UserListener } from './gateway-context.js'
+import { GatewayPresence } from './gateway-presence.js'
 import { RoomChannel, type ChannelMember } from './room-channel.js'
 import type { RoomHistory } from './room-history.js'
 import { UserNotices } from './user-notices.js'
@@ -23,6 +24,11 @@ export interface GatewayDeps {
   messages: MessagesClient
   findUser(userId: string): Promise<User | undefined>
   logger: FastifyBaseLogger
+  /** Who is online on every gateway (chat.presence.update). */
+  presenceTracker: PresenceTracker
+  /** Everyone sharing a room with a user. */
+  coMembers(userId: string): Promise<string[]>
+  markLastSeen(userIds: readonly string[], at: Date): Promise<void>
 }
 
 /**
@@ -69,6 +75,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
   readonly messages: MessagesClient
   private readonly channels = new Map<string, ChannelEntry>()
   private readonly userNotices: UserNotices
+  readonly presence: GatewayPresence
   private shuttingDown = false
 
   constructor(
@@ -80,6 +87,20 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.history = deps.history
     this.messages = deps.messages
     this.userNotices = new UserNotices(deps.bus, deps.logger)
+    const notices = this.userNotices
+    this.presence = new GatewayPresence(
+      {
+        bus: deps.bus,
+        tracker: deps.presenceTracker,
+        logger: deps.logger,
+        findUser: (userId) => deps.findUser(userId),
+        coMembers: (userId) => deps.coMembers(userId),
+        markLastSeen: (userIds, at) => deps.markLastSeen(userIds, at),
+        deliver: (userId, bytes) => notices.deliver(userId, bytes),
+        hasListeners: () => notices.hasListeners
+      },
+      { ttlMs: settings.presenceTtlMs, debounceMs: settings.presenceDebounceMs }
+    )
   }
 
   /** Rooms with a bus subscription on this gateway right now. */
@@ -157,6 +178,14 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.userNotices.unwatch(listener, userId)
   }
 
+  presenceConnected(userId: string): void {
+    this.presence.connected(userId)
+  }
+
+  presenceDisconnected(userId: string): void {
+    this.presence.disconnected(userId)
+  }
+
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void {
     publishTypingNotice(this.deps.bus, roomId, user, active, log)
   }
@@ -186,6 +215,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.channels.clear()
     await Promise.allSettled(channels.map((entry) => entry.channel.close()))
     await this.userNotices.close()
+    await this.presence.shutdown()
   }
 
   private closeChannel(channel: RoomChannel): void {

@@ -6,10 +6,11 @@ import { Counter, Gauge } from 'prom-client'
 import type { EventBus } from '@chat/bus'
 import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { findUser, type TokenVerifier } from '@chat/service-kit'
+import { PresenceTracker, findUser, type TokenVerifier } from '@chat/service-kit'
 import { pruneRoomEvents } from './events.repository.js'
 import type { GatewaySettings } from './gateway-context.js'
 import { RealtimeGateway } from './gateway.js'
+import { coMemberIds, markLastSeen } from './presence.repository.js'
 import { roomHistoryInStore } from './room-history.js'
 import { createMessagesClient } from './send-request.client.js'
 import { socketRoutes } from './sockets.routes.js'
@@ -28,6 +29,12 @@ export interface RealtimePluginOptions extends Partial<GatewaySettings> {
   pruneIntervalMs?: number
   /** How often watched rooms are compared with the store, to send what the bus lost. Default 5 s. */
   reconcileMs?: number
+  /**
+   * Who is online on every gateway. The standalone process passes the one its
+   * other plugins read too, and closes it; made from `bus` (and closed with
+   * the app) when left out.
+   */
+  presenceTracker?: PresenceTracker
 }
 
 declare module 'fastify' {
@@ -45,7 +52,9 @@ const defaults: GatewaySettings = {
   sendSubject: subjects.messagesSend(),
   maxRoomsPerSocket: 1_000,
   maxConcurrentSubscribes: 4,
-  joinTimeoutMs: 10_000
+  joinTimeoutMs: 10_000,
+  presenceTtlMs: 25_000,
+  presenceDebounceMs: 10_000
 }
 
 const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (app, options) => {
@@ -58,9 +67,13 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     sendSubject: options.sendSubject ?? defaults.sendSubject,
     maxRoomsPerSocket: options.maxRoomsPerSocket ?? defaults.maxRoomsPerSocket,
     maxConcurrentSubscribes: options.maxConcurrentSubscribes ?? defaults.maxConcurrentSubscribes,
-    joinTimeoutMs: options.joinTimeoutMs ?? defaults.joinTimeoutMs
+    joinTimeoutMs: options.joinTimeoutMs ?? defaults.joinTimeoutMs,
+    presenceTtlMs: options.presenceTtlMs ?? defaults.presenceTtlMs,
+    presenceDebounceMs: options.presenceDebounceMs ?? defaults.presenceDebounceMs
   }
   const { db, bus, verifier } = options
+  const ownTracker = options.presenceTracker === undefined
+  const presenceTracker = options.presenceTracker ?? new PresenceTracker(bus)
   const gateway = new RealtimeGateway(
     {
       history: roomHistoryInStore(db),
@@ -68,11 +81,17 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
       verifier,
       messages: createMessagesClient(bus, { subject: settings.sendSubject, timeoutMs: settings.sendTimeoutMs }),
       findUser: (userId) => findUser(db, userId),
-      logger: app.log
+      logger: app.log,
+      presenceTracker,
+      coMembers: (userId) => coMemberIds(db, userId),
+      markLastSeen: (userIds, at) => markLastSeen(db, userIds, at)
     },
     settings
   )
   app.decorate('realtime', gateway)
+  // The gateway hears the trackers' sync requests before its own tracker asks.
+  await gateway.presence.start()
+  if (ownTracker) await presenceTracker.start()
   registerMetrics(app, gateway)
 
   await app.register(websocket, {
@@ -104,6 +123,7 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     clearInterval(reconcile)
     if (pruner) clearInterval(pruner)
     await gateway.shutdown()
+    if (ownTracker) await presenceTracker.close()
   })
 
   await app.register(socketRoutes, { acceptor: gateway })

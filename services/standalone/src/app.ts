@@ -12,6 +12,7 @@ import {
   createServiceApp,
   readinessChecks,
   createTokenVerifier,
+  PresenceTracker,
   staticKeyResolver,
   type ServiceApp,
   type CommonAppOptions,
@@ -58,10 +59,14 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
   // One publisher for every plugin: their events share one batch of published_at marks.
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
   app.addHook('onClose', () => publisher.close())
-  await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
+  // One view of who is online, fed by the gateway below over the in-process bus, read by rooms too.
+  const presenceTracker = new PresenceTracker(deps.bus)
+  await presenceTracker.start()
+  app.addHook('onClose', () => presenceTracker.close())
+  await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, presence: presenceTracker, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
   await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher })
   await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList: options.reactionList ?? loadReactionList() })
-  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier })
+  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier, presenceTracker })
   if (options.webDir) await app.register(webAppPlugin, { root: options.webDir })
   return app
 }
