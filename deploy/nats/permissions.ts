@@ -62,6 +62,11 @@ export const NATS_USERS = {
     publish: [subjects.messagesSend(), subjects.roomTyping('*'), subjects.presenceUpdate(), subjects.presenceSync()],
     subscribe: [subjects.allRooms(), subjects.anyUserNotice(), inbox('realtime'), subjects.presenceUpdate(), subjects.presenceSync()]
   },
+  identity: {
+    purpose: 'hears the gateways\' presence for GET /users/?ids= and asks them for it at start (core NATS); publishes no events',
+    publish: [subjects.presenceSync()],
+    subscribe: [subjects.presenceUpdate()]
+  },
   admin: { purpose: 'operators only (nats-box: stream info, raising replicas); no service uses it' }
 } as const satisfies Record<string, NatsUserRights>
 export type NatsUser = keyof typeof NATS_USERS

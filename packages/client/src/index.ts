@@ -42,6 +42,7 @@ export type {
   SubscribedFrame,
   TypingFrame,
   User,
+  UserPresence,
   ValidationIssue,
   WebSocketConstructor,
   WebSocketLike

@@ -23,6 +23,7 @@ export type {
   ServerFrame,
   Session,
   User,
+  UserPresence,
   ValidationIssue
 } from '@chat/contracts'
 

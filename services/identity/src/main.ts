@@ -1,3 +1,4 @@
+import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import {
   ConfigError,
@@ -6,6 +7,9 @@ import {
   configOrExit,
   createTokenSigner,
   loadConfig,
+  natsBusOptions,
+  PresenceTracker,
+  startupLogger,
   signingKeyFromPem,
   verifyingKeysFromPems,
   type SigningKey,
@@ -41,15 +45,22 @@ const { config, signingKey, previousKeys } = configOrExit(() => {
   return { config, signingKey, previousKeys: readPreviousKeys(config, signingKey) }
 })
 
-// No bus and no room events: nothing starts before the app, which logs for itself.
+// The bus (presence only: identity publishes no events) starts before the app and logs through it once it exists.
+const logger = startupLogger()
 const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
+const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'identity', logger, 'reader')))
+const presence = new PresenceTracker(bus)
+await presence.start()
 const app = await buildApp(
-  { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys },
+  { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys, presence },
   { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
 )
+logger.attach(app)
 closeOnSignals(app, {
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   afterClose: async () => {
+    await presence.close()
+    await bus.drain()
     await database.destroy()
   }
 })

@@ -68,6 +68,10 @@ t.test('presence frames, online participants and read receipts on PGlite', async
   const adaSocket = ada.connect()
   await until(() => bobPresence.some((frame) => frame.user.display_name === 'Ada' && frame.online), 'ada online')
   t.equal((await adaParticipant())?.online, true)
+  const adaId = ada.session?.user.id ?? ''
+  const catId = cat.session?.user.id ?? ''
+  const looked = await bob.users.presence([adaId, catId, adaId])
+  t.same(looked.map((user) => [user.display_name, user.online]), [['Ada', true]], 'GET /users/?ids=: Ada online; Cat shares no room with Bob and is left out')
 
   const { message } = await ada.messages.send(room.id, { text: 'hello' })
   await bob.rooms.markRead(room.id, message.seq)
@@ -80,5 +84,7 @@ t.test('presence frames, online participants and read receipts on PGlite', async
   const gone = await adaParticipant()
   t.equal(gone?.online, false)
   t.ok(gone?.last_seen_at, 'last_seen_at stored')
+  const [adaNow] = await bob.users.presence([adaId])
+  t.same([adaNow?.online, adaNow?.last_seen_at], [false, gone?.last_seen_at], 'GET /users/?ids= agrees')
   t.same(catPresence, [], 'Cat shares no room with Ada or Bob')
 })

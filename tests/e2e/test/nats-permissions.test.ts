@@ -36,7 +36,7 @@ const publishProbes: Array<[subject: string, allowed: NatsUser[]]> = [
   [`chat.room.${ROOM}.typing`, ['realtime']],
   [`chat.room.${ROOM}.read`, ['rooms']],
   ['chat.presence.update', ['realtime']],
-  ['chat.presence.sync', ['rooms', 'realtime']],
+  ['chat.presence.sync', ['rooms', 'realtime', 'identity']],
   ['chat.presence.other', []],
   [`chat.user.${ROOM}.mention`, ['messages']],
   [`chat.user.${ROOM}.other`, []],
@@ -59,7 +59,7 @@ const subscribeProbes: Array<[subject: string, queue: string | undefined, allowe
   ['chat.room.*.participants.added', undefined, ['realtime']],
   ['chat.user.*.mention', undefined, ['realtime']],
   ['chat.user.>', undefined, []],
-  ['chat.presence.update', undefined, ['rooms', 'realtime']],
+  ['chat.presence.update', undefined, ['rooms', 'realtime', 'identity']],
   ['chat.presence.sync', undefined, ['realtime']],
   ['chat.presence.>', undefined, []],
   ['svc.messages.send', undefined, []],
@@ -117,7 +117,7 @@ if (!findNatsServer()) {
   })
 
   t.test("each service's user: refused every subject it has no right to, allowed the others", async (t) => {
-    for (const user of [...services, 'admin'] as NatsUser[]) {
+    for (const user of [...services, 'identity', 'admin'] as NatsUser[]) {
       const nc = (await connectAs(t, user)).connection
       const refused: Array<{ operation: string; subject: string; queue?: string }> = []
       void (async () => {
@@ -179,15 +179,18 @@ if (!findNatsServer()) {
 
     // Presence: a tracker starting (rooms) asks the gateways for their lists; a gateway publishes its users; both hear it.
     const syncs: BusMessage[] = []
-    const updates: BusMessage[][] = [[], []]
+    const identity = await connectAs(t, 'identity', { logger })
+    const updates: BusMessage[][] = [[], [], []]
     await gateways[0]!.subscribe('chat.presence.sync', (message) => void syncs.push(message))
     await gateways[1]!.subscribe('chat.presence.update', (message) => void updates[0]!.push(message))
     await rooms.subscribe('chat.presence.update', (message) => void updates[1]!.push(message))
+    await identity.subscribe('chat.presence.update', (message) => void updates[2]!.push(message))
     await rooms.publish('chat.presence.sync', bytes(''))
-    await waitFor(() => syncs.length === 1)
+    await identity.publish('chat.presence.sync', bytes(''))
+    await waitFor(() => syncs.length === 2)
     await gateways[0]!.publish('chat.presence.update', bytes('{}'))
     await waitFor(() => updates.every((list) => list.length === 1))
-    t.pass('rooms asks for presence; a gateway publishes it; gateways and rooms hear it (core NATS)')
+    t.pass('rooms and identity ask for presence; a gateway publishes it; gateways, rooms and identity hear it (core NATS)')
     // Read receipts: rooms publishes, every gateway watching the room hears it.
     await rooms.publish(`chat.room.${ROOM}.read`, bytes('read'))
     await waitFor(() => received.every((list) => list.some((message) => message.subject.endsWith('.read'))))
