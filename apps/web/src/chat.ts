@@ -1,6 +1,18 @@
-import { ChatApiError, createChatClient, type ChatClient, type Message, type Room, type SearchHit, type Session, type User } from '@chat/client'
+import {
+  ChatApiError,
+  createChatClient,
+  type ChatClient,
+  type Message,
+  type ParticipantRole,
+  type Room,
+  type RoomsInvite,
+  type SearchHit,
+  type Session,
+  type User
+} from '@chat/client'
 import type { ActionContext } from './action-context.js'
 import { describeError } from './describe-error.js'
+import { PeopleActions } from './people.actions.js'
 import { RoomActions } from './rooms.actions.js'
 import { SocketSupervisor } from './socket-supervisor.js'
 import { emptyState, type ChatState } from './state/chat-state.js'
@@ -40,6 +52,7 @@ export class Chat {
   readonly #socket: SocketSupervisor
   readonly #rooms: RoomActions
   readonly #timeline: TimelineActions
+  readonly #people: PeopleActions
   readonly #typingExpiry = new TypingExpiry()
   #active = false
 
@@ -81,6 +94,7 @@ export class Chat {
     }
     this.#rooms = new RoomActions(context)
     this.#timeline = new TimelineActions(context)
+    this.#people = new PeopleActions(context)
   }
 
   get state(): ChatState {
@@ -141,6 +155,7 @@ export class Chat {
     this.#active = true
     this.#socket.start()
     void this.refreshRooms()
+    void this.#people.load()
     this.client.emoji().then(
       (emoji) => this.store.set({ emoji }),
       (error: unknown) => this.#report(error)
@@ -202,6 +217,46 @@ export class Chat {
 
   removeAvatar(roomId: string): Promise<void> {
     return this.#rooms.removeAvatar(roomId)
+  }
+
+  /** The owner makes a participant admin, or member again. */
+  setRole(roomId: string, userId: string, role: Exclude<ParticipantRole, 'owner'>): Promise<void> {
+    return this.#rooms.setRole(roomId, userId, role)
+  }
+
+  /** The owner removes anyone, an admin members. */
+  removeParticipant(roomId: string, userId: string): Promise<void> {
+    return this.#rooms.removeParticipant(roomId, userId)
+  }
+
+  renameRoom(roomId: string, name: string): Promise<void> {
+    return this.#rooms.update(roomId, { name })
+  }
+
+  /** The owner's switch: false lets only the owner and admins add people. */
+  setMembersCanAdd(roomId: string, membersCanAdd: boolean): Promise<void> {
+    return this.#rooms.update(roomId, { members_can_add: membersCanAdd })
+  }
+
+  // People: consent
+
+  /** Reads the blocks and the rooms_invite setting again (they are read once at sign-in). */
+  loadPeople(): Promise<void> {
+    return this.#people.load()
+  }
+
+  /** They can no longer add the caller to rooms, open a direct room with them, or mention them. */
+  block(user: Pick<User, 'id'>): Promise<void> {
+    return this.#people.block(user)
+  }
+
+  unblock(userId: string): Promise<void> {
+    return this.#people.unblock(userId)
+  }
+
+  /** Who may put the caller into group rooms. */
+  setRoomsInvite(roomsInvite: RoomsInvite): Promise<void> {
+    return this.#people.setRoomsInvite(roomsInvite)
   }
 
   /** Tells the server how far the reader has seen; never moves backwards. */

@@ -1,8 +1,8 @@
-import { ChatNetworkError, type Room } from '@chat/client'
+import { ChatNetworkError, type ParticipantRole, type Room } from '@chat/client'
 import type { ActionContext } from './action-context.js'
 import { AvatarLoader, withAvatar } from './state/avatars.slice.js'
 import { forgetRoom, type ChatState } from './state/chat-state.js'
-import { findRoom, mergeRoomList, readIsNews, updateRoom, upsertRoom, withReadPosition } from './state/rooms.slice.js'
+import { findRoom, mergeRoomList, mergeRoomUpdate, readIsNews, removeParticipants, updateRoom, upsertRoom, withReadPosition } from './state/rooms.slice.js'
 
 /** The room list's I/O: loading and following rooms, their images, the read position. */
 export class RoomActions {
@@ -113,6 +113,29 @@ export class RoomActions {
   async leave(roomId: string): Promise<void> {
     await this.#context.client.rooms.leave(roomId)
     this.drop(roomId)
+  }
+
+  /** The owner makes a participant admin or member; shown at once, the event only confirms it. */
+  async setRole(roomId: string, userId: string, role: Exclude<ParticipantRole, 'owner'>): Promise<void> {
+    const room = await this.#context.client.rooms.setRole(roomId, userId, role)
+    this.#fromServer(room)
+  }
+
+  /** The owner or an admin takes someone out of the room. */
+  async removeParticipant(roomId: string, userId: string): Promise<void> {
+    await this.#context.client.rooms.removeParticipant(roomId, userId)
+    this.#update(roomId, (room) => removeParticipants(room, [{ id: userId }]))
+  }
+
+  /** Renames (owner and admins) or sets `members_can_add` (the owner). */
+  async update(roomId: string, changes: { name?: string; members_can_add?: boolean }): Promise<void> {
+    const room = await this.#context.client.rooms.update(roomId, changes)
+    this.#fromServer(room)
+  }
+
+  /** A room a write answered with: as a `room.updated` of the same seq would leave it. */
+  #fromServer(room: Room): void {
+    this.#update(room.id, (current) => mergeRoomUpdate(current, room, room.last_seq))
   }
 
   async uploadAvatar(roomId: string, file: Blob, filename: string): Promise<void> {

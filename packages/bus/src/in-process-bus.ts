@@ -16,7 +16,9 @@ import {
   type RequestOptions,
   type SubscribeOptions
 } from './port.js'
+import type { Tracer } from '@opentelemetry/api'
 import { assertPublishSubject, assertSubscribePattern, subjectMatches } from './subject-match.js'
+import { withTracing } from './tracing.js'
 
 export interface InProcessBusOptions {
   /**
@@ -30,6 +32,8 @@ export interface InProcessBusOptions {
   onError?: HandlerErrorListener
   /** Clock for the dedupe window (tests). */
   now?: () => number
+  /** The process's tracer when it traces (the standalone process): messages carry the trace context as over NATS. */
+  tracer?: Tracer
 }
 
 interface Envelope {
@@ -62,6 +66,11 @@ interface OutstandingRequest {
  * no-responders detection, and JetStream-like msgId de-duplication.
  */
 export function createInProcessBus(options: InProcessBusOptions = {}): EventBus {
+  const bus = untracedInProcessBus(options)
+  return options.tracer ? withTracing(bus, options.tracer) : bus
+}
+
+function untracedInProcessBus(options: InProcessBusOptions): EventBus {
   const streamSubjects = [...(options.streamSubjects ?? chatEventsStreamSubjects)]
   const now = options.now ?? Date.now
   const dedupe = new DedupeWindow(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS, now)

@@ -1,6 +1,7 @@
 export type {
   BusLogger,
   BusMessage,
+  BusStats,
   BusSubscription,
   EventBus,
   HandlerErrorContext,

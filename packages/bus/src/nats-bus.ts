@@ -2,7 +2,6 @@ import { CHAT_EVENTS_STREAM, chatEventsStreamSubjects, subjects } from '@chat/co
 import {
   ClosedConnectionError,
   DrainingConnectionError,
-  PermissionViolationError,
   RequestError,
   TimeoutError,
   headers as natsHeaders,
@@ -14,12 +13,14 @@ import {
 } from '@nats-io/nats-core'
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
+import type { Tracer } from '@opentelemetry/api'
 import { BusClosedError, NoRespondersError, RequestTimeoutError } from './errors.js'
 import { ensureStream, type StreamLimits } from './nats-stream.js'
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type BusLogger,
   type BusMessage,
+  type BusStats,
   type BusSubscription,
   type EventBus,
   type HandlerErrorContext,
@@ -32,6 +33,8 @@ import {
   type SubscribeOptions
 } from './port.js'
 import { assertPublishSubject, assertSubscribePattern, subjectMatches } from './subject-match.js'
+import { inReceiveSpan, inSendSpan } from './tracing.js'
+import { logStatus } from './nats-status.js'
 
 export interface NatsBusOptions {
   /** For example `nats://127.0.0.1:4222`; several servers of a cluster separated by commas. */
@@ -73,12 +76,20 @@ export interface NatsBusOptions {
    * read again at every (re)connect, so renewed certificates are picked up.
    */
   tls?: { caFile?: string; certFile?: string; keyFile?: string }
+  /**
+   * The process's tracer, when it traces: publishes and requests get a span
+   * and carry its W3C trace context in their headers; messages that carry one
+   * are received and served in a span of the same trace. Without it the bus
+   * does no tracing work at all.
+   */
+  tracer?: Tracer
 }
 
 /** The NATS EventBus, with the raw connection for what the port does not cover. */
 export interface NatsBus extends EventBus {
   readonly connection: NatsConnection
   readonly streamName: string
+  readonly stats: Readonly<BusStats>
 }
 
 const PING_TIMEOUT_MS = 2_000
@@ -140,9 +151,11 @@ interface Listener {
 class NatsEventBus implements NatsBus {
   readonly connection: NatsConnection
   readonly streamName: string
+  readonly stats: BusStats = { publishFailures: 0, connected: true, reconnects: 0 }
   readonly #js: JetStreamClient
   readonly #streamSubjects: string[]
   readonly #onError: HandlerErrorListener
+  readonly #tracer: Tracer | undefined
   readonly #listeners = new Set<Listener>()
   #draining: Promise<void> | undefined
 
@@ -151,16 +164,29 @@ class NatsEventBus implements NatsBus {
     this.streamName = streamName
     this.#js = jetstream(nc)
     this.#streamSubjects = streamSubjects
+    this.#tracer = options.tracer
     const logger = options.logger
     this.#onError = options.onError ?? ((error, context) => {
       if (logger) logger.error({ err: error, ...context }, 'bus handler failed')
       else console.error(`bus handler failed (${context.kind} ${context.pattern}, subject ${context.subject})`, error)
     })
-    if (logger) void this.#logStatus(logger)
+    void this.#watchStatus(logger)
+    void nc.closed().then(() => {
+      this.stats.connected = false
+    })
   }
 
   async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
-    this.#assertOpen()
+    const tracer = this.#tracer
+    if (!tracer) return this.#publish(subject, data, options)
+    return inSendSpan(tracer, 'publish', subject, options.headers, options.msgId, (headers) => this.#publish(subject, data, { ...options, headers }))
+  }
+
+  async #publish(subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishResult> {
+    if (this.connection.isClosed()) {
+      this.stats.publishFailures++
+      throw new BusClosedError()
+    }
     assertPublishSubject(subject)
     const headers = toNatsHeaders(options.headers)
     try {
@@ -177,25 +203,38 @@ class NatsEventBus implements NatsBus {
       this.connection.publish(subject, data, headers ? { headers } : undefined)
       return { stored: false, duplicate: false }
     } catch (error) {
+      this.stats.publishFailures++
       throw mapError(error, subject, 0)
     }
   }
 
   subscribe(pattern: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<BusSubscription> {
+    const tracer = this.#tracer
     return this.#listen(pattern, options.queue, 'subscribe', async (msg) => {
-      await handler(toBusMessage(msg))
+      const message = toBusMessage(msg)
+      // Only messages that carry a trace (room events, send requests): typing notices stay untraced.
+      if (tracer && msg.headers?.has('traceparent')) await inReceiveSpan(tracer, 'receive', msg.subject, (name) => message.header(name), async () => handler(message))
+      else await handler(message)
     })
   }
 
   serve(subject: string, handler: RequestHandler, options: SubscribeOptions = {}): Promise<BusSubscription> {
+    const tracer = this.#tracer
     return this.#listen(subject, options.queue, 'serve', async (msg) => {
-      const reply = await handler(toBusMessage(msg))
+      const message = toBusMessage(msg)
+      const reply = tracer && msg.headers?.has('traceparent') ? await inReceiveSpan(tracer, 'process', msg.subject, (name) => message.header(name), async () => handler(message)) : await handler(message)
       // A plain publish to a served subject has nobody to answer.
       if (msg.reply) msg.respond(reply)
     })
   }
 
   async request(subject: string, data: Uint8Array, options: RequestOptions = {}): Promise<BusMessage> {
+    const tracer = this.#tracer
+    if (!tracer) return this.#request(subject, data, options)
+    return inSendSpan(tracer, 'request', subject, options.headers, undefined, (headers) => this.#request(subject, data, { ...options, headers }))
+  }
+
+  async #request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
     this.#assertOpen()
     assertPublishSubject(subject)
     const timeout = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
@@ -303,32 +342,15 @@ class NatsEventBus implements NatsBus {
     }
   }
 
-  async #logStatus(logger: BusLogger): Promise<void> {
+  /** Keeps {@link stats} up to date and logs the connection's ups and downs when there is a logger. */
+  async #watchStatus(logger: BusLogger | undefined): Promise<void> {
     for await (const status of this.connection.status()) {
-      switch (status.type) {
-        case 'disconnect':
-        case 'reconnecting':
-        case 'staleConnection':
-        case 'slowConsumer':
-          logger.warn({ status: status.type }, 'NATS connection status')
-          break
-        case 'reconnect':
-          logger.info({ status: status.type, server: status.server }, 'NATS reconnected')
-          break
-        case 'error':
-          if (status.error instanceof PermissionViolationError) {
-            // The server refused a publish or subscription of this user: a
-            // deployment error (permissions narrower than the code), never
-            // fatal; the operation that caused it failed or logs its own error.
-            const { operation, subject, queue } = status.error
-            logger.error({ err: status.error, operation, subject, ...(queue ? { queue } : {}) }, 'NATS permissions violation')
-          } else {
-            logger.error({ err: status.error }, 'NATS async error')
-          }
-          break
-        default:
-          break
+      if (status.type === 'disconnect') this.stats.connected = false
+      else if (status.type === 'reconnect') {
+        this.stats.connected = true
+        this.stats.reconnects++
       }
+      if (logger) logStatus(logger, status)
     }
   }
 }

@@ -82,6 +82,20 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 /** Same as the CHAT_EVENTS stream's `duplicate_window`. */
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000
 
+/**
+ * What a bus counts about itself, read by the process's metrics on scrape
+ * (service-kit's busMetrics): plain numbers, so that the send path pays an
+ * increment and the bus needs no metrics library.
+ */
+export interface BusStats {
+  /** Publishes that failed (timeouts, a closed connection, refused subjects). */
+  publishFailures: number
+  /** Whether the connection to the server is up right now. */
+  connected: boolean
+  /** Times the connection came back after it was lost. */
+  reconnects: number
+}
+
 /** The subset of a pino logger the NATS adapter logs to. */
 export interface BusLogger {
   info(object: Record<string, unknown>, message: string): void

@@ -33,6 +33,20 @@ export interface DbHandle {
   ping: () => Promise<void>
   /** Closes the pool (or the PGlite instance). The handle is unusable afterwards. */
   destroy: () => Promise<void>
+  /**
+   * The pg pool's connections right now, for the metrics (read on scrape);
+   * absent for PGlite, which has one connection and no pool.
+   */
+  poolStats?: () => PoolStats
+}
+
+export interface PoolStats {
+  /** Connections open (idle and lent out). */
+  total: number
+  idle: number
+  /** Queries waiting for a connection: non-zero with `total == max` is an exhausted pool. */
+  waiting: number
+  max: number
 }
 
 /** A connection kept for {@link DbHandle.ping}: opened on first use, opened again after it is lost. */
@@ -153,6 +167,7 @@ export async function createDb(target: string, options: CreateDbOptions = {}): P
       db,
       kind: 'postgres',
       ping: () => pinger.ping(),
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 }),
       destroy: async () => {
         await pinger.close()
         await db.destroy()

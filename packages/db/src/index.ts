@@ -18,7 +18,7 @@ export type {
   UsersTable
 } from './schema.js'
 export { createDb, isPostgresUrl } from './connection.js'
-export type { CreateDbOptions, DbHandle, DbKind, DbLogger } from './connection.js'
+export type { CreateDbOptions, DbHandle, DbKind, DbLogger, PoolStats } from './connection.js'
 export { migrateToLatest, migrationStatus } from './migrate.js'
 export type { MigrationState } from './migrate.js'
 export { migrations } from './migrations/index.js'

@@ -2,7 +2,12 @@ import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import { envelopeToHeaders, roomEventId, subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import { context, type Context } from '@opentelemetry/api'
 import type { StoredRoomEvent } from './append.js'
+import { rememberStranded, type EventTracing } from './event-tracing.js'
+
+/** An event to publish, with the request id and, when the process traces, the trace context of the send that wrote it. */
+export type PublishableEvent = StoredRoomEvent & { requestId?: string; traceContext?: Context }
 
 /** The subset of a pino logger used here. */
 export interface EventsLogger {
@@ -52,7 +57,7 @@ export interface RoomEventPublisher {
    * each acknowledgement (those are awaited together), so a caller may also
    * leave it running: the group commit of sends answers before it resolves.
    */
-  publish(events: ReadonlyArray<StoredRoomEvent & { requestId?: string }>, requestId?: string): Promise<void>
+  publish(events: readonly PublishableEvent[], requestId?: string): Promise<void>
   /** Writes the pending `published_at` marks. */
   flush(): Promise<void>
   close(): Promise<void>
@@ -64,8 +69,8 @@ export interface RoomEventPublisher {
  * late or lost only makes the relay re-publish, which JetStream drops as a
  * duplicate and the gateway drops by seq.
  */
-export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: EventBus; logger: EventsLogger; flushMs?: number }): RoomEventPublisher {
-  const { db, bus, logger } = options
+export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: EventBus; logger: EventsLogger; flushMs?: number; tracing?: EventTracing }): RoomEventPublisher {
+  const { db, bus, logger, tracing } = options
   const flushMs = options.flushMs ?? 50
   let pending: Array<{ roomId: string; seq: number }> = []
   let timer: NodeJS.Timeout | undefined
@@ -90,12 +95,18 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
       // next starts); a failed one leaves a gap the gateway fills from the
       // store, and the relay publishes it later.
       await Promise.all(
-        events.map((event) =>
-          publishStoredEvent(bus, event, event.requestId ?? requestId).then(
+        events.map((event) => {
+          const send = (): Promise<void> => publishStoredEvent(bus, event, event.requestId ?? requestId)
+          // A batch of sends publishes after its commit: each event in the trace of the send that wrote it.
+          const sent = tracing && event.traceContext ? context.with(event.traceContext, send) : send()
+          return sent.then(
             () => void pending.push({ roomId: event.roomId, seq: event.seq }),
-            (error: unknown) => logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, 'publishing a committed event failed; the relay will publish it')
+            (error: unknown) => {
+              if (tracing) rememberStranded(tracing, event.roomId, event.seq, event.traceContext)
+              logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, 'publishing a committed event failed; the relay will publish it')
+            }
           )
-        )
+        })
       )
       if (pending.length > 0 && !timer) {
         timer = setTimeout(() => { void flush() }, flushMs)
@@ -122,9 +133,9 @@ export interface PublisherHost {
  * last request, so that its final batch of marks reaches the database before
  * the process closes the pool.
  */
-export function appRoomEventPublisher(app: PublisherHost, deps: { db: Kysely<Database>; bus: EventBus; publisher?: RoomEventPublisher }): RoomEventPublisher {
+export function appRoomEventPublisher(app: PublisherHost, deps: { db: Kysely<Database>; bus: EventBus; publisher?: RoomEventPublisher; eventTracing?: EventTracing }): RoomEventPublisher {
   if (deps.publisher) return deps.publisher
-  const owned = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
+  const owned = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log, tracing: deps.eventTracing })
   app.addHook('onClose', () => owned.close())
   return owned
 }

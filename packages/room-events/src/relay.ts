@@ -1,7 +1,9 @@
 import { sql, type Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
-import type { RoomEventType } from '@chat/contracts'
+import { roomEventId, type RoomEventType } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api'
+import { takeStranded, type EventTracing } from './event-tracing.js'
 import { markPublished, publishStoredEvent, type EventsLogger } from './publish.js'
 
 // First key of the relay's advisory locks: keeps them apart from other users of advisory locks.
@@ -22,12 +24,23 @@ export interface RelayOptions {
    * and a refused publish would hold up every room behind it.
    */
   types?: readonly RoomEventType[]
+  /** When the process traces: each re-publish is a trace of its own, linked to the send's when this process saw it fail. */
+  tracing?: EventTracing
 }
 
 export interface RoomEventRelay {
   /** One pass; resolves to the number of events published. */
   runOnce(): Promise<number>
+  /** Counted for the metrics (read on scrape, see outbox-metrics.ts). */
+  readonly stats: Readonly<RelayStats>
   stop(): Promise<void>
+}
+
+export interface RelayStats {
+  /** Events this relay published because their writer had not. */
+  republished: number
+  /** Publishes of the relay that failed (the bus is down); the event waits for the next pass. */
+  failures: number
 }
 
 /**
@@ -43,8 +56,10 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
   const staleAfterMs = options.staleAfterMs ?? 2_000
   const batchSize = options.batchSize ?? 200
   const types = options.types
+  const tracing = options.tracing
   let stopped = false
   let running: Promise<number> | undefined
+  const stats: RelayStats = { republished: 0, failures: 0 }
 
   const pass = async (): Promise<number> =>
     db.transaction().execute(async (trx) => {
@@ -80,9 +95,11 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
           .execute()
         for (const row of rows) {
           try {
-            await publishStoredEvent(bus, { roomId, seq: row.seq, type: row.type as RoomEventType, payload: Buffer.from(row.payload_text), createdAt: row.created_at })
+            const event = { roomId, seq: row.seq, type: row.type as RoomEventType, payload: Buffer.from(row.payload_text), createdAt: row.created_at }
+            await (tracing ? republishTraced(tracing, bus, event) : publishStoredEvent(bus, event))
             published.push({ roomId, seq: row.seq })
           } catch (error) {
+            stats.failures++
             // The rest waits for the next pass: this room's later events to
             // keep its order, the other rooms because a bus that failed once
             // would likely make each of them wait out a publish timeout, with
@@ -94,6 +111,7 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
         }
       }
       await markPublished(trx, published)
+      stats.republished += published.length
       if (published.length > 0) logger.warn({ events: published.length }, 'relay published stranded events')
       return published.length
     })
@@ -125,10 +143,32 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
 
   return {
     runOnce,
+    stats,
     async stop() {
       stopped = true
       if (timer) clearTimeout(timer)
       await running?.catch(() => undefined)
     }
+  }
+}
+
+/** A re-publish in a new trace (the relay runs on its own), linked to the trace of the send that wrote the event when it is known. */
+async function republishTraced(tracing: EventTracing, bus: EventBus, event: Parameters<typeof publishStoredEvent>[1]): Promise<void> {
+  const original = takeStranded(tracing, event.roomId, event.seq)
+  const span = tracing.tracer.startSpan('relay re-publish', {
+    root: true,
+    kind: SpanKind.INTERNAL,
+    links: original ? [{ context: original }] : [],
+    attributes: { 'chat.room_id': event.roomId, 'chat.seq': event.seq, 'chat.event_type': event.type }
+  })
+  try {
+    await context.with(trace.setSpan(context.active(), span), () => publishStoredEvent(bus, event))
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+    // The next pass links to it again.
+    if (original) tracing.stranded.set(roomEventId(event.roomId, event.seq), original)
+    throw error
+  } finally {
+    span.end()
   }
 }

@@ -85,7 +85,11 @@ export const commonConfig = {
   OVERLOAD_MAX_HEAP_USED_BYTES: Type.Optional(
     Type.Integer({ minimum: 0, description: "heap in use past which requests get 503 overloaded; default 90 % of V8's heap limit (--max-old-space-size); 0 turns it off" })
   ),
-  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 5, description: 'Retry-After of a 503 overloaded' })
+  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 5, description: 'Retry-After of a 503 overloaded' }),
+  // Read by the OpenTelemetry SDK itself (with the other standard OTEL_* variables); listed here so that it is documented and checked like the rest.
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'OTLP endpoint that traces go to (for example http://jaeger:4318); unset, tracing is off and not loaded. The other standard OTEL_* variables apply' })
+  )
 } satisfies TProperties
 
 export const databaseConfig = {

@@ -24,6 +24,20 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A 429: `limit` names the limit that was hit, for `rate_limited_total{limit}`
+ * (never in the body: the contract's `rate_limited` problem stays as it is).
+ */
+export class RateLimitedError extends AppError {
+  constructor(
+    readonly limit: string,
+    message: string,
+    retryAfterSeconds: number
+  ) {
+    super(429, 'rate_limited', message, {}, { 'retry-after': String(retryAfterSeconds) })
+  }
+}
+
 /** Coded errors shared by every service. */
 export const errors = {
   unauthenticated: (detail = 'A valid access token is required') => new AppError(401, 'unauthenticated', detail),

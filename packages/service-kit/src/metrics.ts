@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
-import { sendProblem } from './errors.js'
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { RateLimitedError, sendProblem } from './errors.js'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,7 +22,16 @@ export const metricsPlugin = fp<{ registry?: Registry; token?: string }>(
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry]
     })
+    const rateLimited = new Counter({
+      name: 'rate_limited_total',
+      help: 'requests refused with 429, by the limit they hit',
+      labelNames: ['limit'] as const,
+      registers: [registry]
+    })
     app.decorate('metrics', registry)
+    app.addHook('onError', async (_request, _reply, error) => {
+      if (error instanceof RateLimitedError) rateLimited.inc({ limit: error.limit })
+    })
     app.addHook('onResponse', async (request, reply) => {
       // The route pattern, never the raw URL: ids in paths would explode the label set.
       const route = request.routeOptions.url ?? 'unmatched'

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
-import { AppError } from './errors.js'
+import { RateLimitedError } from './errors.js'
 import { syncedRateLimitStore } from './request-limit-store.js'
 
 /** The client's address; `injectWS` and some proxies leave `request.ip` unset. */
@@ -40,7 +40,7 @@ export const userRateLimitPlugin = fp<{ rps: number; db?: Kysely<Database> }>(
       keyGenerator: (request) =>
         `${request.user ? `user:${request.user.id}` : `addr:${clientAddress(request)}`}:${serviceArea(request.url)}`,
       errorResponseBuilder: (_request, context) =>
-        new AppError(429, 'rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, {}, { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) })
+        new RateLimitedError('user_requests', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, Math.max(1, Math.ceil(context.ttl / 1000)))
     })
   },
   { name: '@chat/rate-limit' }

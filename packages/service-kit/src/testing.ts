@@ -6,7 +6,9 @@ import { connectNatsBus, MSG_ID_HEADER, type BusMessage, type EventBus, type Nat
 import { displayNameKey, envelopeHeaders, toUser, type RoomEventFrame, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { createTestDatabase, requireInfra, type TeardownHost } from '@chat/db/testing'
+import type { Registry } from 'prom-client'
 import { generateSigningKey } from './keys.js'
+export { renderSpanTree, startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js'
 import { createTokenSigner, createTokenVerifier, staticKeyResolver, type TokenSigner, type TokenVerifier } from './tokens.js'
 
 export interface RunningService {
@@ -256,4 +258,18 @@ export function pngScanlines(width: number, height: number, rgbAt: (x: number, y
     for (let x = 0; x < width; x++) rows.set(rgbAt(x, y), start + 1 + x * 3)
   }
   return rows
+}
+
+/**
+ * The value of a metric as a scrape sees it (collect() runs): the sample with
+ * exactly these labels (a histogram's `_count` when `sample` says so); 0 when
+ * it has no such sample yet.
+ */
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}, sample = name): Promise<number> {
+  const metric = registry.getSingleMetric(name)
+  if (!metric) throw new Error(`no metric ${name} in the registry`)
+  const { values } = await metric.get()
+  const wanted = Object.entries(labels)
+  const found = values.find((value) => ((value as { metricName?: string }).metricName ?? name) === sample && wanted.every(([key, label]) => String(value.labels[key]) === label))
+  return found?.value ?? 0
 }

@@ -59,7 +59,7 @@ async function startSession(context: AuthContext, user: User, familyId?: string,
 export async function register(context: AuthContext, input: { displayName: string; password: string; address: string }): Promise<Session> {
   checkDisplayName(input.displayName)
   const wait = await context.registrations.hit(input.address)
-  if (wait > 0) throw identityErrors.tooManyAttempts(wait)
+  if (wait > 0) throw identityErrors.tooManyAttempts(wait, 'registrations')
   const user = await insertUser(context.db, input.displayName, await hashPassword(input.password))
   if (!user) throw identityErrors.displayNameTaken()
   return startSession(context, user)
@@ -73,7 +73,7 @@ export async function login(context: AuthContext, input: { displayName: string; 
   // Counted before the slow verification, so that parallel guesses cannot
   // all pass the check while the first one is still hashing.
   const wait = await context.failedLogins.hit(throttleKey)
-  if (wait > 0) throw identityErrors.tooManyAttempts(wait)
+  if (wait > 0) throw identityErrors.tooManyAttempts(wait, 'failed_logins')
   const credentials = await findCredentials(context.db, input.displayName)
   const valid = await verifyPassword(credentials?.passwordHash ?? context.decoyHash, input.password)
   if (!credentials || !valid) return { kind: 'failed', reason: credentials ? 'wrong_password' : 'unknown_name' }

@@ -1,4 +1,4 @@
-import { AppError } from '@chat/service-kit'
+import { AppError, RateLimitedError } from '@chat/service-kit'
 
 export const identityErrors = {
   displayNameTaken: () => new AppError(409, 'display_name_taken', 'That display name is taken'),
@@ -13,6 +13,7 @@ export const identityErrors = {
     new AppError(400, 'validation_failed', 'The request is invalid', { errors: [{ path: '/ids', message: 'cannot be combined with search' }] }),
   userNotFound: () => new AppError(404, 'user_not_found', 'No such user'),
   tooManyBlocks: (max: number) => new AppError(409, 'too_many_blocks', `You have blocked ${max} users, the most there can be; unblock someone first`),
-  tooManyAttempts: (retryAfterSeconds: number) =>
-    new AppError(429, 'rate_limited', `Too many attempts; retry in ${retryAfterSeconds} s`, {}, { 'retry-after': String(retryAfterSeconds) })
+  /** `limit` names it in `rate_limited_total{limit}`: `registrations` (per address) or `failed_logins` (per display name). */
+  tooManyAttempts: (retryAfterSeconds: number, limit: 'registrations' | 'failed_logins') =>
+    new RateLimitedError(limit, `Too many attempts; retry in ${retryAfterSeconds} s`, retryAfterSeconds)
 } as const

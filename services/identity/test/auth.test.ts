@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { Session } from '@chat/contracts'
+import { metricValue } from '@chat/service-kit/testing'
 import { bearer, build, decodeJwtPart } from './helper.js'
 
 const password = 'correct horse battery'
@@ -123,6 +124,7 @@ t.test('failed logins are limited per display name', async (t) => {
   t.ok(Number(limited.headers['retry-after']) >= 1)
   const other = await app.inject({ method: 'POST', url: '/auth/login', payload: { display_name: 'Someone', password } })
   t.equal(other.statusCode, 401, 'other names are not affected')
+  t.equal(await metricValue(app.metrics, 'rate_limited_total', { limit: 'failed_logins' }), 1, 'the 429 is counted under its limit')
 })
 
 t.test('parallel guesses cannot slip past the failed-login limit', async (t) => {
@@ -145,6 +147,7 @@ t.test('registrations are limited per client address', async (t) => {
   const limited = await app.inject({ method: 'POST', url: '/auth/register', payload: { display_name: 'user3', password } })
   t.equal(limited.statusCode, 429)
   t.ok(limited.headers['retry-after'])
+  t.equal(await metricValue(app.metrics, 'rate_limited_total', { limit: 'registrations' }), 1, 'the 429 is counted under its limit')
 })
 
 t.test('refresh rotates; re-use of a rotated token revokes the family', async (t) => {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
-import { appRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
+import { appRoomEventPublisher, type EventTracing, type RoomEventPublisher } from '@chat/room-events'
 import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import { messagesPlugin } from './plugin.js'
 
@@ -14,6 +14,8 @@ export interface MessagesDeps {
   verifier: TokenVerifier
   /** Publishes committed events; when left out, the app makes one and closes it on close. */
   publisher?: RoomEventPublisher
+  /** When the process traces (main.ts, the trace test). */
+  eventTracing?: EventTracing
 }
 
 export interface MessagesAppOptions extends CommonAppOptions {
@@ -39,7 +41,8 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     maxTextChars: options.maxTextChars,
     sendConcurrency: options.sendConcurrency,
     sendSubject: options.sendSubject,
-    sendBatchMax: options.sendBatchMax
+    sendBatchMax: options.sendBatchMax,
+    tracer: deps.eventTracing?.tracer
   })
   return app
 }

@@ -1,30 +1,8 @@
-import { connectNatsBus } from '@chat/bus'
-import { createDb } from '@chat/db'
-import { roomEventWriters } from '@chat/contracts'
-import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
-import { buildApp } from './app.js'
-import { MessagesConfig } from './config.js'
+// Tracing first, when configured (OTEL_EXPORTER_OTLP_ENDPOINT): its hooks must
+// be in place before http, pg and fastify load, so everything else is
+// imported after it. Unconfigured, nothing of OpenTelemetry is loaded.
+import { startTracing } from '@chat/service-kit/tracing'
 
-const { config, verifier } = configOrExit(() => {
-  const config = loadConfig(MessagesConfig)
-  return { config, verifier: tokenVerifierFromConfig(config) }
-})
-
-// The bus connects before the app exists and logs through it once it does.
-const logger = startupLogger()
-const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'messages', logger)))
-// The app makes its event publisher and closes it with itself; the relay is the process's.
-const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config) })
-logger.attach(app)
-const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.messages })
-closeOnSignals(app, {
-  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  afterClose: async () => {
-    await relay.stop()
-    await bus.drain()
-    await database.destroy()
-  }
-})
-await app.listen({ port: config.PORT, host: config.HOST })
+const tracing = await startTracing('messages')
+const { startServer } = await import('./server.js')
+await startServer(tracing)

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { BusSubscription, EventBus } from '@chat/bus'
 import { limits, queueGroups, subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import type { Tracer } from '@opentelemetry/api'
 import type { RoomEventPublisher } from '@chat/room-events'
 import { messagesRoutes } from './messages.routes.js'
 import type { MessagesContext } from './messages.service.js'
@@ -32,6 +33,8 @@ export interface MessagesPluginOptions {
   sendSubject?: string
   /** Most sends committed together (group commit); default 128. */
   sendBatchMax?: number
+  /** The process's tracer when it traces (a span per send batch); absent, sends do no tracing work. */
+  tracer?: Tracer
 }
 
 /**
@@ -53,7 +56,8 @@ export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = 
       notifyMentions,
       maxTextChars,
       maxBatch: options.sendBatchMax,
-      logger: app.log
+      logger: app.log,
+      tracer: options.tracer
     })
   }
   await app.register(messagesRoutes, context)

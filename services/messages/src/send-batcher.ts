@@ -4,7 +4,8 @@
 // `maxBatch`) in one statement and one commit (chat_send_messages, migration
 // 0002). At low load a batch is one send and leaves at once; under load the
 // commit, lock and round-trip costs are paid per batch, not per message.
-import { uuidv7, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
+import { context, trace, type Context, type Tracer } from '@opentelemetry/api'
+import { uuidv7, type PublishableEvent, type RoomEventPublisher } from '@chat/room-events'
 import { isDependencyFailure } from '@chat/service-kit'
 import type { Message } from '@chat/contracts'
 import type { AppError } from '@chat/service-kit'
@@ -41,6 +42,8 @@ export interface SendBatcherOptions {
   /** Batches in the database at once (default 2): one fills while the other commits. */
   maxInFlight?: number
   logger: { error(fields: Record<string, unknown>, message: string): void }
+  /** When the process traces: each batch is a span (in the first send's trace, linked to the others), each event published in its send's trace. */
+  tracer?: Tracer
 }
 
 interface Pending {
@@ -50,6 +53,8 @@ interface Pending {
   textProblem: AppError | undefined
   resolve: (answer: SendAnswer) => void
   reject: (error: unknown) => void
+  /** The trace context of the send (only when tracing). */
+  traceContext?: Context
 }
 
 // With the u flag a pair is one code point: only a lone surrogate matches.
@@ -96,7 +101,8 @@ export class SendBatcher {
         },
         textProblem: textProblem(request.text, this.options.maxTextChars),
         resolve,
-        reject
+        reject,
+        ...(this.options.tracer ? { traceContext: context.active() } : {})
       })
       this.schedule()
     })
@@ -126,7 +132,25 @@ export class SendBatcher {
     this.schedule()
   }
 
-  private async runBatch(batch: Pending[]): Promise<void> {
+  private runBatch(batch: Pending[]): Promise<void> {
+    const tracer = this.options.tracer
+    if (!tracer) return this.commitBatch(batch)
+    const parent = batch[0]?.traceContext ?? context.active()
+    const span = tracer.startSpan(
+      'messages send batch',
+      {
+        attributes: { 'chat.batch.sends': batch.length },
+        links: batch.slice(1).flatMap((pending) => {
+          const linked = pending.traceContext && trace.getSpanContext(pending.traceContext)
+          return linked ? [{ context: linked }] : []
+        })
+      },
+      parent
+    )
+    return context.with(trace.setSpan(parent, span), () => this.commitBatch(batch)).finally(() => span.end())
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
     let outcomes: SendBatchOutcome[]
     try {
       outcomes = await this.options.run(
@@ -147,14 +171,14 @@ export class SendBatcher {
       for (const pending of batch) pending.reject(error)
       return
     }
-    const created: Array<StoredRoomEvent & { requestId?: string }> = []
+    const created: PublishableEvent[] = []
     const messages = new Map<number, Message>()
     for (const outcome of outcomes) {
       const pending = batch[outcome.ord]!
       if (outcome.status === 'created') {
         const frame = JSON.parse(outcome.payload) as { message: Message }
         messages.set(outcome.ord, frame.message)
-        created.push({ roomId: pending.item.room_id, seq: outcome.seq, type: 'message.created', payload: Buffer.from(outcome.payload), createdAt: new Date(pending.item.created_at), requestId: pending.request.requestId })
+        created.push({ roomId: pending.item.room_id, seq: outcome.seq, type: 'message.created', payload: Buffer.from(outcome.payload), createdAt: new Date(pending.item.created_at), requestId: pending.request.requestId, traceContext: pending.traceContext })
       }
     }
     // Acknowledged once committed, not once published: the publisher sends

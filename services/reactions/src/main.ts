@@ -1,32 +1,8 @@
-import { connectNatsBus } from '@chat/bus'
-import { createDb } from '@chat/db'
-import { roomEventWriters } from '@chat/contracts'
-import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
-import { buildApp } from './app.js'
-import { ReactionsConfig } from './config.js'
-import { loadReactionList } from './reaction-list.js'
+// Tracing first, when configured (OTEL_EXPORTER_OTLP_ENDPOINT): its hooks must
+// be in place before http, pg and fastify load, so everything else is
+// imported after it. Unconfigured, nothing of OpenTelemetry is loaded.
+import { startTracing } from '@chat/service-kit/tracing'
 
-// A malformed reaction list stops the service like a bad variable: one line naming the file and the problem.
-const { config, verifier, reactionList } = configOrExit(() => {
-  const config = loadConfig(ReactionsConfig)
-  return { config, verifier: tokenVerifierFromConfig(config), reactionList: loadReactionList() }
-})
-
-// The bus connects before the app exists and logs through it once it does.
-const logger = startupLogger()
-const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'reactions', logger)))
-// The app makes its event publisher and closes it with itself; the relay is the process's.
-const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config), reactionList })
-logger.attach(app)
-const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.reactions })
-closeOnSignals(app, {
-  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  afterClose: async () => {
-    await relay.stop()
-    await bus.drain()
-    await database.destroy()
-  }
-})
-await app.listen({ port: config.PORT, host: config.HOST })
+const tracing = await startTracing('reactions')
+const { startServer } = await import('./server.js')
+await startServer(tracing)

@@ -39,6 +39,12 @@ export interface GatewayStats {
   resyncs: number
   /** Bus subscriptions taken for rooms (a channel opened). */
   channelsOpened: number
+  /** Sockets accepted (upgraded), open or since closed. */
+  socketsAccepted: number
+  /** Frames not written because the socket's send queue was full (the socket is closed with 4408). */
+  framesDropped: number
+  /** Comparisons of the watched rooms with the store (each may catch up several rooms). */
+  reconciliations: number
   /** Sockets closed, by the code the socket ended with (1006 for one cut off). */
   closes: Map<number, number>
   /**

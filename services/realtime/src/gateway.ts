@@ -2,13 +2,14 @@ import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
+import type { Tracer } from '@opentelemetry/api'
 import type { EventBus } from '@chat/bus'
 import type { User } from '@chat/contracts'
 import type { PresenceTracker, TokenVerifier } from '@chat/service-kit'
 import { socketCloses } from './errors.js'
 import type { GatewaySettings, GatewayStats, SessionContext, UserListener } from './gateway-context.js'
 import { GatewayPresence } from './gateway-presence.js'
-import { RoomChannel, type ChannelMember } from './room-channel.js'
+import { RoomChannel, type ChannelMember, type DeliveryLagObserver } from './room-channel.js'
 import type { RoomHistory } from './room-history.js'
 import { UserNotices } from './user-notices.js'
 import type { MessagesClient } from './send-request.client.js'
@@ -24,6 +25,10 @@ export interface GatewayDeps {
   messages: MessagesClient
   findUser(userId: string): Promise<User | undefined>
   logger: FastifyBaseLogger
+  /** Observes each live event's delivery lag (the metrics' histogram). */
+  deliveryLag?: DeliveryLagObserver
+  /** The process's tracer when it traces. */
+  tracer?: Tracer
   /** Who is online on every gateway (chat.presence.update). */
   presenceTracker: PresenceTracker
   /** Everyone sharing a room with a user. */
@@ -65,6 +70,9 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     gapFills: 0,
     catchUps: 0,
     channelsOpened: 0,
+    socketsAccepted: 0,
+    framesDropped: 0,
+    reconciliations: 0,
     resyncs: 0,
     closes: new Map(),
     serverCloses: new Map()
@@ -118,6 +126,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     }
     this.connections.add(session)
     this.stats.socketsOpen++
+    this.stats.socketsAccepted++
     socket.once('close', (code) => {
       this.connections.delete(session)
       this.stats.socketsOpen--
@@ -138,6 +147,8 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
         bus: this.deps.bus,
         logger: this.deps.logger,
         stats: this.stats,
+        deliveryLag: this.deps.deliveryLag,
+        tracer: this.deps.tracer,
         onBroken: (broken) => {
           if (this.channels.get(roomId)?.channel === broken) this.channels.delete(roomId)
         }
@@ -197,6 +208,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
    */
   async reconcile(): Promise<void> {
     if (this.channels.size === 0) return
+    this.stats.reconciliations++
     const seqs = await this.deps.history.lastSeqs([...this.channels.keys()])
     for (const [roomId, seq] of seqs) this.channels.get(roomId)?.channel.catchUp(seq)
   }

@@ -1,27 +1,8 @@
-import { connectNatsBus } from '@chat/bus'
-import { createDb } from '@chat/db'
-import { closeOnSignals, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger, natsBusOptions } from '@chat/service-kit'
-import { buildApp, realtimeOptions } from './app.js'
-import { RealtimeConfig } from './config.js'
+// Tracing first, when configured (OTEL_EXPORTER_OTLP_ENDPOINT): its hooks must
+// be in place before http, pg and fastify load, so everything else is
+// imported after it. Unconfigured, nothing of OpenTelemetry is loaded.
+import { startTracing } from '@chat/service-kit/tracing'
 
-const { config, verifier } = configOrExit(() => {
-  const config = loadConfig(RealtimeConfig)
-  return { config, verifier: tokenVerifierFromConfig(config) }
-})
-
-// The bus and the event machinery start before the app and log through it once it exists.
-const logger = startupLogger()
-
-const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-const bus = await connectNatsBus(configOrExit(() => natsBusOptions(config, 'realtime', logger, 'reader')))
-const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config) })
-logger.attach(app)
-// SIGTERM: stop accepting, close sockets with 1001 (the plugin's preClose), drain NATS, exit.
-closeOnSignals(app, {
-  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  afterClose: async () => {
-    await bus.drain()
-    await database.destroy()
-  }
-})
-await app.listen({ port: config.PORT, host: config.HOST })
+const tracing = await startTracing('realtime')
+const { startServer } = await import('./server.js')
+await startServer(tracing)

@@ -2,11 +2,13 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fas
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
-import { Counter, Gauge } from 'prom-client'
+import type { Tracer } from '@opentelemetry/api'
+import { Histogram } from 'prom-client'
 import type { EventBus } from '@chat/bus'
 import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { PresenceTracker, findUser, type TokenVerifier } from '@chat/service-kit'
+import { PresenceTracker, counterFrom, findUser, gaugeFrom, labelledCounterFrom, type TokenVerifier } from '@chat/service-kit'
+import { socketCloses } from './errors.js'
 import { pruneRoomEvents } from './events.repository.js'
 import type { GatewaySettings } from './gateway-context.js'
 import { RealtimeGateway } from './gateway.js'
@@ -35,6 +37,8 @@ export interface RealtimePluginOptions extends Partial<GatewaySettings> {
    * the app) when left out.
    */
   presenceTracker?: PresenceTracker
+  /** The process's tracer when it traces (socket writes and gap fills as spans of each event's trace). */
+  tracer?: Tracer
 }
 
 declare module 'fastify' {
@@ -74,6 +78,7 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
   const { db, bus, verifier } = options
   const ownTracker = options.presenceTracker === undefined
   const presenceTracker = options.presenceTracker ?? new PresenceTracker(bus)
+  const deliveryLag = deliveryLagHistogram(app)
   const gateway = new RealtimeGateway(
     {
       history: roomHistoryInStore(db),
@@ -84,7 +89,9 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
       logger: app.log,
       presenceTracker,
       coMembers: (userId) => coMemberIds(db, userId),
-      markLastSeen: (userIds, at) => markLastSeen(db, userIds, at)
+      markLastSeen: (userIds, at) => markLastSeen(db, userIds, at),
+      deliveryLag,
+      tracer: options.tracer
     },
     settings
   )
@@ -156,30 +163,36 @@ function everyInterval(ms: number, log: FastifyBaseLogger, failure: string, task
  */
 export const realtimePlugin = fp(realtimeGatewayPlugin, { name: '@chat/realtime', fastify: '5.x' })
 
+/** Seconds from an event's commit (its envelope's time) to its frame written to this gateway's sockets. */
+function deliveryLagHistogram(app: FastifyInstance): ((seconds: number) => void) | undefined {
+  if (!app.hasDecorator('metrics')) return undefined
+  const histogram = new Histogram({
+    name: 'realtime_delivery_lag_seconds',
+    help: 'from a room event\'s commit to its frame written to the sockets of this gateway (live events)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [app.metrics]
+  })
+  return (seconds) => histogram.observe(Math.max(0, seconds))
+}
+
 function registerMetrics(app: FastifyInstance, gateway: RealtimeGateway): void {
   if (!app.hasDecorator('metrics')) return
   const registry = app.metrics
   const stats = gateway.stats
-  new Gauge({ name: 'realtime_sockets_open', help: 'open client sockets', registers: [registry], collect() { this.set(stats.socketsOpen) } })
-  new Gauge({ name: 'realtime_rooms_watched', help: 'rooms with a bus subscription on this gateway', registers: [registry], collect() { this.set(gateway.watchedRooms) } })
-  const counter = (name: string, help: string, read: () => number): void => {
-    let reported = 0
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const value = read()
-        this.inc(value - reported)
-        reported = value
-      }
-    })
-  }
+  gaugeFrom(registry, 'realtime_sockets_open', 'open client sockets', () => stats.socketsOpen)
+  gaugeFrom(registry, 'realtime_rooms_watched', 'rooms with a bus subscription on this gateway', () => gateway.watchedRooms)
+  const counter = (name: string, help: string, read: () => number): void => counterFrom(registry, name, help, read)
+  counter('realtime_sockets_accepted_total', 'client sockets accepted (WebSocket connections)', () => stats.socketsAccepted)
+  labelledCounterFrom(registry, 'realtime_socket_closes_total', 'client sockets closed, by the close code they ended with (1006: cut off)', 'code', () => stats.closes)
+  labelledCounterFrom(registry, 'realtime_server_closes_total', 'closes the gateway started, by the code it sent', 'code', () => stats.serverCloses)
+  counter('realtime_slow_socket_closes_total', 'sockets closed because they did not read their frames (4408)', () => stats.serverCloses.get(socketCloses.tooSlow.code) ?? 0)
+  counter('realtime_frames_dropped_total', 'frames not written because the socket\'s send queue was full', () => stats.framesDropped)
   counter('realtime_events_sent_total', 'room event frames written to sockets (fan-out)', () => stats.eventsSent)
   counter('realtime_events_replayed_total', 'stored events replayed to resuming sockets', () => stats.eventsReplayed)
   counter('realtime_duplicates_dropped_total', 'events dropped because their seq was already sent', () => stats.duplicates)
   counter('realtime_gap_fills_total', 'reads of the event store to fill a gap in the live stream', () => stats.gapFills)
-  counter('realtime_catch_ups_total', 'stalled rooms whose missing events were read from the store', () => stats.catchUps)
+  counter('realtime_reconciliations_total', 'comparisons of the watched rooms with the store', () => stats.reconciliations)
+  counter('realtime_catch_ups_total', 'stalled rooms whose missing events were read from the store (found by a reconciliation)', () => stats.catchUps)
   counter('realtime_channels_opened_total', 'room subscriptions taken on the bus', () => stats.channelsOpened)
   counter('realtime_resyncs_total', 'resync_required frames sent', () => stats.resyncs)
 }

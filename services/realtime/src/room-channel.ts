@@ -1,3 +1,4 @@
+import { context, type Context, type Tracer } from '@opentelemetry/api'
 import type { BusMessage, BusSubscription, EventBus } from '@chat/bus'
 import { envelopeHeaders, subjects } from '@chat/contracts'
 import type { RoomHistory, StoredEventRow } from './room-history.js'
@@ -10,6 +11,10 @@ export interface OutgoingEvent {
   readonly bytes: Buffer
   /** For `participants.removed`: whose subscriptions end with this event. */
   readonly removedUserIds?: ReadonlySet<string>
+  /** When the event was committed (ms since the epoch, its envelope's time), for the delivery lag; live events only. */
+  readonly time?: number
+  /** The trace context of its receipt from the bus (only when tracing): its socket write is a span of that trace. */
+  readonly trace?: Context
 }
 
 /** Header on typing notices: who typed, so that their own sockets can skip it. */
@@ -34,6 +39,9 @@ export interface ChannelStats {
   gapFills: number
   catchUps: number
 }
+
+/** Told, once per live event, how long after its commit it was written to the room's sockets. */
+export type DeliveryLagObserver = (seconds: number) => void
 
 const gapFillPage = 500
 /** Events waiting behind a gap; past this the room's sockets are sent to resume instead. */
@@ -78,6 +86,10 @@ export class RoomChannel {
       bus: EventBus
       logger: ChannelLogger
       stats: ChannelStats
+      /** The delivery lag of each live event fanned out (the histogram of the metrics); absent in tests that do not look. */
+      deliveryLag?: DeliveryLagObserver
+      /** The process's tracer when it traces: socket writes and gap fills become spans of the event's trace. */
+      tracer?: Tracer
       /** The channel can no longer keep order: its owner forgets it, so that the next subscriber opens a fresh one. */
       onBroken(channel: RoomChannel): void
     }
@@ -128,7 +140,15 @@ export class RoomChannel {
       return
     }
     if (this.closed) return
-    this.afterOffer(this.sequencer.offer(toOutgoingEvent(seq, type, bytes)))
+    const event = toOutgoingEvent(seq, type, bytes)
+    if (this.deps.deliveryLag) {
+      // Only when someone observes the lag: parsing the time is the one extra cost per event.
+      const time = Date.parse(message.header(envelopeHeaders.time) ?? '')
+      if (!Number.isNaN(time)) (event as { time?: number }).time = time
+    }
+    // The bus received the message in a span of the trace its headers carried.
+    if (this.deps.tracer) (event as { trace?: Context }).trace = context.active()
+    this.afterOffer(this.sequencer.offer(event))
   }
 
   private afterOffer(offered: Offered): void {
@@ -153,11 +173,22 @@ export class RoomChannel {
   }
 
   private fanOut(event: OutgoingEvent): void {
+    const span = event.trace && this.deps.tracer?.startSpan('socket write', { attributes: { 'chat.room_id': this.roomId, 'chat.seq': event.seq, 'chat.sockets': this.members.size } }, event.trace)
     for (const member of this.members) member.deliver(event)
+    span?.end()
+    // After the loop: the frame is on every socket of this gateway (or queued behind what a slow one has not read).
+    if (event.time !== undefined) this.deps.deliveryLag?.((Date.now() - event.time) / 1000)
   }
 
   /** Reads what is missing before the earliest waiting event from the store, then lets the waiting events out. Never rejects. */
-  private async fillGaps(): Promise<void> {
+  private fillGaps(): Promise<void> {
+    const tracer = this.deps.tracer
+    if (!tracer) return this.readMissing()
+    // In the trace of the event that revealed the gap (none for a reconciliation's catch-up).
+    return tracer.startActiveSpan('gap fill', { attributes: { 'chat.room_id': this.roomId } }, (span) => this.readMissing().finally(() => span.end()))
+  }
+
+  private async readMissing(): Promise<void> {
     if (!this.sequencer.beginRead()) return
     try {
       for (let missing = this.sequencer.nextRead(); missing && !this.closed; missing = this.sequencer.nextRead()) {

@@ -246,6 +246,7 @@ export class Session implements FrameSession, UserListener {
     const queued = this.socket.bufferedAmount
     // One frame larger than the whole limit still goes out on an empty queue.
     if (queued > 0 && queued + bytes.length > this.context.settings.sendQueueBytes) {
+      this.context.stats.framesDropped++
       this.tooSlow()
       return false
     }

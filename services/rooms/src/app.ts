@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { EventBus } from '@chat/bus'
 import type { Database } from '@chat/db'
-import { appRoomEventPublisher, type RoomEventPublisher } from '@chat/room-events'
+import { appRoomEventPublisher, type EventTracing, type RoomEventPublisher } from '@chat/room-events'
 import { createServiceApp, readinessChecks, type ServiceApp, type CommonAppOptions, type TokenVerifier } from '@chat/service-kit'
 import type { Semaphore } from './avatars.service.js'
 import type { AvatarLimits } from './image.js'
@@ -16,6 +16,8 @@ export interface RoomsDeps {
   verifier: TokenVerifier
   /** Publishes committed events; when left out, the app makes one and closes it on close. */
   publisher?: RoomEventPublisher
+  /** When the process traces: events are published in their request's trace, the relay links re-publishes. */
+  eventTracing?: EventTracing
 }
 
 export interface RoomsAppOptions extends CommonAppOptions {

@@ -6,7 +6,7 @@ import { identityPlugin } from '@chat/identity'
 import { messagesPlugin } from '@chat/messages'
 import { loadReactionList, reactionsPlugin, type ReactionList } from '@chat/reactions'
 import { realtimePlugin, type RealtimePluginOptions } from '@chat/realtime'
-import { createRoomEventPublisher } from '@chat/room-events'
+import { createRoomEventPublisher, type EventTracing } from '@chat/room-events'
 import { roomsPlugin } from '@chat/rooms'
 import {
   createServiceApp,
@@ -23,6 +23,8 @@ export interface StandaloneDeps {
   db: Kysely<Database>
   bus: EventBus
   signer: TokenSigner
+  /** When the process traces (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  eventTracing?: EventTracing
 }
 
 export interface StandaloneOptions extends CommonAppOptions {
@@ -62,12 +64,12 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     limitStore: options.limitStore
   })
   // One publisher for every plugin: their events share one batch of published_at marks.
-  const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log })
+  const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log, tracing: deps.eventTracing })
   app.addHook('onClose', () => publisher.close())
   await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, presence: presenceTracker, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
-  await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher })
+  await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher, tracer: deps.eventTracing?.tracer })
   await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList: options.reactionList ?? loadReactionList() })
-  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier, presenceTracker })
+  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier, tracer: deps.eventTracing?.tracer, presenceTracker })
   if (options.webDir) await app.register(webAppPlugin, { root: options.webDir })
   return app
 }

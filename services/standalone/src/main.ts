@@ -1,43 +1,8 @@
-import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
-import { createInProcessBus } from '@chat/bus'
-import { createDb, migrateToLatest } from '@chat/db'
-import { startRoomEventRelay } from '@chat/room-events'
-import { closeOnSignals, commonAppOptions, configOrExit, createTokenSigner, loadConfig } from '@chat/service-kit'
-import { realtimeOptions } from '@chat/realtime'
-import { buildStandaloneApp } from './app.js'
-import { defaultWebDir } from './web-app.js'
-import { StandaloneConfig } from './config.js'
-import { loadOrCreateSigningKey } from './signing-key.js'
+// Tracing first, when configured (OTEL_EXPORTER_OTLP_ENDPOINT): its hooks must
+// be in place before http, pg and fastify load, so everything else is
+// imported after it. Unconfigured, nothing of OpenTelemetry is loaded.
+import { startTracing } from '@chat/service-kit/tracing'
 
-const config = configOrExit(() => loadConfig(StandaloneConfig))
-const dataDir = resolve(config.DATA_DIR)
-await mkdir(dataDir, { recursive: true })
-const { key, created } = await loadOrCreateSigningKey(join(dataDir, 'signing-key.pem'))
-const database = await createDb(join(dataDir, 'pglite'))
-await migrateToLatest(database.db)
-const bus = createInProcessBus()
-const app = await buildStandaloneApp(
-  { db: database.db, bus, signer: createTokenSigner(key, config.ACCESS_TOKEN_TTL_SECONDS) },
-  {
-    refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
-    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
-    ...commonAppOptions(config),
-    maxAvatarBytes: config.AVATAR_MAX_BYTES,
-    avatarDecodeQueue: config.AVATAR_DECODE_QUEUE,
-    realtime: realtimeOptions(config),
-    webDir: config.WEB_DIR ? resolve(config.WEB_DIR) : defaultWebDir()
-  }
-)
-const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log })
-closeOnSignals(app, {
-  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  afterClose: async () => {
-    await relay.stop()
-    await bus.drain()
-    await database.destroy()
-  }
-})
-app.log.info({ dataDir, signingKey: created ? 'created' : 'loaded', kid: key.kid }, 'standalone data folder ready')
-const address = await app.listen({ port: config.PORT, host: config.HOST })
-app.log.info(`Chat API ready at ${address} (OpenAPI docs at ${address}/docs)`)
+const tracing = await startTracing('standalone')
+const { startServer } = await import('./server.js')
+await startServer(tracing)

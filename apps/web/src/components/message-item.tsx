@@ -2,6 +2,7 @@ import type { Emoji, Message } from '@chat/client'
 import { useState } from 'preact/hooks'
 import { describeError, useChat, type PendingLine } from '../chat.js'
 import { MessageText } from './message-text.js'
+import { SenderName } from './sender-name.js'
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
@@ -56,7 +57,7 @@ export function MessageItem({
       data-reply-to={message.reply_to ?? undefined}
     >
       <div class="message-head">
-        <span class="sender">{message.sender.display_name}</span>
+        <SenderName sender={message.sender} />
         <time dateTime={message.created_at}>{time}</time>
         {message.edited_at && !message.deleted && <span class="muted">(edited)</span>}
         {message.reply_to && (

@@ -1,14 +1,20 @@
 import type { Room } from '@chat/client'
 import { useState } from 'preact/hooks'
 import { describeError, useChat } from '../chat.js'
+import { canAddPeople, canManageRoom } from '../state/roles.js'
+import { ParticipantList } from './participant-list.js'
 import { ParticipantPicker } from './participant-picker.js'
 import { RoomAvatar } from './room-avatar.js'
+import { RoomSettings } from './room-settings.js'
 
 export function RoomDetails({ room }: { room: Room }) {
   const chat = useChat()
   const [adding, setAdding] = useState<string[]>([])
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const meId = chat.me?.id
+  // Controls follow the caller's role as it is now: a role change arrives live.
+  const manages = canManageRoom(room, meId)
 
   async function run(action: () => Promise<void>) {
     setBusy(true)
@@ -26,16 +32,9 @@ export function RoomDetails({ room }: { room: Room }) {
     <div id="room-details" class="card room-details">
       <section aria-labelledby="people-title">
         <h3 id="people-title">Participants</h3>
-        <ul class="participants">
-          {room.participants.map((participant) => (
-            <li key={participant.id}>
-              {participant.display_name}
-              {participant.role === 'owner' && <span class="muted"> (owner)</span>}
-            </li>
-          ))}
-        </ul>
+        <ParticipantList room={room} busy={busy} run={(action) => void run(action)} />
         {/* A direct room keeps its two participants, its name and no image: the server refuses the rest. */}
-        {room.kind === 'group' && (
+        {canAddPeople(room, meId) && (
         <form
           onSubmit={(event) => {
             event.preventDefault()
@@ -57,8 +56,10 @@ export function RoomDetails({ room }: { room: Room }) {
           </button>
         </form>
         )}
+        {room.kind === 'group' && !canAddPeople(room, meId) && <p class="muted">Only the owner and admins add people to this room.</p>}
       </section>
-      {room.kind === 'group' && (
+      {manages && <RoomSettings key={room.name} room={room} busy={busy} run={(action) => void run(action)} />}
+      {manages && (
       <section aria-labelledby="image-title">
         <h3 id="image-title">Room image</h3>
         <div class="avatar-row">

@@ -98,7 +98,8 @@ export function addParticipants(room: Room, users: readonly User[], joinedAt: st
   return { ...room, participants: [...room.participants, ...added] }
 }
 
-export function removeParticipants(room: Room, users: readonly User[]): Room {
+/** Users from an event, or the one the caller removed (gone here at once, before its event). */
+export function removeParticipants(room: Room, users: readonly Pick<User, 'id'>[]): Room {
   const gone = new Set(users.map((user) => user.id))
   return { ...room, participants: room.participants.filter((participant) => !gone.has(participant.id)) }
 }

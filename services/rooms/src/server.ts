@@ -1,0 +1,41 @@
+import { connectNatsBus } from '@chat/bus'
+import { createDb } from '@chat/db'
+import { roomEventWriters } from '@chat/contracts'
+import { createEventTracing, registerOutboxMetrics, registerRelayMetrics, startRoomEventRelay } from '@chat/room-events'
+import { closeOnSignals, registerDependencyMetrics, commonAppOptions, configOrExit, loadConfig, natsBusOptions, startupLogger, tokenVerifierFromConfig } from '@chat/service-kit'
+import { buildApp } from './app.js'
+import { RoomsConfig } from './config.js'
+import type { Tracing } from '@chat/service-kit/tracing'
+
+/** The rooms service as main.ts starts it, once tracing (when configured) is in place. */
+export async function startServer(tracing: Tracing | undefined): Promise<void> {
+  const { config, verifier } = configOrExit(() => {
+    const config = loadConfig(RoomsConfig)
+    return { config, verifier: tokenVerifierFromConfig(config) }
+  })
+
+  // The bus connects before the app exists and logs through it once it does.
+  const logger = startupLogger()
+  const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
+  const bus = await connectNatsBus({ ...configOrExit(() => natsBusOptions(config, 'rooms', logger)), tracer: tracing?.tracer })
+  // The app makes its event publisher and closes it with itself; the relay is the process's.
+  // Spans of room events (the send batch, the publish in its send's trace, the relay's links).
+  const eventTracing = tracing ? createEventTracing(tracing.tracer) : undefined
+  const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier, eventTracing }, { ...commonAppOptions(config), maxAvatarBytes: config.AVATAR_MAX_BYTES, avatarDecodeQueue: config.AVATAR_DECODE_QUEUE })
+  logger.attach(app)
+  const relay = startRoomEventRelay({ db: database.db, bus, logger: app.log, types: roomEventWriters.rooms, tracing: eventTracing })
+  // Read on scrape: the pool, the bus, the outbox (one query on its partial index) and the relay.
+  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
+  registerOutboxMetrics(app.metrics, database.db)
+  registerRelayMetrics(app.metrics, relay)
+  closeOnSignals(app, {
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    afterClose: async () => {
+      await relay.stop()
+      await bus.drain()
+      await database.destroy()
+      await tracing?.shutdown()
+    }
+  })
+  await app.listen({ port: config.PORT, host: config.HOST })
+}
