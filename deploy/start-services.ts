@@ -26,7 +26,7 @@ export const DEFAULT_GATEWAY_PORT = 8080
 
 /** Every service of the services mode, with its default port (the PORT default of its config schema). */
 export const SERVICES = {
-  identity: { port: 3001, signs: true, nats: false },
+  identity: { port: 3001, signs: true, nats: true },
   rooms: { port: 3002, signs: false, nats: true },
   messages: { port: 3003, signs: false, nats: true },
   reactions: { port: 3004, signs: false, nats: true },

@@ -42,9 +42,9 @@ const writer = (user: keyof typeof roomEventWriters, purpose: string): NatsUserR
 /** Every NATS user, by name: the services' NATS_USER values. */
 export const NATS_USERS = {
   rooms: {
-    purpose: 'publishes the room and participants events it writes, and room.joined notices to a room\'s creator (core NATS)',
-    publish: [...writerPublish('rooms'), subjects.anyUserJoined()],
-    subscribe: [inbox('rooms')]
+    purpose: 'publishes the room and participants events it writes, room.joined notices to a room\'s creator and read receipts (core NATS); hears presence updates and asks the gateways for theirs at start',
+    publish: [...writerPublish('rooms'), subjects.anyUserJoined(), subjects.roomRead('*'), subjects.presenceSync()],
+    subscribe: [inbox('rooms'), subjects.presenceUpdate()]
   },
   // messages answers into the gateways' inbox, not through allow_responses:
   // only the server that delivered a request knows its reply subject, so a
@@ -58,9 +58,14 @@ export const NATS_USERS = {
   },
   reactions: writer('reactions', 'publishes the reaction events it writes'),
   realtime: {
-    purpose: 'subscribes to room events and user notices (mention, joined); publishes typing notices (core NATS); requests svc.messages.send',
-    publish: [subjects.messagesSend(), subjects.roomTyping('*')],
-    subscribe: [subjects.allRooms(), subjects.anyUserNotice(), inbox('realtime')]
+    purpose: 'subscribes to room events (read receipts included) and user notices (mention, joined); publishes typing notices and presence (core NATS); requests svc.messages.send',
+    publish: [subjects.messagesSend(), subjects.roomTyping('*'), subjects.presenceUpdate(), subjects.presenceSync()],
+    subscribe: [subjects.allRooms(), subjects.anyUserNotice(), inbox('realtime'), subjects.presenceUpdate(), subjects.presenceSync()]
+  },
+  identity: {
+    purpose: 'hears the gateways\' presence for GET /users/?ids= and asks them for it at start (core NATS); publishes no events',
+    publish: [subjects.presenceSync()],
+    subscribe: [subjects.presenceUpdate()]
   },
   admin: { purpose: 'operators only (nats-box: stream info, raising replicas); no service uses it' }
 } as const satisfies Record<string, NatsUserRights>

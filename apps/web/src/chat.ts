@@ -309,7 +309,7 @@ export class Chat {
 
   #onFrame(frame: RoomFrame): void {
     const before = this.state
-    if (removesCaller(frame, this.me)) {
+    if (frame.type === 'participants.removed' && removesCaller(frame, this.me)) {
       this.#socket.unsubscribe(frame.room_id)
       this.#rooms.forgetResources(frame.room_id)
     }

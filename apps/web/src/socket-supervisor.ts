@@ -11,7 +11,7 @@ export interface SocketHooks {
   rooms(): readonly Room[]
   /** For the connection banner. `open` after a resume: the room list may have changed meanwhile. */
   connection(state: Connection): void
-  /** A room event (in seq order per room) or a typing frame. */
+  /** A room event (in seq order per room), or a typing, presence or read frame. */
   frame(frame: RoomFrame): void
   /** Someone added the caller to a room: re-reading the room list subscribes it. */
   roomJoined(): void
@@ -100,6 +100,12 @@ export class SocketSupervisor {
       if (current()) this.#hooks.frame(frame)
     })
     socket.on('typing', (frame) => {
+      if (current()) this.#hooks.frame(frame)
+    })
+    socket.on('presence', (frame) => {
+      if (current()) this.#hooks.frame(frame)
+    })
+    socket.on('read', (frame) => {
       if (current()) this.#hooks.frame(frame)
     })
     socket.on('room_joined', () => {

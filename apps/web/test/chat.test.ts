@@ -120,6 +120,15 @@ if (missing.length > 0) {
       t.same(await shownTexts(bob), ['Hello Bob', 'Hi Ada'])
     })
 
+    await t.test('presence and read receipts: an online dot by the other\'s name, "seen by" under the last message', async (t) => {
+      await until('Ada sees Bob online', async () => (await ada.locator('.participants-line .presence-dot[data-online="true"]').count()) === 1)
+      t.equal(await ada.locator('.participants-line .presence-dot').count(), 1, 'a dot for Bob, none for herself')
+      // Both have the room open at its end: each read the other's last message.
+      await until('Ada sees that Bob read it', async () => (await ada.locator('.seen-by').textContent()) === `Seen by ${bobName}`)
+      await until('Bob sees that Ada read it', async () => (await bob.locator('.seen-by').textContent()) === `Seen by ${adaName}`)
+      t.pass('seen by, both ways')
+    })
+
     await t.test('reactions: live counts, one’s own highlighted', async (t) => {
       const onBob = messageLine(bob, 'Hello Bob')
       await onBob.getByRole('button', { name: 'Add a reaction' }).click()

@@ -252,3 +252,21 @@ t.test('the input state is never changed', async (t) => {
   for (const frame of frames) applyRoomEvent(state, frame, ada, now)
   t.same(state, before)
 })
+
+t.test('presence: the participant is online (or not) in every room of theirs; read: their position moves forward only', async (t) => {
+  const { general, state } = scene()
+  const online = applyRoomEvent(state, { type: 'presence', user: bob, online: true }, ada, now)
+  const bobIn = (roomId: string) => online.rooms.find((one) => one.id === roomId)?.participants.find((participant) => participant.id === bob.id)
+  t.match(bobIn(general.id), { online: true, last_seen_at: new Date(now).toISOString() })
+  t.equal(applyRoomEvent(state, { type: 'presence', user: cy, online: true }, ada, now), state, 'someone in none of the rooms changes nothing')
+  const offline = applyRoomEvent(online, { type: 'presence', user: bob, online: false }, ada, now + 1000)
+  t.equal(offline.rooms.find((one) => one.id === general.id)?.participants.find((participant) => participant.id === bob.id)?.online, false)
+
+  const read = applyRoomEvent(state, { type: 'read', room_id: general.id, user: bob, seq: 2 }, ada, now)
+  const bobRead = (s: typeof read) => s.rooms.find((one) => one.id === general.id)?.participants.find((participant) => participant.id === bob.id)?.last_read_seq
+  t.equal(bobRead(read), 2)
+  t.equal(applyRoomEvent(read, { type: 'read', room_id: general.id, user: bob, seq: 1 }, ada, now), read, 'never back')
+  t.equal(read.rooms.find((one) => one.id === general.id)?.last_seq, general.last_seq, 'a read frame is not a room event')
+  const renamed = applyRoomEvent(read, { type: 'room.updated', room_id: general.id, seq: 3, room: { ...general, name: 'renamed', last_seq: 3 } }, ada, now)
+  t.equal(bobRead(renamed), 2, 'room.updated keeps what the frames told')
+})

@@ -1,4 +1,4 @@
-import type { Avatar, Block, Credentials, Me, Message, ParticipantRole, Room, RoomsInvite, SearchHit, Session, User } from '@chat/contracts'
+import type { Avatar, Block, Credentials, Me, Message, ParticipantRole, Room, RoomsInvite, SearchHit, Session, User, UserPresence } from '@chat/contracts'
 import { ChatApiError, ChatNetworkError } from './errors.js'
 import { randomId } from './ids.js'
 import { linkQueryParam, parseLinkHeader } from './link.js'
@@ -53,6 +53,8 @@ export interface ChatClient {
     /** `rooms_invite: 'nobody'`: no one else puts the caller into a group room. */
     update(settings: { rooms_invite?: RoomsInvite }): Promise<Me>
     search(prefix: string, options?: { limit?: number }): Promise<User[]>
+    /** Up to 100 users by id, with `online` and `last_seen_at`: the caller and those who share a room with them (others are left out). */
+    presence(ids: readonly string[]): Promise<UserPresence[]>
     blocks: {
       list(): Promise<Block[]>
       /** They can no longer add the caller to rooms, open a direct room with them, or mention them. */
@@ -282,6 +284,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       me: () => json<Me>({ method: 'GET', path: '/users/me/' }),
       update: (settings) => json<Me>({ method: 'PATCH', path: '/users/me/', json: settings }),
       search: (prefix, searchOptions = {}) => json<User[]>({ method: 'GET', path: '/users/', query: { search: prefix, limit: searchOptions.limit } }),
+      presence: async (ids) => (ids.length === 0 ? [] : json<UserPresence[]>({ method: 'GET', path: '/users/', query: { ids: ids.join(',') } })),
       blocks: {
         list: () => json<Block[]>({ method: 'GET', path: '/users/me/blocks/' }),
         block: (userId) => json<Block>({ method: 'PUT', path: `/users/me/blocks/${seg(userId)}/` }),

@@ -16,6 +16,8 @@ export type {
   Emoji,
   ErrorFrame,
   MentionFrame,
+  PresenceFrame,
+  ReadFrame,
   Me,
   Message,
   Participant,
@@ -40,6 +42,7 @@ export type {
   SubscribedFrame,
   TypingFrame,
   User,
+  UserPresence,
   ValidationIssue,
   WebSocketConstructor,
   WebSocketLike

@@ -210,7 +210,8 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       return
     }
     if (frame === null || typeof frame !== 'object') return
-    if (isRoomEventType.has(frame.type) && 'seq' in frame) {
+    // A `read` frame carries a seq too, but it is the reader's position, not a room event's.
+    if (isRoomEventType.has(frame.type) && 'seq' in frame && frame.type !== 'read') {
       this.#onRoomEvent(frame)
       return
     }
@@ -223,6 +224,12 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
         return
       case 'mention':
         this.emit('mention', frame)
+        return
+      case 'presence':
+        this.emit('presence', frame)
+        return
+      case 'read':
+        if (this.#rooms.has(frame.room_id)) this.emit('read', frame)
         return
       case 'subscribed':
         if (this.#rooms.subscribed(frame.room_id, frame.last_seq)) this.emit('subscribed', frame)

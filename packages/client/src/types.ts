@@ -23,6 +23,7 @@ export type {
   ServerFrame,
   Session,
   User,
+  UserPresence,
   ValidationIssue
 } from '@chat/contracts'
 
@@ -32,6 +33,8 @@ export type Emoji = ReactionListEntry
 export type TypingFrame = Extract<ServerFrame, { type: 'typing' }>
 export type RoomJoinedFrame = Extract<ServerFrame, { type: 'room.joined' }>
 export type MentionFrame = Extract<ServerFrame, { type: 'mention' }>
+export type PresenceFrame = Extract<ServerFrame, { type: 'presence' }>
+export type ReadFrame = Extract<ServerFrame, { type: 'read' }>
 export type SubscribedFrame = Extract<ServerFrame, { type: 'subscribed' }>
 export type ResyncRequiredFrame = Extract<ServerFrame, { type: 'resync_required' }>
 export type AckFrame = Extract<ServerFrame, { type: 'ack' }>
@@ -106,6 +109,10 @@ export type ChatSocketEvents = {
   room_joined: (frame: RoomJoinedFrame) => void
   /** `/ws/` only: the user was mentioned in a room, whether or not this socket watches it. */
   mention: (frame: MentionFrame) => void
+  /** `/ws/` only: someone who shares a room with the user came online or went offline. */
+  presence: (frame: PresenceFrame) => void
+  /** A participant of a watched room moved their read position forward (to `seq`): for "seen by". */
+  read: (frame: ReadFrame) => void
   subscribed: (frame: SubscribedFrame) => void
   /** The resume point is older than the kept history: reload the room, then call `resetRoom`. */
   resync_required: (frame: ResyncRequiredFrame) => void

@@ -414,3 +414,30 @@ t.test('frames are paced under the gateway limit: 60 subscribes go out as a burs
   await waitFor(() => connection.frames.filter((frame) => frame.type === 'subscribe').length === 60, 5_000)
   t.same(connection.frames.filter((frame) => frame.type === 'subscribe').map((frame) => frame.room_id), rooms, 'every one, in order')
 })
+
+t.test('presence and read frames are surfaced as `presence` and `read`; a read frame is never taken for a room event', async (t) => {
+  const peer = await startPeer(t)
+  const client = createChatClient({ baseUrl: peer.baseUrl, WebSocket, session: session('token-1') })
+  const socket = client.connect({ reconnect: fast })
+  t.teardown(() => socket.close())
+  const seen = watch(socket)
+  const presence: unknown[] = []
+  const reads: unknown[] = []
+  socket.on('presence', (frame) => presence.push(frame))
+  socket.on('read', (frame) => reads.push(frame))
+  socket.subscribe(roomA)
+  const connection = await peer.nextConnection()
+  await waitFor(() => socket.state === 'open')
+  connection.send({ type: 'subscribed', room_id: roomA, last_seq: 0 })
+  const bob = { id: '0190f5e2-0000-7000-8000-000000000002', display_name: 'Bob', created_at: '2026-11-26T20:15:00.123Z' }
+  connection.send({ type: 'presence', user: bob, online: true })
+  // seq 5 while the room is at 0: were it taken for an event, the client would see a gap and reconnect.
+  connection.send({ type: 'read', room_id: roomA, user: bob, seq: 5 })
+  connection.send({ type: 'read', room_id: roomB, user: bob, seq: 1 })
+  connection.send(messageFrame(roomA, 1))
+  await waitFor(() => seen.events.length === 1)
+  t.same(presence, [{ type: 'presence', user: bob, online: true }])
+  t.same(reads, [{ type: 'read', room_id: roomA, user: bob, seq: 5 }], 'only for rooms the socket watches')
+  t.same(seen.events.map((frame) => frame.seq), [1], 'the room\'s events go on from seq 1')
+  t.equal(peer.connections.length, 1, 'no reconnect')
+})

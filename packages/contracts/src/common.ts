@@ -56,6 +56,8 @@ export const limits = {
   pageSizeMax: 200,
   userSearchDefault: 20,
   userSearchMax: 100,
+  /** Ids in one `GET /users/?ids=`. */
+  userIdsPerRequest: 100,
   refreshTokenChars: 512,
   searchQueryChars: 200,
   searchPageDefault: 20,

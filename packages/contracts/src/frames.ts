@@ -82,6 +82,19 @@ export const RoomJoinedFrame = Type.Object({ type: Type.Literal('room.joined'), 
  * the room's `message.created` or `message.updated`.
  */
 export const MentionFrame = Type.Object({ type: Type.Literal('mention'), room_id: Uuid, message: Message })
+/**
+ * To a user's `/ws/` sockets when someone who shares a room with them comes
+ * online (their first socket on any gateway) or goes offline (their last one
+ * closed more than 10 s ago, or their gateway stopped answering). Not a room
+ * event: no seq.
+ */
+export const PresenceFrame = Type.Object({ type: Type.Literal('presence'), user: User, online: Type.Boolean() })
+/**
+ * To the sockets subscribed to a room when a participant moved their read
+ * position forward (`PUT /chatrooms/:room_id/read/`). Ephemeral, like typing:
+ * never stored, no seq of its own; `seq` is the participant's new `last_read_seq`.
+ */
+export const ReadFrame = Type.Object({ type: Type.Literal('read'), room_id: Uuid, user: User, seq: Seq })
 export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), room_id: Uuid, last_seq: Seq })
 export const ResyncRequiredFrame = Type.Object({ type: Type.Literal('resync_required'), room_id: Uuid })
 export const AckFrame = Type.Object({
@@ -101,6 +114,8 @@ export const ServerFrame = Type.Union([
   TypingFrame,
   RoomJoinedFrame,
   MentionFrame,
+  PresenceFrame,
+  ReadFrame,
   SubscribedFrame,
   ResyncRequiredFrame,
   AckFrame,

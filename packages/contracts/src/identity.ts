@@ -55,9 +55,33 @@ export const RefreshTokenBody = Type.Object(
 )
 export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 
+const uuidPattern = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+
+/** A user with their presence: `GET /users/?ids=`. */
+export const UserPresence = Type.Object({
+  ...User.properties,
+  online: Type.Boolean({ description: 'a socket of theirs is open on some gateway' }),
+  last_seen_at: Type.Union([Type.Null(), Timestamp], { description: 'now while online, else when their last socket closed; null when never seen since presence began' })
+})
+export type UserPresence = Static<typeof UserPresence>
+
+/** `GET /users/`: a user by search, or with their presence by ids. */
+export const UserListEntry = Type.Object({
+  ...User.properties,
+  online: Type.Optional(UserPresence.properties.online),
+  last_seen_at: Type.Optional(UserPresence.properties.last_seen_at)
+})
+export type UserListEntry = Static<typeof UserListEntry>
+
 export const UserSearchQuery = Type.Object(
   {
     search: Type.Optional(Type.String({ maxLength: limits.displayNameChars, pattern: storableTextPattern })),
+    ids: Type.Optional(
+      Type.String({
+        pattern: `^${uuidPattern}(,${uuidPattern}){0,${limits.userIdsPerRequest - 1}}$`,
+        description: `up to ${limits.userIdsPerRequest} user ids, comma-separated: those users (the caller and those who share a room with them) with their presence; not with search`
+      })
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.userSearchMax, default: limits.userSearchDefault }))
   },
   { additionalProperties: false }

@@ -18,7 +18,12 @@ export const Participant = Type.Object({
   id: Uuid,
   display_name: Type.String(),
   role: ParticipantRole,
-  joined_at: Timestamp
+  joined_at: Timestamp,
+  online: Type.Optional(Type.Boolean({ description: 'in room responses (not in event frames): a socket of theirs is open on some gateway' })),
+  last_seen_at: Type.Optional(
+    Type.Union([Type.Null(), Timestamp], { description: 'in room responses: now while online, else when their last socket closed; null when never seen since presence began' })
+  ),
+  last_read_seq: Type.Optional(Type.Integer({ minimum: 0, description: 'in room responses: the participant\'s read position, for "seen by"' }))
 })
 export type Participant = Static<typeof Participant>
 

@@ -35,6 +35,17 @@ export const subjects = {
   /** Every notice to every user: what the gateways subscribe to. */
   anyUserNotice: (): string => 'chat.user.*.*',
   /**
+   * Presence (core NATS, not stored): each gateway publishes which users have
+   * a socket open on it, on a change and again every third of its TTL; a
+   * user no gateway has named for a TTL is offline. See presence.ts of
+   * @chat/service-kit.
+   */
+  presenceUpdate: (): string => 'chat.presence.update',
+  /** "Send your whole list now": a reader that just started asks the gateways (core NATS). */
+  presenceSync: (): string => 'chat.presence.sync',
+  /** Read receipts of a room (core NATS, never stored, no seq): the payload is the `read` frame. */
+  roomRead: (roomId: string): string => `chat.room.${roomId}.read`,
+  /**
    * Where a NATS user's replies arrive (its connection's inbox prefix): one
    * prefix per user, so that NATS permissions can let each service read its
    * own replies and nobody else's.

@@ -16,6 +16,8 @@ export interface UsersTable {
   created_at: CreatedAt
   /** `nobody`: no one else may put the user into a group room (migration 0006). */
   rooms_invite: ColumnType<'anyone' | 'nobody', 'anyone' | 'nobody' | undefined, 'anyone' | 'nobody'>
+  /** When the user's last socket closed, or their gateway stopped answering; null: not seen since (migration 0007). */
+  last_seen_at: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface RefreshTokensTable {

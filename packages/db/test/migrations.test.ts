@@ -221,7 +221,7 @@ t.test('0006 gives every group room without an owner one: the creator when still
       const directId = direct.rows[0]!.id
       await sql`insert into room_participants (room_id, user_id, role) values (${directId}, ${a}, 'member'), (${directId}, ${b}, 'member')`.execute(db)
 
-      t.same(await migrateToLatest(db), ['0006_roles_blocks'])
+      t.same(await migrateToLatest(db), ['0006_roles_blocks', '0007_presence'])
       const owners = await sql<{ room_id: string; user_id: string }>`select room_id, user_id from room_participants where role = 'owner'`.execute(db)
       const ownerOf = new Map(owners.rows.map((row) => [row.room_id, row.user_id]))
       t.equal(ownerOf.get(kept), b, 'a room with an owner keeps it')

@@ -5,6 +5,8 @@ import {
   readinessChecks,
   createTokenVerifier,
   staticKeyResolver,
+  nobodyOnline,
+  type PresenceReader,
   type ServiceApp,
   type CommonAppOptions,
   type TokenSigner,
@@ -19,6 +21,11 @@ export interface IdentityDeps {
   signer: TokenSigner
   /** Published in the JWKS and accepted besides the signing key: the previous key during a rotation. */
   previousKeys?: readonly VerifyingKey[]
+  /**
+   * Who is online (main.ts: a PresenceTracker on NATS). Left out, nobody is:
+   * for tests that do not look at presence.
+   */
+  presence?: PresenceReader
 }
 
 export interface IdentityAppOptions extends CommonAppOptions {
@@ -42,7 +49,8 @@ export async function buildApp(deps: IdentityDeps, options: IdentityAppOptions =
     publicKeys,
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
     authPerMinute: options.authPerMinute ?? 10,
-    limitStore: options.limitStore
+    limitStore: options.limitStore,
+    presence: deps.presence ?? nobodyOnline
   })
   return app
 }

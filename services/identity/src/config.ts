@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { commonConfig, databaseConfig } from '@chat/service-kit'
+import { commonConfig, databaseConfig, natsConfig } from '@chat/service-kit'
 
 export const identityTokenConfig = {
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900, description: 'lifetime of access tokens' }),
@@ -9,6 +9,7 @@ export const identityTokenConfig = {
 export const IdentityConfig = Type.Object({
   ...commonConfig,
   ...databaseConfig,
+  ...natsConfig,
   ...identityTokenConfig,
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3001 }),
   JWT_PRIVATE_KEY: Type.String({ minLength: 1, writeOnly: true, description: 'PKCS#8 PEM private key (Ed25519 or P-256) that signs access tokens' }),

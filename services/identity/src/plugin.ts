@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import type { Database } from '@chat/db'
-import type { LimitStore, TokenSigner, VerifyingKey } from '@chat/service-kit'
+import type { LimitStore, PresenceReader, TokenSigner, VerifyingKey } from '@chat/service-kit'
 import { authRoutes } from './auth.routes.js'
 import { createAuthContext } from './auth.service.js'
 import { consentRoutes } from './consent.routes.js'
@@ -16,12 +16,14 @@ export interface IdentityPluginOptions {
   authPerMinute: number
   /** Where the attempt limits count (`database`: shared by every replica). Default `memory`. */
   limitStore?: LimitStore
+  /** Who is online, for `GET /users/?ids=` (a PresenceTracker on the bus the gateways publish on). */
+  presence: PresenceReader
 }
 
 /** The identity service: accounts, sessions, tokens and the JWKS. Needs `app.authenticate` (service-kit). */
 export const identityPlugin: FastifyPluginAsyncTypebox<IdentityPluginOptions> = async (app, options) => {
   const publicKeys = options.publicKeys ?? [options.signer.key]
   await app.register(authRoutes, await createAuthContext(options))
-  await app.register(usersRoutes, { db: options.db, publicKeys })
+  await app.register(usersRoutes, { db: options.db, publicKeys, presence: options.presence })
   await app.register(consentRoutes, { db: options.db })
 }

@@ -1,3 +1,4 @@
+import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import {
   ConfigError,
@@ -6,7 +7,10 @@ import {
   configOrExit,
   createTokenSigner,
   loadConfig,
+  natsBusOptions,
+  PresenceTracker,
   registerDependencyMetrics,
+  startupLogger,
   signingKeyFromPem,
   verifyingKeysFromPems,
   type SigningKey,
@@ -45,16 +49,23 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
     return { config, signingKey, previousKeys: readPreviousKeys(config, signingKey) }
   })
 
-  // No bus and no room events: nothing starts before the app, which logs for itself.
+  // The bus (presence only: identity publishes no events) starts before the app and logs through it once it exists.
+  const logger = startupLogger()
   const database = await createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
+  const bus = await connectNatsBus({ ...configOrExit(() => natsBusOptions(config, 'identity', logger, 'reader')), tracer: tracing?.tracer })
+  const presence = new PresenceTracker(bus)
+  await presence.start()
   const app = await buildApp(
-    { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys },
+    { db: database.db, databasePing: database.ping, signer: createTokenSigner(signingKey, config.ACCESS_TOKEN_TTL_SECONDS), previousKeys, presence },
     { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
   )
-  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats })
+  logger.attach(app)
+  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
   closeOnSignals(app, {
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     afterClose: async () => {
+      await presence.close()
+      await bus.drain()
       await database.destroy()
       await tracing?.shutdown()
     }

@@ -39,3 +39,35 @@ export async function listUsersByPrefix(db: Kysely<Database>, prefix: string, li
   if (prefix !== '') query = query.where('display_name_key', 'like', `${escapeLike(displayNameKey(prefix))}%`)
   return (await query.execute()).map(toUser)
 }
+
+/**
+ * The users of `ids` the caller may see the presence of: themselves and
+ * anyone who shares a room with them (one query); the others are left out,
+ * like unknown ids.
+ */
+export async function listVisibleUsers(
+  db: Kysely<Database>,
+  callerId: string,
+  ids: readonly string[]
+): Promise<Array<User & { lastSeenAt: Date | null }>> {
+  if (ids.length === 0) return []
+  const rows = await db
+    .selectFrom('users')
+    .select(['users.id', 'users.display_name', 'users.created_at', 'users.last_seen_at'])
+    .where('users.id', 'in', ids)
+    .where((eb) =>
+      eb.or([
+        eb('users.id', '=', callerId),
+        eb.exists(
+          eb
+            .selectFrom('room_participants as mine')
+            .innerJoin('room_participants as theirs', 'theirs.room_id', 'mine.room_id')
+            .select(sql`1`.as('one'))
+            .where('mine.user_id', '=', callerId)
+            .whereRef('theirs.user_id', '=', 'users.id')
+        )
+      ])
+    )
+    .execute()
+  return rows.map((row) => ({ ...toUser(row), lastSeenAt: row.last_seen_at }))
+}

@@ -3,7 +3,8 @@ import { limits } from '@chat/contracts'
 import { callerOf, toJwks, type VerifyingKey } from '@chat/service-kit'
 import { jwksSchema, meSchema, searchUsersSchema } from './users.schemas.js'
 import { getMe } from './consent.service.js'
-import { searchUsers, type UsersContext } from './users.service.js'
+import { identityErrors } from './errors.js'
+import { searchUsers, usersWithPresence, type UsersContext } from './users.service.js'
 
 export interface UsersRoutesOptions extends UsersContext {
   publicKeys: readonly VerifyingKey[]
@@ -17,6 +18,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
   })
 
   app.get('/users', { schema: searchUsersSchema, onRequest: app.authenticate }, async (request) => {
+    if (request.query.ids !== undefined) {
+      if (request.query.search !== undefined) throw identityErrors.searchAndIds()
+      return usersWithPresence(context, { callerId: callerOf(request).id, ids: request.query.ids.split(',') })
+    }
     return searchUsers(context, { search: request.query.search ?? '', limit: request.query.limit ?? limits.userSearchDefault })
   })
 

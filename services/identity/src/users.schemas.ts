@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Jwks, Me, ProblemDetails, User, UserSearchQuery } from '@chat/contracts'
+import { Jwks, Me, ProblemDetails, UserListEntry, UserSearchQuery } from '@chat/contracts'
 
 export const meSchema = {
   operationId: 'getMe',
@@ -12,10 +12,11 @@ export const meSchema = {
 export const searchUsersSchema = {
   operationId: 'searchUsers',
   tags: ['identity'],
-  summary: 'Users whose display name starts with `search`, case-insensitively; `%`, `_` and `\\` are literal',
+  summary:
+    'Users whose display name starts with `search`, case-insensitively (`%`, `_` and `\\` are literal); or, with `ids`, those users that are the caller or share a room with them, each with `online` and `last_seen_at`',
   security: [{ bearer: [] }],
   querystring: UserSearchQuery,
-  response: { 200: Type.Array(User), 400: ProblemDetails, 401: ProblemDetails }
+  response: { 200: Type.Array(UserListEntry), 400: ProblemDetails, 401: ProblemDetails }
 }
 
 export const jwksSchema = {

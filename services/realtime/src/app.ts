@@ -38,6 +38,8 @@ export function realtimeOptions(config: {
   WS_HEARTBEAT_MS: number
   WS_MAX_REPLAY_EVENTS: number
   EVENT_RETENTION_DAYS: number
+  PRESENCE_TTL_MS: number
+  PRESENCE_DEBOUNCE_MS: number
 }): Omit<RealtimePluginOptions, 'db' | 'bus' | 'verifier'> {
   return {
     rateLimitFps: config.RATE_LIMIT_WS_FPS,
@@ -46,6 +48,8 @@ export function realtimeOptions(config: {
     sendQueueBytes: config.WS_SEND_QUEUE_BYTES,
     heartbeatMs: config.WS_HEARTBEAT_MS,
     maxReplayEvents: config.WS_MAX_REPLAY_EVENTS,
-    retentionDays: config.EVENT_RETENTION_DAYS
+    retentionDays: config.EVENT_RETENTION_DAYS,
+    presenceTtlMs: config.PRESENCE_TTL_MS,
+    presenceDebounceMs: config.PRESENCE_DEBOUNCE_MS
   }
 }

@@ -21,6 +21,18 @@ export const realtimeSocketConfig = {
     default: 10_000,
     description: 'most events a resume replays; a resume point further behind gets resync_required'
   }),
+  PRESENCE_TTL_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 25_000,
+    description: 'a gateway refreshes its users\' presence every third of this; a gateway that stops (killed) lets its users go offline after it'
+  }),
+  PRESENCE_DEBOUNCE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600_000,
+    default: 10_000,
+    description: 'a user whose last socket closed goes offline this long after, unless a socket of theirs reopened (a reconnect is no change)'
+  }),
   EVENT_RETENTION_DAYS: Type.Integer({
     minimum: 0,
     default: 30,

@@ -23,6 +23,10 @@ export interface GatewaySettings {
   maxConcurrentSubscribes: number
   /** How long joining a room's bus subscription may take before the socket is told to come back. */
   joinTimeoutMs: number
+  /** A presence entry this gateway stops refreshing lapses after this long (a killed gateway's users go offline). */
+  presenceTtlMs: number
+  /** A user whose last socket closed is reported offline this long after, unless one reopened. */
+  presenceDebounceMs: number
 }
 
 export interface GatewayStats {
@@ -57,6 +61,8 @@ export interface UserListener {
   notifyJoined(roomId: string): void
   /** The user was mentioned: `bytes` is the `mention` frame. */
   notifyMention(bytes: Buffer): void
+  /** Someone who shares a room with the user went on- or offline: `bytes` is the `presence` frame. */
+  notifyPresence(bytes: Buffer): void
 }
 
 /**
@@ -79,6 +85,9 @@ export interface SessionContext {
   /** Registers an authenticated `/ws/` socket for `room.joined` and `mention` notices; resolves once the bus delivers them. */
   watchUser(listener: UserListener, userId: string): Promise<void>
   unwatchUser(listener: UserListener, userId: string): void
+  /** A socket of the user is open (authenticated) here; each call is matched by one presenceDisconnected. */
+  presenceConnected(userId: string): void
+  presenceDisconnected(userId: string): void
   /** Publishes a typing notice of `user` in the room (ephemeral: core NATS); failures are logged, not thrown. */
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void
 }

@@ -5,9 +5,10 @@ import type { WebSocket } from 'ws'
 import type { Tracer } from '@opentelemetry/api'
 import type { EventBus } from '@chat/bus'
 import type { User } from '@chat/contracts'
-import type { TokenVerifier } from '@chat/service-kit'
+import type { PresenceTracker, TokenVerifier } from '@chat/service-kit'
 import { socketCloses } from './errors.js'
 import type { GatewaySettings, GatewayStats, SessionContext, UserListener } from './gateway-context.js'
+import { GatewayPresence } from './gateway-presence.js'
 import { RoomChannel, type ChannelMember, type DeliveryLagObserver } from './room-channel.js'
 import type { RoomHistory } from './room-history.js'
 import { UserNotices } from './user-notices.js'
@@ -28,6 +29,11 @@ export interface GatewayDeps {
   deliveryLag?: DeliveryLagObserver
   /** The process's tracer when it traces. */
   tracer?: Tracer
+  /** Who is online on every gateway (chat.presence.update). */
+  presenceTracker: PresenceTracker
+  /** Everyone sharing a room with a user. */
+  coMembers(userId: string): Promise<string[]>
+  markLastSeen(userIds: readonly string[], at: Date): Promise<void>
 }
 
 /**
@@ -77,6 +83,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
   readonly messages: MessagesClient
   private readonly channels = new Map<string, ChannelEntry>()
   private readonly userNotices: UserNotices
+  readonly presence: GatewayPresence
   private shuttingDown = false
 
   constructor(
@@ -88,6 +95,20 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.history = deps.history
     this.messages = deps.messages
     this.userNotices = new UserNotices(deps.bus, deps.logger)
+    const notices = this.userNotices
+    this.presence = new GatewayPresence(
+      {
+        bus: deps.bus,
+        tracker: deps.presenceTracker,
+        logger: deps.logger,
+        findUser: (userId) => deps.findUser(userId),
+        coMembers: (userId) => deps.coMembers(userId),
+        markLastSeen: (userIds, at) => deps.markLastSeen(userIds, at),
+        deliver: (userId, bytes) => notices.deliver(userId, bytes),
+        hasListeners: () => notices.hasListeners
+      },
+      { ttlMs: settings.presenceTtlMs, debounceMs: settings.presenceDebounceMs }
+    )
   }
 
   /** Rooms with a bus subscription on this gateway right now. */
@@ -168,6 +189,14 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.userNotices.unwatch(listener, userId)
   }
 
+  presenceConnected(userId: string): void {
+    this.presence.connected(userId)
+  }
+
+  presenceDisconnected(userId: string): void {
+    this.presence.disconnected(userId)
+  }
+
   publishTyping(roomId: string, user: User, active: boolean, log: FastifyBaseLogger): void {
     publishTypingNotice(this.deps.bus, roomId, user, active, log)
   }
@@ -198,6 +227,7 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
     this.channels.clear()
     await Promise.allSettled(channels.map((entry) => entry.channel.close()))
     await this.userNotices.close()
+    await this.presence.shutdown()
   }
 
   private closeChannel(channel: RoomChannel): void {

@@ -7,11 +7,12 @@ import { Histogram } from 'prom-client'
 import type { EventBus } from '@chat/bus'
 import { subjects } from '@chat/contracts'
 import type { Database } from '@chat/db'
-import { counterFrom, findUser, gaugeFrom, labelledCounterFrom, type TokenVerifier } from '@chat/service-kit'
+import { PresenceTracker, counterFrom, findUser, gaugeFrom, labelledCounterFrom, type TokenVerifier } from '@chat/service-kit'
 import { socketCloses } from './errors.js'
 import { pruneRoomEvents } from './events.repository.js'
 import type { GatewaySettings } from './gateway-context.js'
 import { RealtimeGateway } from './gateway.js'
+import { coMemberIds, markLastSeen } from './presence.repository.js'
 import { roomHistoryInStore } from './room-history.js'
 import { createMessagesClient } from './send-request.client.js'
 import { socketRoutes } from './sockets.routes.js'
@@ -30,6 +31,12 @@ export interface RealtimePluginOptions extends Partial<GatewaySettings> {
   pruneIntervalMs?: number
   /** How often watched rooms are compared with the store, to send what the bus lost. Default 5 s. */
   reconcileMs?: number
+  /**
+   * Who is online on every gateway. The standalone process passes the one its
+   * other plugins read too, and closes it; made from `bus` (and closed with
+   * the app) when left out.
+   */
+  presenceTracker?: PresenceTracker
   /** The process's tracer when it traces (socket writes and gap fills as spans of each event's trace). */
   tracer?: Tracer
 }
@@ -49,7 +56,9 @@ const defaults: GatewaySettings = {
   sendSubject: subjects.messagesSend(),
   maxRoomsPerSocket: 1_000,
   maxConcurrentSubscribes: 4,
-  joinTimeoutMs: 10_000
+  joinTimeoutMs: 10_000,
+  presenceTtlMs: 25_000,
+  presenceDebounceMs: 10_000
 }
 
 const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (app, options) => {
@@ -62,9 +71,13 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     sendSubject: options.sendSubject ?? defaults.sendSubject,
     maxRoomsPerSocket: options.maxRoomsPerSocket ?? defaults.maxRoomsPerSocket,
     maxConcurrentSubscribes: options.maxConcurrentSubscribes ?? defaults.maxConcurrentSubscribes,
-    joinTimeoutMs: options.joinTimeoutMs ?? defaults.joinTimeoutMs
+    joinTimeoutMs: options.joinTimeoutMs ?? defaults.joinTimeoutMs,
+    presenceTtlMs: options.presenceTtlMs ?? defaults.presenceTtlMs,
+    presenceDebounceMs: options.presenceDebounceMs ?? defaults.presenceDebounceMs
   }
   const { db, bus, verifier } = options
+  const ownTracker = options.presenceTracker === undefined
+  const presenceTracker = options.presenceTracker ?? new PresenceTracker(bus)
   const deliveryLag = deliveryLagHistogram(app)
   const gateway = new RealtimeGateway(
     {
@@ -74,12 +87,18 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
       messages: createMessagesClient(bus, { subject: settings.sendSubject, timeoutMs: settings.sendTimeoutMs }),
       findUser: (userId) => findUser(db, userId),
       logger: app.log,
+      presenceTracker,
+      coMembers: (userId) => coMemberIds(db, userId),
+      markLastSeen: (userIds, at) => markLastSeen(db, userIds, at),
       deliveryLag,
       tracer: options.tracer
     },
     settings
   )
   app.decorate('realtime', gateway)
+  // The gateway hears the trackers' sync requests before its own tracker asks.
+  await gateway.presence.start()
+  if (ownTracker) await presenceTracker.start()
   registerMetrics(app, gateway)
 
   await app.register(websocket, {
@@ -111,6 +130,7 @@ const realtimeGatewayPlugin: FastifyPluginAsync<RealtimePluginOptions> = async (
     clearInterval(reconcile)
     if (pruner) clearInterval(pruner)
     await gateway.shutdown()
+    if (ownTracker) await presenceTracker.close()
   })
 
   await app.register(socketRoutes, { acceptor: gateway })

@@ -128,7 +128,9 @@ export class RoomChannel {
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     const seqText = message.header(envelopeHeaders.seq)
     if (seqText === undefined) {
-      if (message.subject.endsWith('.typing')) this.fanOutTyping(bytes, message.header(typingUserHeader))
+      if (message.subject.endsWith('.typing')) this.fanOutEphemeral(bytes, message.header(typingUserHeader))
+      // Read receipts go to every socket of the room, the reader's other devices included (they clear their unread marks).
+      else if (message.subject.endsWith('.read')) this.fanOutEphemeral(bytes, undefined)
       return
     }
     const seq = Number(seqText)
@@ -215,7 +217,7 @@ export class RoomChannel {
     for (const member of [...this.members]) member.abort(reason)
   }
 
-  private fanOutTyping(bytes: Buffer, userId: string | undefined): void {
+  private fanOutEphemeral(bytes: Buffer, userId: string | undefined): void {
     for (const member of this.members) if (member.userId !== userId) member.deliverTyping(bytes)
   }
 }

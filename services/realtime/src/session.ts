@@ -37,6 +37,8 @@ export class Session implements FrameSession, UserListener {
   readonly typing: TypingNotices
   readonly subscribeTurns: Turns
   private closing = false
+  /** Counted as one of the user's open sockets (presence) until cleaned up. */
+  private present = false
   private waiting: RawData[] | undefined = []
   /** Bytes of live events held for subscriptions that are still replaying; they count against the send queue. */
   private heldBytes = 0
@@ -117,6 +119,8 @@ export class Session implements FrameSession, UserListener {
       return
     }
     if (this.closing) return
+    this.present = true
+    this.context.presenceConnected(userId)
     if (this.roomId !== undefined) {
       if (this.afterSeq === null) {
         this.closeWith(socketCloses.badAfterSeq)
@@ -144,6 +148,10 @@ export class Session implements FrameSession, UserListener {
 
   /** This socket's user was mentioned (on `/ws/` only): the frame goes out whether or not the socket watches the room. */
   notifyMention(bytes: Buffer): void {
+    this.sendBytes(bytes)
+  }
+
+  notifyPresence(bytes: Buffer): void {
     this.sendBytes(bytes)
   }
 
@@ -304,6 +312,10 @@ export class Session implements FrameSession, UserListener {
     this.waiting = undefined
     if (this.user && this.roomId === undefined) {
       this.context.unwatchUser(this, this.user.id)
+    }
+    if (this.present && this.user) {
+      this.present = false
+      this.context.presenceDisconnected(this.user.id)
     }
     for (const subscription of [...this.subscriptions.values()]) this.endSubscription(subscription)
     this.typing.stopAll()

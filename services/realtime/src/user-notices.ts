@@ -43,6 +43,18 @@ export class UserNotices {
     await this.subscriptions
   }
 
+  /** Sends `bytes` to the user's `/ws/` sockets here; false when they have none. */
+  deliver(userId: string, bytes: Buffer): boolean {
+    const listeners = this.listeners.get(userId)
+    if (!listeners) return false
+    for (const listener of listeners) listener.notifyPresence(bytes)
+    return true
+  }
+
+  get hasListeners(): boolean {
+    return this.listeners.size > 0
+  }
+
   unwatch(listener: UserListener, userId: string): void {
     const listeners = this.listeners.get(userId)
     if (!listeners) return

@@ -4,12 +4,15 @@ import type { EventBus } from '@chat/bus'
 import { limits } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import type { RoomEventPublisher } from '@chat/room-events'
+import { PresenceTracker, type PresenceReader } from '@chat/service-kit'
 import { avatarsRoutes } from './avatars.routes.js'
 import { createSemaphore, type Semaphore } from './avatars.service.js'
 import { defaultAvatarLimits, type AvatarLimits } from './image.js'
 import { directRoutes } from './direct.routes.js'
 import { createCreatorNotifier } from './join-notices.js'
 import { participantsRoutes } from './participants.routes.js'
+import { addPresence } from './presence-fields.js'
+import { createReadNotifier } from './read-notices.js'
 import { roomsRoutes } from './rooms.routes.js'
 
 export interface RoomsPluginOptions {
@@ -25,13 +28,32 @@ export interface RoomsPluginOptions {
   avatarDecodeQueue?: number
   /** The decoding slots and their queue; made from `avatarDecodeQueue` when left out (tests hold it). */
   decoding?: Semaphore
+  /**
+   * Who is online, for the participants' `online` and `last_seen_at`. The
+   * standalone process passes the tracker its gateway feeds; made from `bus`
+   * (and closed with the app) when left out.
+   */
+  presence?: PresenceReader
 }
 
 /** The rooms service: rooms, participants, read positions and avatars. Needs `app.authenticate` (service-kit). */
 export const roomsPlugin: FastifyPluginAsyncTypebox<RoomsPluginOptions> = async (app, options) => {
   const { db, publisher } = options
   const notifyCreator = createCreatorNotifier(options.bus, app.log)
-  await app.register(roomsRoutes, { db, publisher, notifyCreator })
+  let presence = options.presence
+  if (!presence) {
+    const tracker = new PresenceTracker(options.bus)
+    await tracker.start()
+    app.addHook('onClose', () => tracker.close())
+    presence = tracker
+  }
+  const reader = presence
+  // Every room this plugin answers with, whichever route: one place decides the presence fields.
+  app.addHook('preSerialization', async (_request, reply, payload) => {
+    if (reply.statusCode < 300) addPresence(payload, reader)
+    return payload
+  })
+  await app.register(roomsRoutes, { db, publisher, notifyCreator, notifyRead: createReadNotifier(options.bus, app.log) })
   await app.register(directRoutes, { db, publisher, notifyCreator })
   await app.register(participantsRoutes, { db, publisher, notifyCreator })
   await app.register(avatarsRoutes, {

@@ -266,7 +266,15 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
     db
       .selectFrom('room_participants')
       .innerJoin('users', 'users.id', 'room_participants.user_id')
-      .select(['room_participants.room_id', 'users.id', 'users.display_name', 'room_participants.role', 'room_participants.joined_at'])
+      .select([
+        'room_participants.room_id',
+        'users.id',
+        'users.display_name',
+        'room_participants.role',
+        'room_participants.joined_at',
+        'room_participants.last_read_seq',
+        'users.last_seen_at'
+      ])
       .where('room_participants.room_id', 'in', roomIds)
       .orderBy('room_participants.joined_at')
       .orderBy('users.display_name_key')
@@ -280,7 +288,13 @@ async function loadRoomEntries(db: Kysely<Database>, scope: RoomScope, viewerId?
   const participants = new Map<string, Participant[]>()
   for (const row of participantRows) {
     const list = participants.get(row.room_id) ?? []
-    list.push({ id: row.id, display_name: row.display_name, role: row.role, joined_at: row.joined_at.toISOString() })
+    const participant: Participant = { id: row.id, display_name: row.display_name, role: row.role, joined_at: row.joined_at.toISOString() }
+    // A reader's view (not an event payload, which would go stale): where each one read to, and when they were last seen.
+    if (viewer) {
+      participant.last_read_seq = row.last_read_seq
+      participant.last_seen_at = row.last_seen_at?.toISOString() ?? null
+    }
+    list.push(participant)
     participants.set(row.room_id, list)
   }
   const lastRead = new Map(readRows.map((row) => [row.room_id, row.last_read_seq]))

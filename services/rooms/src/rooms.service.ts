@@ -1,9 +1,11 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Room } from '@chat/contracts'
 import type { Database } from '@chat/db'
+import { findUser } from '@chat/service-kit'
 import { appendRoomEvent, requireParticipant, type RoomAccess, type RoomEventPublisher, type StoredRoomEvent } from '@chat/room-events'
 import { roomErrors } from './errors.js'
 import type { CreatorNotifier } from './join-notices.js'
+import type { ReadNotifier } from './read-notices.js'
 import { takeOutOfRoom } from './membership.js'
 import {
   addParticipants,
@@ -26,6 +28,8 @@ export interface RoomsContext {
   publisher: RoomEventPublisher
   /** After a room is made: its creator's other devices hear of it. */
   notifyCreator: CreatorNotifier
+  /** After a read position moved: the room's sockets hear of it (`read` frame). Rooms routes only. */
+  notifyRead?: ReadNotifier
 }
 
 export interface RoomInput {
@@ -180,6 +184,10 @@ export async function markRead(
   const lastReadSeq = await advanceReadPosition(db, input.roomId, input.userId, input.seq)
   // The caller left between the check and the update.
   if (lastReadSeq === undefined) throw roomErrors.notAMember()
+  if (context.notifyRead && lastReadSeq > 0) {
+    const user = await findUser(db, input.userId)
+    if (user) context.notifyRead(input.roomId, user, lastReadSeq)
+  }
   const [unread, mentions] = await Promise.all([unreadCounts(db, input.userId, [input.roomId]), unreadMentions(db, input.userId, [input.roomId])])
   return { last_read_seq: lastReadSeq, unread_count: unread.get(input.roomId) ?? 0, unread_mentions: mentions.get(input.roomId) ?? 0 }
 }

@@ -12,6 +12,7 @@ import {
   createServiceApp,
   readinessChecks,
   createTokenVerifier,
+  PresenceTracker,
   staticKeyResolver,
   type ServiceApp,
   type CommonAppOptions,
@@ -50,8 +51,13 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     limitsDb: deps.db,
     ...options
   })
+  // One view of who is online, fed by the gateway below over the in-process bus, read by identity and rooms too.
+  const presenceTracker = new PresenceTracker(deps.bus)
+  await presenceTracker.start()
+  app.addHook('onClose', () => presenceTracker.close())
   await app.register(identityPlugin, {
     db: deps.db,
+    presence: presenceTracker,
     signer: deps.signer,
     refreshTokenTtlDays: options.refreshTokenTtlDays ?? 30,
     authPerMinute: options.authPerMinute ?? 10,
@@ -60,10 +66,10 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
   // One publisher for every plugin: their events share one batch of published_at marks.
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log, tracing: deps.eventTracing })
   app.addHook('onClose', () => publisher.close())
-  await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
+  await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, presence: presenceTracker, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })
   await app.register(messagesPlugin, { db: deps.db, bus: deps.bus, publisher, tracer: deps.eventTracing?.tracer })
   await app.register(reactionsPlugin, { db: deps.db, publisher, reactionList: options.reactionList ?? loadReactionList() })
-  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier, tracer: deps.eventTracing?.tracer })
+  await app.register(realtimePlugin, { ...options.realtime, db: deps.db, bus: deps.bus, verifier, tracer: deps.eventTracing?.tracer, presenceTracker })
   if (options.webDir) await app.register(webAppPlugin, { root: options.webDir })
   return app
 }

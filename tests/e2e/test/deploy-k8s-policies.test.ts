@@ -70,7 +70,8 @@ t.test('each service: in from the ingress controller, the gateway and Prometheus
     t.same(ingressPeers, expectedIn, `${name}: accepts only ${expectedIn.join(', ')}`)
     t.same((policy.spec.ingress ?? []).flatMap((rule) => (rule.ports ?? []).map((port) => port.port)), [ports.get(name)], `${name}: only on its port ${ports.get(name)}`)
     const egress = (policy.spec.egress ?? []).map((rule) => `${(rule.to ?? []).map(peerName).join('+')}:${(rule.ports ?? []).map((port) => port.port).join(',')}`).sort()
-    const expectedOut = name === 'identity' ? ['db:5432'] : ['db:5432', 'pod:identity:3001', 'pod:nats:4222']
+    // identity hears presence on NATS (GET /users/?ids=); it verifies no token, so it does not call itself.
+    const expectedOut = name === 'identity' ? ['db:5432', 'pod:nats:4222'] : ['db:5432', 'pod:identity:3001', 'pod:nats:4222']
     t.same(egress, expectedOut, `${name}: reaches only ${expectedOut.join(', ')}`)
   }
   const gateway = byName.get('gateway')

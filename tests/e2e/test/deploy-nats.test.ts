@@ -22,8 +22,8 @@ const users = NATS_USERS as Record<string, NatsUserRights>
 
 t.test('deploy/nats/permissions.conf: the table, naming every service that talks to NATS', async (t) => {
   t.equal(permissionsConf, renderPermissionsConf(), 'the file is the table rendered (node --import tsx deploy/nats/permissions.ts > deploy/nats/permissions.conf)')
-  t.same(natsServices, ['messages', 'reactions', 'realtime', 'rooms'], 'the services that read NATS_URL')
-  t.same([...NATS_USER_NAMES].sort(), [...natsServices, 'admin'].sort(), 'a user for each of them, and the admin; none for identity')
+  t.same(natsServices, ['identity', 'messages', 'reactions', 'realtime', 'rooms'], 'the services that read NATS_URL')
+  t.same([...NATS_USER_NAMES].sort(), [...natsServices, 'admin'].sort(), 'a user for each of them, and the admin')
   for (const user of NATS_USER_NAMES) t.match(permissionsConf, new RegExp(`user: ${user}\\n\\s+password: \\$${natsPasswordVariable(user)}\\n`), `${user}: its password from $${natsPasswordVariable(user)}`)
   for (const type of roomEventTypes) {
     const publishers = natsServices.filter((user) => users[user]?.publish?.includes(`chat.room.*.${type}`))

@@ -34,6 +34,10 @@ const publishProbes: Array<[subject: string, allowed: NatsUser[]]> = [
   ['svc.messages.send', ['realtime']],
   ...roomEventTypes.map((type): [string, NatsUser[]] => [`chat.room.${ROOM}.${type}`, [writerOf[type]]]),
   [`chat.room.${ROOM}.typing`, ['realtime']],
+  [`chat.room.${ROOM}.read`, ['rooms']],
+  ['chat.presence.update', ['realtime']],
+  ['chat.presence.sync', ['rooms', 'realtime', 'identity']],
+  ['chat.presence.other', []],
   [`chat.user.${ROOM}.mention`, ['messages']],
   [`chat.user.${ROOM}.other`, []],
   ['$JS.API.INFO', writers],
@@ -55,6 +59,9 @@ const subscribeProbes: Array<[subject: string, queue: string | undefined, allowe
   ['chat.room.*.participants.added', undefined, ['realtime']],
   ['chat.user.*.mention', undefined, ['realtime']],
   ['chat.user.>', undefined, []],
+  ['chat.presence.update', undefined, ['rooms', 'realtime', 'identity']],
+  ['chat.presence.sync', undefined, ['realtime']],
+  ['chat.presence.>', undefined, []],
   ['svc.messages.send', undefined, []],
   ['svc.messages.send', 'messages', ['messages']],
   ['svc.messages.send', 'other', []],
@@ -110,7 +117,7 @@ if (!findNatsServer()) {
   })
 
   t.test("each service's user: refused every subject it has no right to, allowed the others", async (t) => {
-    for (const user of [...services, 'admin'] as NatsUser[]) {
+    for (const user of [...services, 'identity', 'admin'] as NatsUser[]) {
       const nc = (await connectAs(t, user)).connection
       const refused: Array<{ operation: string; subject: string; queue?: string }> = []
       void (async () => {
@@ -169,6 +176,25 @@ if (!findNatsServer()) {
     await messages.serve('svc.messages.send', (request) => bytes(`stored ${Buffer.from(request.data).toString()}`), { queue: 'messages' })
     const reply = await gateways[1]!.request('svc.messages.send', bytes('hello'))
     t.equal(Buffer.from(reply.data).toString(), 'stored hello', 'a gateway requests svc.messages.send, messages answers (queue group messages)')
+
+    // Presence: a tracker starting (rooms) asks the gateways for their lists; a gateway publishes its users; both hear it.
+    const syncs: BusMessage[] = []
+    const identity = await connectAs(t, 'identity', { logger })
+    const updates: BusMessage[][] = [[], [], []]
+    await gateways[0]!.subscribe('chat.presence.sync', (message) => void syncs.push(message))
+    await gateways[1]!.subscribe('chat.presence.update', (message) => void updates[0]!.push(message))
+    await rooms.subscribe('chat.presence.update', (message) => void updates[1]!.push(message))
+    await identity.subscribe('chat.presence.update', (message) => void updates[2]!.push(message))
+    await rooms.publish('chat.presence.sync', bytes(''))
+    await identity.publish('chat.presence.sync', bytes(''))
+    await waitFor(() => syncs.length === 2)
+    await gateways[0]!.publish('chat.presence.update', bytes('{}'))
+    await waitFor(() => updates.every((list) => list.length === 1))
+    t.pass('rooms and identity ask for presence; a gateway publishes it; gateways, rooms and identity hear it (core NATS)')
+    // Read receipts: rooms publishes, every gateway watching the room hears it.
+    await rooms.publish(`chat.room.${ROOM}.read`, bytes('read'))
+    await waitFor(() => received.every((list) => list.some((message) => message.subject.endsWith('.read'))))
+    t.pass('rooms publishes a read receipt; every gateway gets it')
 
     t.same(logger.lines.filter((line) => line.level === 'error'), [], 'no permissions violation, nothing else failed')
   })

@@ -3,8 +3,10 @@ import { useChat } from '../chat.js'
 import { useStore } from '../store.js'
 import { Composer } from './composer.js'
 import { MessageItem, PendingItem } from './message-item.js'
+import { ParticipantsLine } from './presence-dot.js'
 import { RoomAvatar } from './room-avatar.js'
 import { RoomDetails } from './room-details.js'
+import { SeenBy } from './seen-by.js'
 import { ThreadPanel } from './thread-panel.js'
 
 /** Within this many pixels of the end, the view follows new messages. */
@@ -61,6 +63,7 @@ export function Conversation({ roomId }: { roomId: string }) {
   if (!room) return null
   const me = state.session?.user
   const typing = (state.typing[roomId] ?? []).map((entry) => entry.user.display_name)
+  const lastMessage = timeline?.messages.at(-1)
 
   return (
     <section class="conversation" aria-labelledby="room-title">
@@ -71,7 +74,7 @@ export function Conversation({ roomId }: { roomId: string }) {
         <RoomAvatar room={room} size={36} />
         <div class="conversation-title">
           <h2 id="room-title">{room.name}</h2>
-          <span class="room-meta">{room.participants.map((participant) => participant.display_name).join(', ')}</span>
+          <ParticipantsLine participants={room.participants} meId={me?.id} />
         </div>
         <button type="button" aria-expanded={showDetails} aria-controls="room-details" onClick={() => setShowDetails(!showDetails)}>
           {showDetails ? 'Hide details' : 'Details'}
@@ -102,6 +105,7 @@ export function Conversation({ roomId }: { roomId: string }) {
           ))}
           {timeline?.pending.map((line) => <PendingItem key={line.clientMsgId} roomId={roomId} line={line} />)}
         </ol>
+        {lastMessage && <SeenBy room={room} seq={lastMessage.seq} meId={me?.id} />}
       </div>
       <p class="typing" aria-live="polite">
         {typing.length === 1 && `${typing[0]} is typing…`}

@@ -1,6 +1,7 @@
-import type { RoomEventFrame, TypingFrame, User } from '@chat/client'
+import type { PresenceFrame, ReadFrame, RoomEventFrame, TypingFrame, User } from '@chat/client'
 import type { AvatarsState } from './avatars.slice.js'
 import { forgetRoom } from './chat-state.js'
+import { applyPresence, applyRead, keepPresence } from './presence.slice.js'
 import { addParticipants, mergeRoomUpdate, removeParticipants, roomSawEvent, updateRoom, type RoomsState } from './rooms.slice.js'
 import { confirmMessage, markDeleted, replaceMessage, setMyReaction, setReactionCounts, setThreadCounts, type TimelinesState } from './timeline.slice.js'
 import { isTyping, setTyper, type TypingState } from './typing.slice.js'
@@ -8,8 +9,8 @@ import { isTyping, setTyper, type TypingState } from './typing.slice.js'
 /** The part of the chat state that what the socket delivers about rooms can change. */
 export type RoomEventState = RoomsState & TimelinesState & AvatarsState & TypingState
 
-/** The frames the socket delivers about rooms: the stored events, in seq order per room, and typing. */
-export type RoomFrame = RoomEventFrame | TypingFrame
+/** The frames the socket delivers about rooms: the stored events, in seq order per room, typing, presence and read receipts. */
+export type RoomFrame = RoomEventFrame | TypingFrame | PresenceFrame | ReadFrame
 
 /** Whether the frame takes the caller out of its room (left elsewhere, or removed by someone). */
 export function removesCaller(frame: RoomFrame, me: Pick<User, 'id'> | undefined): boolean {
@@ -37,6 +38,8 @@ export function applyRoomEvent<S extends RoomEventState>(state: S, frame: RoomFr
     if (frame.user.id === me?.id) return state
     return setTyper(state, frame.room_id, frame.user.id, frame.active ? frame.user : null, now)
   }
+  if (frame.type === 'presence') return applyPresence(state, frame, now)
+  if (frame.type === 'read') return applyRead(state, frame)
   const roomId = frame.room_id
   const next = roomSawEvent(state, roomId, frame.seq)
   switch (frame.type) {
@@ -74,6 +77,6 @@ export function applyRoomEvent<S extends RoomEventState>(state: S, frame: RoomFr
       return updateRoom(next, roomId, (room) => ({ ...room, participants: room.participants.map((participant) => changed.get(participant.id) ?? participant) }))
     }
     case 'room.updated':
-      return updateRoom(next, roomId, (room) => mergeRoomUpdate(room, frame.room, frame.seq))
+      return updateRoom(next, roomId, (room) => keepPresence(room, mergeRoomUpdate(room, frame.room, frame.seq)))
   }
 }
