@@ -262,10 +262,10 @@ t.test('presence: the participant is online (or not) in every room of theirs; re
   const offline = applyRoomEvent(online, { type: 'presence', user: bob, online: false }, ada, now + 1000)
   t.equal(offline.rooms.find((one) => one.id === general.id)?.participants.find((participant) => participant.id === bob.id)?.online, false)
 
-  const read = applyRoomEvent(state, { type: 'read', room_id: general.id, user: bob, seq: 2 }, ada, now)
+  const read = applyRoomEvent(state, { type: 'read', room_id: general.id, user: bob, last_read_seq: 2 }, ada, now)
   const bobRead = (s: typeof read) => s.rooms.find((one) => one.id === general.id)?.participants.find((participant) => participant.id === bob.id)?.last_read_seq
   t.equal(bobRead(read), 2)
-  t.equal(applyRoomEvent(read, { type: 'read', room_id: general.id, user: bob, seq: 1 }, ada, now), read, 'never back')
+  t.equal(applyRoomEvent(read, { type: 'read', room_id: general.id, user: bob, last_read_seq: 1 }, ada, now), read, 'never back')
   t.equal(read.rooms.find((one) => one.id === general.id)?.last_seq, general.last_seq, 'a read frame is not a room event')
   const renamed = applyRoomEvent(read, { type: 'room.updated', room_id: general.id, seq: 3, room: { ...general, name: 'renamed', last_seq: 3 } }, ada, now)
   t.equal(bobRead(renamed), 2, 'room.updated keeps what the frames told')

@@ -210,8 +210,7 @@ export class ChatSocket extends Emitter<ChatSocketEvents> {
       return
     }
     if (frame === null || typeof frame !== 'object') return
-    // A `read` frame carries a seq too, but it is the reader's position, not a room event's.
-    if (isRoomEventType.has(frame.type) && 'seq' in frame && frame.type !== 'read') {
+    if (isRoomEventType.has(frame.type) && 'seq' in frame) {
       this.#onRoomEvent(frame)
       return
     }

@@ -432,12 +432,12 @@ t.test('presence and read frames are surfaced as `presence` and `read`; a read f
   const bob = { id: '0190f5e2-0000-7000-8000-000000000002', display_name: 'Bob', created_at: '2026-11-26T20:15:00.123Z' }
   connection.send({ type: 'presence', user: bob, online: true })
   // seq 5 while the room is at 0: were it taken for an event, the client would see a gap and reconnect.
-  connection.send({ type: 'read', room_id: roomA, user: bob, seq: 5 })
-  connection.send({ type: 'read', room_id: roomB, user: bob, seq: 1 })
+  connection.send({ type: 'read', room_id: roomA, user: bob, last_read_seq: 5 })
+  connection.send({ type: 'read', room_id: roomB, user: bob, last_read_seq: 1 })
   connection.send(messageFrame(roomA, 1))
   await waitFor(() => seen.events.length === 1)
   t.same(presence, [{ type: 'presence', user: bob, online: true }])
-  t.same(reads, [{ type: 'read', room_id: roomA, user: bob, seq: 5 }], 'only for rooms the socket watches')
+  t.same(reads, [{ type: 'read', room_id: roomA, user: bob, last_read_seq: 5 }], 'only for rooms the socket watches')
   t.same(seen.events.map((frame) => frame.seq), [1], 'the room\'s events go on from seq 1')
   t.equal(peer.connections.length, 1, 'no reconnect')
 })

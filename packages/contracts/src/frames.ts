@@ -94,7 +94,7 @@ export const PresenceFrame = Type.Object({ type: Type.Literal('presence'), user:
  * position forward (`PUT /chatrooms/:room_id/read/`). Ephemeral, like typing:
  * never stored, no seq of its own; `seq` is the participant's new `last_read_seq`.
  */
-export const ReadFrame = Type.Object({ type: Type.Literal('read'), room_id: Uuid, user: User, seq: Seq })
+export const ReadFrame = Type.Object({ type: Type.Literal('read'), room_id: Uuid, user: User, last_read_seq: Seq })
 export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), room_id: Uuid, last_seq: Seq })
 export const ResyncRequiredFrame = Type.Object({ type: Type.Literal('resync_required'), room_id: Uuid })
 export const AckFrame = Type.Object({

@@ -131,7 +131,7 @@ test('read receipts: PUT read tells the room\'s sockets on every gateway; GET th
   const response = await h.rooms.inject({ method: 'PUT', url: `/chatrooms/${roomId}/read/`, headers: { authorization: `Bearer ${bob.token}` }, payload: { seq: 2 } })
   t.equal(response.statusCode, 200)
   const read = await adaSocket.next('read')
-  t.same(read, { type: 'read', room_id: roomId, user: { id: bob.id, display_name: bob.display_name, created_at: bob.created_at }, seq: 2 })
+  t.same(read, { type: 'read', room_id: roomId, user: { id: bob.id, display_name: bob.display_name, created_at: bob.created_at }, last_read_seq: 2 })
   await bobSocket.next('read')
   await sleep(300)
   t.same(carolSocket.frames.filter((frame) => frame.type === 'read'), [], 'another room hears nothing')

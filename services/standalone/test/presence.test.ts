@@ -76,7 +76,7 @@ t.test('presence frames, online participants and read receipts on PGlite', async
   const { message } = await ada.messages.send(room.id, { text: 'hello' })
   await bob.rooms.markRead(room.id, message.seq)
   await until(() => bobReads.length > 0, 'read frame')
-  t.same(bobReads.map((frame) => [frame.user.display_name, frame.seq]), [['Bob', message.seq]])
+  t.same(bobReads.map((frame) => [frame.user.display_name, frame.last_read_seq]), [['Bob', message.seq]])
   t.equal((await ada.rooms.get(room.id)).participants.find((one) => one.display_name === 'Bob')?.last_read_seq, message.seq, 'seen by Bob')
 
   adaSocket.close()

@@ -30,9 +30,9 @@ export function applyRead<S extends RoomsState>(state: S, frame: ReadFrame): S {
     return {
       ...room,
       participants: room.participants.map((participant) => {
-        if (participant.id !== frame.user.id || (participant.last_read_seq ?? 0) >= frame.seq) return participant
+        if (participant.id !== frame.user.id || (participant.last_read_seq ?? 0) >= frame.last_read_seq) return participant
         changed = true
-        return { ...participant, last_read_seq: frame.seq }
+        return { ...participant, last_read_seq: frame.last_read_seq }
       })
     }
   })
