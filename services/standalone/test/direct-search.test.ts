@@ -1,23 +1,12 @@
 import t from 'tap'
-import { createInProcessBus } from '@chat/bus'
 import type { Room, SearchHit } from '@chat/contracts'
-import { createDb, migrateToLatest } from '@chat/db'
-import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { buildStandaloneApp } from '../src/app.js'
+import { standalone } from './helper.js'
 
 // Direct rooms and search in the standalone process: PGlite must do what
 // PostgreSQL does (the unique pair, the generated tsvector, GIN, ts_headline).
 
 t.test('direct rooms and message search on PGlite', async (t) => {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
+  const { app } = await standalone(t)
   const register = async (name: string) => ({
     authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/auth/register', payload: { display_name: name, password: 'long enough' } })).json().access_token}`
   })

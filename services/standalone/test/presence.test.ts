@@ -1,31 +1,11 @@
 // Presence and read receipts (issue 18) in the standalone process's app: one
 // gateway and the rooms plugin share one tracker over the in-process bus, on
 // PGlite, driven through @chat/client.
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import WebSocket from 'ws'
-import { createInProcessBus } from '@chat/bus'
 import { createChatClient, type ChatClient, type PresenceFrame, type ReadFrame } from '@chat/client'
-import { createDb, migrateToLatest } from '@chat/db'
-import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { buildStandaloneApp } from '../src/app.js'
+import { listeningStandalone } from './helper.js'
 
-async function startPglite(t: { teardown(fn: () => unknown): void }): Promise<string> {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp(
-    { db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) },
-    { logger: false, userRps: 0, realtime: { presenceDebounceMs: 300, presenceTtlMs: 3_000 } }
-  )
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-}
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -36,7 +16,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 t.test('presence frames, online participants and read receipts on PGlite', async (t) => {
-  const baseUrl = await startPglite(t)
+  const { baseUrl } = await listeningStandalone(t, { userRps: 0, realtime: { presenceDebounceMs: 300, presenceTtlMs: 3_000 } })
   const clients: Record<string, ChatClient> = {}
   for (const name of ['Ada', 'Bob', 'Cat']) {
     clients[name] = createChatClient({ baseUrl, WebSocket })

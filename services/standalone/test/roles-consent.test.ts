@@ -1,26 +1,9 @@
 // Roles and consent (issue 18) in the standalone process's app: the same
 // code on PGlite with the in-process bus, driven through @chat/client.
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { createInProcessBus } from '@chat/bus'
 import { ChatApiError, createChatClient, type ChatClient } from '@chat/client'
-import { createDb, migrateToLatest } from '@chat/db'
-import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { buildStandaloneApp } from '../src/app.js'
+import { listeningStandalone } from './helper.js'
 
-async function startPglite(t: { teardown(fn: () => unknown): void }): Promise<string> {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false, userRps: 0 })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -33,7 +16,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 t.test('roles and consent on PGlite, through the typed client', async (t) => {
-  const baseUrl = await startPglite(t)
+  const { baseUrl } = await listeningStandalone(t, { userRps: 0 })
   const clients: Record<string, ChatClient> = {}
   for (const name of ['Ada', 'Bob', 'Cat', 'Dan']) {
     clients[name] = createChatClient({ baseUrl })

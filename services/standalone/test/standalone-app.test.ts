@@ -1,24 +1,8 @@
 import t from 'tap'
 import sharp from 'sharp'
-import { createInProcessBus } from '@chat/bus'
-import { createDb, migrateToLatest } from '@chat/db'
-import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
 import { multipartFile } from '@chat/service-kit/testing'
-import { buildStandaloneApp } from '../src/app.js'
+import { standalone } from './helper.js'
 
-/** The standalone app on an in-memory PGlite and the in-process bus, closed when the test ends. */
-async function standalone(t: { teardown(fn: () => unknown): void }) {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
-  return { app, bus }
-}
 
 t.test('the standalone app serves identity on PGlite with the in-process bus', async (t) => {
   const { app } = await standalone(t)

@@ -1,10 +1,7 @@
 // Replies, threads and mentions on PGlite: migration 0003's SQL (the send
 // batch function, chat_mentioned_users) must run on the embedded engine too.
 import t from 'tap'
-import { createInProcessBus } from '@chat/bus'
-import { createDb, migrateToLatest } from '@chat/db'
-import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { buildStandaloneApp } from '../src/app.js'
+import { standalone } from './helper.js'
 
 interface Sent {
   id: string
@@ -18,15 +15,7 @@ interface Sent {
 }
 
 t.test('on PGlite: a reply with mentions over /ws/ and HTTP, the thread listing, unread_mentions and the mention frame', async (t) => {
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-  })
+  const { app } = await standalone(t)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const register = async (name: string) => {
     const session = (await app.inject({ method: 'POST', url: '/auth/register', payload: { display_name: name, password: 'long enough' } })).json()

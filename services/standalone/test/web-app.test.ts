@@ -2,11 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { createInProcessBus } from '@chat/bus'
-import { createDb, migrateToLatest } from '@chat/db'
-import { createTokenSigner, generateSigningKey } from '@chat/service-kit'
-import { buildStandaloneApp } from '../src/app.js'
 import { webAppContentSecurityPolicy } from '../src/web-app.js'
+import { standalone } from './helper.js'
 
 // The headers are set through @fastify/static's setHeaders hook, whose
 // signature changed between its majors (raw response, then the reply).
@@ -15,16 +12,8 @@ t.test('the built web app is served with its cache and security headers; other p
   mkdirSync(join(webDir, 'assets'))
   writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>chat</title>')
   writeFileSync(join(webDir, 'assets', 'index-abc123.js'), 'console.log(1)')
-  const database = await createDb('memory://')
-  await migrateToLatest(database.db)
-  const bus = createInProcessBus()
-  const app = await buildStandaloneApp({ db: database.db, bus, signer: createTokenSigner(generateSigningKey(), 900) }, { logger: false, webDir })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.destroy()
-    rmSync(webDir, { recursive: true, force: true })
-  })
+  t.teardown(() => rmSync(webDir, { recursive: true, force: true }))
+  const { app } = await standalone(t, { webDir })
 
   const index = await app.inject('/')
   t.equal(index.statusCode, 200)
