@@ -274,12 +274,12 @@ export class Chat {
     this.#timeline.send(roomId, text, replyTo)
   }
 
-  /** Sends a failed line again over HTTP with the same client_msg_id, so it is stored at most once. */
   /** A thread's replies, oldest first. */
   thread(roomId: string, rootId: string): Promise<Message[]> {
     return this.#timeline.thread(roomId, rootId)
   }
 
+  /** Sends a failed line again over HTTP with the same client_msg_id, so it is stored at most once. */
   retry(roomId: string, clientMsgId: string): void {
     this.#timeline.retry(roomId, clientMsgId)
   }

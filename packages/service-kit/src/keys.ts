@@ -1,5 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto'
-import type { Jwk, Jwks } from '@chat/contracts'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import type { Jwks } from '@chat/contracts'
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
 export const verifyingAlgorithms: readonly SigningAlgorithm[] = ['EdDSA', 'ES256']
@@ -64,11 +64,6 @@ export function verifyingKeysFromPems(text: string): VerifyingKey[] {
 /** A verifying key from a key object (a WebCrypto key converted with `KeyObject.from`) and the `kid` it was published under. */
 export function verifyingKeyFromKeyObject(kid: string, publicKey: KeyObject): VerifyingKey {
   return { kid, alg: algorithmOf(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
-}
-
-export function verifyingKeyFromJwk(jwk: Jwk): VerifyingKey {
-  const publicKey = createPublicKey({ key: jwk as unknown as JsonWebKey, format: 'jwk' })
-  return { kid: jwk.kid, alg: algorithmOf(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }
 }
 
 /** The JWKS document that publishes verifying keys. */

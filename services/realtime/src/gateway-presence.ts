@@ -14,10 +14,12 @@ export interface GatewayPresenceDeps {
   coMembers(userId: string): Promise<string[]>
   /** Writes users' `last_seen_at` (forward only). */
   markLastSeen(userIds: readonly string[], at: Date): Promise<void>
-  /** Sends a `presence` frame to the local `/ws/` sockets of one user; false when they have none here. */
-  deliver(userId: string, bytes: Buffer): boolean
+  /** Sends a `presence` frame to the local `/ws/` sockets of one user. */
+  deliver(userId: string, bytes: Buffer): void
   /** Whether any `/ws/` socket is open here: without one, no co-member lookup is worth doing. */
   hasListeners(): boolean
+  /** Whether this user has a `/ws/` socket here. */
+  listens(userId: string): boolean
 }
 
 export interface GatewayPresenceSettings {
@@ -118,11 +120,6 @@ export class GatewayPresence {
     await this.deps.markLastSeen(users, new Date()).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'writing last_seen_at failed'))
   }
 
-  /** Users with a socket here (or within the debounce of their last one). */
-  get localUsers(): number {
-    return this.sockets.size
-  }
-
   private publishAll(): void {
     if (this.stopped) return
     this.lastFullAt = Date.now()
@@ -147,10 +144,13 @@ export class GatewayPresence {
   }
 
   private async fanOut(userId: string, online: boolean): Promise<void> {
-    const [user, members] = await Promise.all([this.deps.findUser(userId), this.coMembersOf(userId)])
+    // Every gateway hears every change: the user is looked up only where a co-member listens.
+    const here = (await this.coMembersOf(userId)).filter((memberId) => memberId !== userId && this.deps.listens(memberId))
+    if (here.length === 0) return
+    const user = await this.deps.findUser(userId)
     if (!user) return
     const bytes = Buffer.from(JSON.stringify({ type: 'presence', user, online }))
-    for (const memberId of members) if (memberId !== userId) this.deps.deliver(memberId, bytes)
+    for (const memberId of here) this.deps.deliver(memberId, bytes)
   }
 
   /**

@@ -105,7 +105,8 @@ export class RealtimeGateway implements SessionContext, SocketAcceptor {
         coMembers: (userId) => deps.coMembers(userId),
         markLastSeen: (userIds, at) => deps.markLastSeen(userIds, at),
         deliver: (userId, bytes) => notices.deliver(userId, bytes),
-        hasListeners: () => notices.hasListeners
+        hasListeners: () => notices.hasListeners,
+        listens: (userId) => notices.listens(userId)
       },
       { ttlMs: settings.presenceTtlMs, debounceMs: settings.presenceDebounceMs }
     )

@@ -43,16 +43,18 @@ export class UserNotices {
     await this.subscriptions
   }
 
-  /** Sends `bytes` to the user's `/ws/` sockets here; false when they have none. */
-  deliver(userId: string, bytes: Buffer): boolean {
-    const listeners = this.listeners.get(userId)
-    if (!listeners) return false
-    for (const listener of listeners) listener.notifyPresence(bytes)
-    return true
+  /** Sends `bytes` (a `presence` frame) to the user's `/ws/` sockets here. */
+  deliver(userId: string, bytes: Buffer): void {
+    for (const listener of this.listeners.get(userId) ?? []) listener.notifyPresence(bytes)
   }
 
   get hasListeners(): boolean {
     return this.listeners.size > 0
+  }
+
+  /** Whether the user has a `/ws/` socket here. */
+  listens(userId: string): boolean {
+    return this.listeners.has(userId)
   }
 
   unwatch(listener: UserListener, userId: string): void {

@@ -72,7 +72,7 @@ export async function setAvatar(
   const { roomId, userId } = input
   const access = await requireParticipant(db, roomId, userId)
   // A direct room shows its participants, not a picture of its own.
-  await refuseDirectRoom(db, roomId)
+  refuseDirectRoom(access)
   requireAdmin(access, 'set the avatar')
   const upload = await input.readUpload()
   if (!upload || upload.length === 0) throw roomErrors.avatarMissing()
@@ -106,7 +106,7 @@ export async function removeAvatar(context: AvatarsContext, input: AvatarInput):
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
     const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    await refuseDirectRoom(trx, input.roomId)
+    refuseDirectRoom(access)
     requireAdmin(access, 'remove the avatar')
     if (!(await deleteAvatar(trx, input.roomId))) throw roomErrors.avatarNotSet()
     return appendRoomUpdated(trx, input.roomId)

@@ -1,10 +1,8 @@
 import type { Room } from '@chat/contracts'
 import { appendRoomEvent } from '@chat/room-events'
-import type { Kysely } from 'kysely'
-import type { Database } from '@chat/db'
 import { roomErrors } from './errors.js'
-import { addParticipants, findDirectRoom, insertDirectRoom, loadRooms, resolveDisplayNames } from './rooms.repository.js'
-import type { RoomsContext } from './rooms.service.js'
+import { addParticipants, findDirectRoom, insertDirectRoom, resolveDisplayNames } from './rooms.repository.js'
+import { loadRoom, type RoomsContext } from './rooms.service.js'
 
 /**
  * The direct room of the caller and the user called `displayName`, created
@@ -23,7 +21,7 @@ export async function openDirectRoom(
   if (notFound.length > 0 || !other) throw roomErrors.usersNotFound(notFound)
   if (other.id === input.userId) throw roomErrors.directWithSelf()
   const existing = await findDirectRoom(db, input.userId, other.id)
-  if (existing) return { room: await loadDirectRoom(db, existing, input.userId), created: false }
+  if (existing) return { room: await loadRoom(db, existing, input.userId), created: false }
 
   const made = await db.transaction().execute(async (trx) => {
     const roomId = await insertDirectRoom(trx, input.userId, other.id)
@@ -39,15 +37,9 @@ export async function openDirectRoom(
     // The other user's request created it between our look and our insert.
     const raced = await findDirectRoom(db, input.userId, other.id)
     if (!raced) throw new Error('direct room: the insert conflicted, yet no room holds the pair')
-    return { room: await loadDirectRoom(db, raced, input.userId), created: false }
+    return { room: await loadRoom(db, raced, input.userId), created: false }
   }
   await publisher.publish([made.event], input.requestId)
   context.notifyCreator(input.userId, made.roomId)
-  return { room: await loadDirectRoom(db, made.roomId, input.userId), created: true }
-}
-
-async function loadDirectRoom(db: Kysely<Database>, roomId: string, viewerId: string): Promise<Room> {
-  const [room] = await loadRooms(db, { roomIds: [roomId] }, viewerId)
-  if (!room) throw roomErrors.roomNotFound()
-  return room
+  return { room: await loadRoom(db, made.roomId, input.userId), created: true }
 }

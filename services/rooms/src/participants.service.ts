@@ -3,14 +3,14 @@ import { appendRoomEvent, requireParticipant, type StoredRoomEvent } from '@chat
 import { roomErrors } from './errors.js'
 import { takeOutOfRoom } from './membership.js'
 import { findParticipant, setParticipantRole } from './participants.repository.js'
-import { loadRoom, type RoomInput, type RoomsContext } from './rooms.service.js'
+import { loadRoom, refuseDirectRoom, type RoomInput, type RoomsContext } from './rooms.service.js'
 
 /** The owner makes `targetId` admin or member; `participants.updated` when the role changes. */
 export async function changeRole(context: RoomsContext, input: RoomInput & { targetId: string; role: 'admin' | 'member' }): Promise<Room> {
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx): Promise<StoredRoomEvent[]> => {
     const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    refuseDirectRoom(access)
     if (access.role !== 'owner') throw roomErrors.ownerRequired('change roles')
     const target = await findParticipant(trx, input.roomId, input.targetId)
     if (!target) throw roomErrors.participantNotFound()
@@ -33,7 +33,7 @@ export async function removeFromRoom(context: RoomsContext, input: RoomInput & {
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
     const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    refuseDirectRoom(access)
     if (input.targetId === input.userId) return takeOutOfRoom(trx, input.roomId, input.userId)
     if (access.role === 'member') throw roomErrors.adminRequired('remove participants')
     const target = await findParticipant(trx, input.roomId, input.targetId)

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { displayNameKey, toUser, type Participant, type Room, type RoomKind, type User } from '@chat/contracts'
+import { displayNameKey, toUser, type Participant, type Room, type User } from '@chat/contracts'
 import type { Database } from '@chat/db'
 import { avatarUrl } from './avatars.repository.js'
 
@@ -101,10 +101,6 @@ export async function findDirectRoom(db: Kysely<Database>, userA: string, userB:
   return row?.id
 }
 
-export async function findRoomKind(db: Kysely<Database>, roomId: string): Promise<RoomKind | undefined> {
-  const row = await db.selectFrom('rooms').select('kind').where('id', '=', roomId).executeTakeFirst()
-  return row?.kind
-}
 
 /** Adds participants; returns the ids of those who were not in the room yet. */
 export async function addParticipants(

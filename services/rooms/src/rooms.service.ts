@@ -12,7 +12,6 @@ import {
   advanceReadPosition,
   decodeRoomCursor,
   encodeRoomCursor,
-  findRoomKind,
   insertRoom,
   listRoomPage,
   loadRooms,
@@ -52,8 +51,8 @@ export async function appendRoomUpdated(trx: Transaction<Database>, roomId: stri
  * avatar): 409 `direct_room`. Call it after the participant check, so that an
  * outsider still learns nothing beyond 403.
  */
-export async function refuseDirectRoom(db: Kysely<Database>, roomId: string): Promise<void> {
-  if ((await findRoomKind(db, roomId)) === 'direct') throw roomErrors.directRoom()
+export function refuseDirectRoom(access: Extract<RoomAccess, { kind: 'participant' }>): void {
+  if (access.roomKind === 'direct') throw roomErrors.directRoom()
 }
 
 /**
@@ -124,7 +123,7 @@ export async function updateRoom(context: RoomsContext, input: RoomInput & { nam
   const { db, publisher } = context
   const event = await db.transaction().execute(async (trx) => {
     const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    refuseDirectRoom(access)
     if (input.membersCanAdd !== undefined && access.role !== 'owner') throw roomErrors.ownerRequired('change who may add people')
     if (input.name !== undefined) {
       requireAdmin(access, 'rename the room')
@@ -147,7 +146,7 @@ export async function addUsers(context: RoomsContext, input: RoomInput & { displ
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
     const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    refuseDirectRoom(access)
     if (!access.membersCanAdd) requireAdmin(access, 'add people to this room')
     const { users, notFound } = await resolveDisplayNames(trx, input.displayNames, { inviterId: input.userId, groupRoom: true, roomId: input.roomId })
     if (notFound.length > 0) throw roomErrors.usersNotFound(notFound)
@@ -168,7 +167,7 @@ export async function leaveRoom(context: RoomsContext, input: RoomInput): Promis
   const { db, publisher } = context
   const events = await db.transaction().execute(async (trx) => {
     const access = await requireParticipant(trx, input.roomId, input.userId, { lock: true })
-    if (access.roomKind === 'direct') throw roomErrors.directRoom()
+    refuseDirectRoom(access)
     return takeOutOfRoom(trx, input.roomId, input.userId)
   })
   await publisher.publish(events, input.requestId)
@@ -184,10 +183,8 @@ export async function markRead(
   const lastReadSeq = await advanceReadPosition(db, input.roomId, input.userId, input.seq)
   // The caller left between the check and the update.
   if (lastReadSeq === undefined) throw roomErrors.notAMember()
-  if (context.notifyRead && lastReadSeq > 0) {
-    const user = await findUser(db, input.userId)
-    if (user) context.notifyRead(input.roomId, user, lastReadSeq)
-  }
-  const [unread, mentions] = await Promise.all([unreadCounts(db, input.userId, [input.roomId]), unreadMentions(db, input.userId, [input.roomId])])
+  const notifying = context.notifyRead && lastReadSeq > 0 ? findUser(db, input.userId) : undefined
+  const [unread, mentions, reader] = await Promise.all([unreadCounts(db, input.userId, [input.roomId]), unreadMentions(db, input.userId, [input.roomId]), notifying])
+  if (reader) context.notifyRead?.(input.roomId, reader, lastReadSeq)
   return { last_read_seq: lastReadSeq, unread_count: unread.get(input.roomId) ?? 0, unread_mentions: mentions.get(input.roomId) ?? 0 }
 }

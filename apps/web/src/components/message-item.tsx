@@ -4,7 +4,8 @@ import { describeError, useChat, type PendingLine } from '../chat.js'
 import { MessageText } from './message-text.js'
 import { SenderName } from './sender-name.js'
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+/** Hours and minutes in the reader's locale: a message's time in the timeline and in a thread. */
+export const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
 export function MessageItem({
   roomId,

@@ -3,9 +3,9 @@ import { useEffect, useState } from 'preact/hooks'
 import { useChat } from '../chat.js'
 import { useStore } from '../store.js'
 import { Composer } from './composer.js'
+import { timeFormat } from './message-item.js'
 import { MessageText } from './message-text.js'
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
 /**
  * One thread: its root, its replies in seq order and a reply box. The
