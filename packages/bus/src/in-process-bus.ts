@@ -179,7 +179,8 @@ function untracedInProcessBus(options: InProcessBusOptions): EventBus {
       // A duplicate is still delivered, as with NATS: core subscribers see every
       // publish, only the stream drops it. Consumers drop duplicates by seq.
       route({ subject, data: data.slice(), headers })
-      return { stored, duplicate }
+      // Unacknowledged (confirm: 'none'), the caller learns nothing, as over NATS.
+      return publishOptions.confirm === 'none' ? { stored: false, duplicate: false } : { stored, duplicate }
     },
 
     async subscribe(pattern: string, handler: MessageHandler, subscribeOptions: SubscribeOptions = {}): Promise<BusSubscription> {

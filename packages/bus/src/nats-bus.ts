@@ -18,6 +18,7 @@ import { BusClosedError, NoRespondersError, RequestTimeoutError } from './errors
 import { ensureStream, type StreamLimits } from './nats-stream.js'
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
+  MSG_ID_HEADER,
   type BusLogger,
   type BusMessage,
   type BusStats,
@@ -190,7 +191,7 @@ class NatsEventBus implements NatsBus {
     assertPublishSubject(subject)
     const headers = toNatsHeaders(options.headers)
     try {
-      if (this.#streamSubjects.some((pattern) => subjectMatches(pattern, subject))) {
+      if (options.confirm !== 'none' && this.#streamSubjects.some((pattern) => subjectMatches(pattern, subject))) {
         const publishOptions: Partial<JetStreamPublishOptions> = {}
         if (options.msgId) publishOptions.msgID = options.msgId
         if (headers) publishOptions.headers = headers
@@ -200,7 +201,14 @@ class NatsEventBus implements NatsBus {
         const ack = await this.#js.publish(subject, data, publishOptions)
         return { stored: true, duplicate: ack.duplicate }
       }
-      this.connection.publish(subject, data, headers ? { headers } : undefined)
+      // Unacknowledged: a stream subject is still stored, and de-duplicated by
+      // the same header that js.publish() would have set.
+      let sent = headers
+      if (options.msgId) {
+        sent ??= natsHeaders()
+        sent.set(MSG_ID_HEADER, options.msgId)
+      }
+      this.connection.publish(subject, data, sent ? { headers: sent } : undefined)
       return { stored: false, duplicate: false }
     } catch (error) {
       this.stats.publishFailures++

@@ -13,13 +13,23 @@ export interface PublishOptions {
    */
   msgId?: string
   headers?: Record<string, string>
+  /**
+   * On a stream subject, what publish() waits for: `stored` (default) the
+   * stream's acknowledgement of this message; `none` nothing, like a core
+   * publish (the stream still stores it and drops a repeated `msgId`). A
+   * caller that must know the messages arrived publishes several with `none`
+   * and then awaits one `ping()`, which answers only after the server has
+   * received all of them: one round trip for the lot instead of one each.
+   */
+  confirm?: 'stored' | 'none'
 }
 
 export interface PublishResult {
   /**
-   * True when the subject belongs to the event stream (JetStream): the event is
-   * stored, or was already stored when `duplicate` is true. False for core
-   * subjects (for example typing notices), which are fire-and-forget.
+   * True when the subject belongs to the event stream (JetStream) and the
+   * stream acknowledged the event: it is stored, or was already stored when
+   * `duplicate` is true. False for core subjects (for example typing
+   * notices), which are fire-and-forget, and for `confirm: 'none'`.
    */
   stored: boolean
   /** True when `msgId` was seen before within the dedupe window. */
@@ -54,7 +64,13 @@ export interface EventBus {
   subscribe(pattern: string, handler: MessageHandler, options?: SubscribeOptions): Promise<BusSubscription>
   request(subject: string, data: Uint8Array, options?: RequestOptions): Promise<BusMessage>
   serve(subject: string, handler: RequestHandler, options?: SubscribeOptions): Promise<BusSubscription>
-  /** Resolves when the bus is reachable; rejects otherwise (for /readyz). */
+  /**
+   * Resolves when the bus is reachable and has received every message this
+   * connection published before the call (NATS: a PING answered after them,
+   * in order); rejects otherwise, for example when the connection was lost
+   * meanwhile and what was published may not have arrived. For /readyz, and
+   * to confirm publishes made with `confirm: 'none'`.
+   */
   ping(): Promise<void>
   /** Stops taking new messages, lets handlers in flight finish, then closes. */
   drain(): Promise<void>

@@ -106,6 +106,25 @@ if (!admin) {
     t.equal((await jsm.streams.info(name)).state.messages, 2)
   })
 
+  t.test("confirm: 'none' on a stream subject: stored without an acknowledgement, de-duplicated by msgId, confirmed by ping", async (t) => {
+    const name = `TEST_${runId}_NOACK`
+    const bus = await open(t, name, [`${prefix}noack.>`])
+    const subject = `${prefix}noack.r1.message.created`
+    const data = new TextEncoder().encode('{}')
+    for (const msgId of ['r1:1', 'r1:2', 'r1:1', 'r1:3']) {
+      t.same(await bus.publish(subject, data, { msgId, confirm: 'none' }), { stored: false, duplicate: false }, `${msgId}: nothing is known yet`)
+    }
+    await bus.ping()
+    // The server has them all; the stream stores on its own schedule, so look until it has.
+    let stored = 0
+    for (let tries = 0; tries < 50 && stored < 3; tries++) {
+      stored = (await jsm.streams.info(name)).state.messages
+      if (stored < 3) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    t.equal(stored, 3, 'three stored: the repeated msg id was dropped by the stream')
+    t.same(await bus.publish(subject, data, { msgId: 'r1:3' }), { stored: true, duplicate: true }, 'an acknowledged repeat of an unacknowledged one is a duplicate')
+  })
+
   t.test('exposes the raw connection', async (t) => {
     const bus = await open(t, streamName, [`${prefix}s.>`])
     t.equal(bus.connection.isClosed(), false)

@@ -16,15 +16,21 @@ export interface EventsLogger {
   debug?(object: Record<string, unknown>, message: string): void
 }
 
-/** Publishes one stored event with its envelope in the headers and `<room_id>:<seq>` as message id. */
+/**
+ * Publishes one stored event with its envelope in the headers and
+ * `<room_id>:<seq>` as message id. `confirm: 'none'` does not wait for the
+ * stream's acknowledgement (the caller confirms a group with `bus.ping()`).
+ */
 export async function publishStoredEvent(
   bus: EventBus,
   event: Pick<StoredRoomEvent, 'roomId' | 'seq' | 'type' | 'payload' | 'createdAt'>,
-  requestId?: string
+  requestId?: string,
+  confirm?: 'none'
 ): Promise<void> {
   const eventId = roomEventId(event.roomId, event.seq)
   await bus.publish(subjects.roomEvent(event.roomId, event.type), event.payload, {
     msgId: eventId,
+    ...(confirm ? { confirm } : {}),
     headers: envelopeToHeaders({
       event_id: eventId,
       room_id: event.roomId,
@@ -53,9 +59,11 @@ export interface RoomEventPublisher {
    * Publishes committed events in order, after the transaction that wrote
    * them, each with its own request id or the one given. Never throws: an
    * event that fails to publish stays unpublished in the outbox and the relay
-   * sends it. The events go out one after the other without waiting for
-   * each acknowledgement (those are awaited together), so a caller may also
-   * leave it running: the group commit of sends answers before it resolves.
+   * sends it. The events go out one after the other without waiting for any
+   * acknowledgement; one round trip after the last (`bus.ping()`) confirms
+   * that the server has them all, and only then are they marked published.
+   * A caller may also leave it running: the group commit of sends answers
+   * before it resolves.
    */
   publish(events: readonly PublishableEvent[], requestId?: string): Promise<void>
   /** Writes the pending `published_at` marks. */
@@ -89,25 +97,42 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
     return flushing
   }
 
+  const strand = (event: PublishableEvent, error: unknown, message?: string): void => {
+    if (tracing) rememberStranded(tracing, event.roomId, event.seq, event.traceContext)
+    if (message) logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, message)
+  }
+
   return {
     async publish(events, requestId) {
       // Sent in order on one connection (each publish is written before the
-      // next starts); a failed one leaves a gap the gateway fills from the
-      // store, and the relay publishes it later.
+      // next starts), and not acknowledged one by one: the live path needs
+      // no JetStream answer per event (the gateways read core delivery and
+      // fill gaps from the store), and waiting for one cost more CPU than
+      // the rest of the publish. A failed one leaves a gap the gateway fills
+      // from the store, and the relay publishes it later.
+      const sent: PublishableEvent[] = []
       await Promise.all(
         events.map((event) => {
-          const send = (): Promise<void> => publishStoredEvent(bus, event, event.requestId ?? requestId)
+          const send = (): Promise<void> => publishStoredEvent(bus, event, event.requestId ?? requestId, 'none')
           // A batch of sends publishes after its commit: each event in the trace of the send that wrote it.
-          const sent = tracing && event.traceContext ? context.with(event.traceContext, send) : send()
-          return sent.then(
-            () => void pending.push({ roomId: event.roomId, seq: event.seq }),
-            (error: unknown) => {
-              if (tracing) rememberStranded(tracing, event.roomId, event.seq, event.traceContext)
-              logger.warn({ err: error, room_id: event.roomId, seq: event.seq }, 'publishing a committed event failed; the relay will publish it')
-            }
+          const publishing = tracing && event.traceContext ? context.with(event.traceContext, send) : send()
+          return publishing.then(
+            () => void sent.push(event),
+            (error: unknown) => strand(event, error, 'publishing a committed event failed; the relay will publish it')
           )
         })
       )
+      if (sent.length === 0) return
+      try {
+        // The server answers the PING after it has taken every publish before it (same connection, in order).
+        await bus.ping()
+      } catch (error) {
+        // The connection may have dropped with some of them unsent: left unmarked, the relay sends them again (JetStream drops repeats).
+        for (const event of sent) strand(event, error)
+        logger.warn({ err: error, events: sent.length }, 'could not confirm that the bus received committed events; the relay will publish them')
+        return
+      }
+      for (const event of sent) pending.push({ roomId: event.roomId, seq: event.seq })
       if (pending.length > 0 && !timer) {
         timer = setTimeout(() => { void flush() }, flushMs)
         timer.unref()

@@ -63,6 +63,42 @@ t.test('events committed while the bus is down are published by the relay, in or
   await publisher.close()
 })
 
+t.test('events are published unacknowledged and marked only once one ping confirms them all', async (t) => {
+  const { db } = await createTestDatabase(t)
+  const inner = createInProcessBus()
+  t.teardown(() => inner.close())
+  const bus = flakyBus(inner)
+  const confirms: string[] = []
+  bus.publish = (subject, data, options) => {
+    confirms.push(options?.confirm ?? 'stored')
+    return inner.publish(subject, data, options)
+  }
+  let pings = 0
+  let pingFails = true
+  bus.ping = () => {
+    pings += 1
+    return pingFails ? Promise.reject(new Error('connection lost before the PONG')) : inner.ping()
+  }
+  const { roomId } = await seedRoom(db)
+  const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
+  const unpublished = async (): Promise<number[]> =>
+    (await db.selectFrom('room_events').select('seq').where('published_at', 'is', null).orderBy('seq').execute()).map((row) => row.seq)
+  const append = (): ReturnType<typeof appendRoomEvent> => db.transaction().execute((trx) => appendRoomEvent(trx, roomId, 'participants.added', { users: [user] }))
+
+  await publisher.publish([await append(), await append(), await append()])
+  await publisher.flush()
+  t.same(confirms, ['none', 'none', 'none'], 'no acknowledgement awaited per event')
+  t.equal(pings, 1, 'one round trip for the three')
+  t.same(await unpublished(), [1, 2, 3], 'unconfirmed: left for the relay, though the bus took them')
+
+  pingFails = false
+  await publisher.publish([await append(), await append()])
+  await publisher.flush()
+  t.equal(pings, 2)
+  t.same(await unpublished(), [1, 2, 3], 'confirmed ones are marked')
+  await publisher.close()
+})
+
 t.test('while the bus is down, a relay pass gives up at the first failure', async (t) => {
   const { db } = await createTestDatabase(t)
   const inner = createInProcessBus()

@@ -10,6 +10,9 @@
 //   BENCH_BASELINE_DIR  a built checkout of another commit, run as the system "baseline"
 //                       (git worktree add /tmp/base <commit> && cd /tmp/base && npm ci && npm run build)
 //   BENCH_VARIANTS   more systems of this checkout with other settings: "name:VAR=value,VAR=value;name2:..."
+//   BENCH_PG_STATEMENTS=1  loads pg_stat_statements (track=all: the statements inside chat_send_messages
+//                       too) and writes each system's costliest statements of its last round to
+//                       bench-results/send-statements-<system>.txt
 // Half way through the first round of the first system, it scrapes each service's /metrics
 // (outbox, relay, pool, NATS, requests) into bench-results/send-metrics.txt.
 import { generateKeyPairSync } from 'node:crypto'
@@ -17,6 +20,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { sql } from 'kysely'
+import { createDb } from '@chat/db'
 import { descendantsOf, machineCpuSeconds, startPostgresServer } from '@chat/process-kit'
 import { startSystem, type RunningSystem, type SystemSpec } from './system.js'
 
@@ -25,6 +30,7 @@ const durationSeconds = Number(env.BENCH_DURATION ?? 15)
 const rounds = Number(env.BENCH_ROUNDS ?? 3)
 const warmupSeconds = Number(env.BENCH_WARMUP ?? 3)
 const connections = Number(env.BENCH_CONNECTIONS ?? 50)
+const statements = env.BENCH_PG_STATEMENTS === '1'
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 
 function systemSpecs(): SystemSpec[] {
@@ -145,8 +151,36 @@ async function scrapeMetrics(system: RunningSystem): Promise<string> {
 }
 
 let scraped: string | undefined
+
+async function resetStatements(system: RunningSystem): Promise<void> {
+  const { db, destroy } = await createDb(system.databaseUrl, { poolSize: 1 })
+  try {
+    await sql`create extension if not exists pg_stat_statements`.execute(db)
+    await sql`select pg_stat_statements_reset()`.execute(db)
+  } finally {
+    await destroy()
+  }
+}
+
+/** The round's statements by total execution time, with time and rows per send (what PostgreSQL's share of a send is spent on). */
+async function writeStatements(system: RunningSystem, sends: number): Promise<void> {
+  const { db, destroy } = await createDb(system.databaseUrl, { poolSize: 1 })
+  try {
+    const { rows } = await sql<{ calls: string; total: number; plan: number; rows: string; query: string }>`
+      select calls, total_exec_time as total, total_plan_time as plan, rows, query from pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database())
+      order by total_exec_time + total_plan_time desc limit 25`.execute(db)
+    const lines = rows.map((row) => `${((row.total * 1000) / sends).toFixed(1).padStart(7)} µs/send exec  ${((row.plan * 1000) / sends).toFixed(1).padStart(6)} plan  ${String(row.calls).padStart(8)} calls  ${String(row.rows).padStart(8)} rows  ${row.query.replace(/\s+/g, ' ').slice(0, 160)}`)
+    const file = join(repoRoot, 'bench-results', `send-statements-${system.spec.name.replace(/\W+/g, '-')}.txt`)
+    mkdirSync(join(repoRoot, 'bench-results'), { recursive: true })
+    writeFileSync(file, `${sends} sends\n${lines.join('\n')}\n`)
+  } finally {
+    await destroy()
+  }
+}
 async function round(system: RunningSystem): Promise<Round> {
   await load(system, warmupSeconds)
+  if (statements) await resetStatements(system)
   const before = sampleCpu(system)
   // Once, for the first system, half way through a round: /metrics under load.
   const scraping = scraped === undefined && system === systems[0] ? new Promise<void>((resolve) => setTimeout(() => void scrapeMetrics(system).then((text) => { scraped = text }).finally(resolve), (durationSeconds * 1000) / 2)) : undefined
@@ -154,6 +188,7 @@ async function round(system: RunningSystem): Promise<Round> {
   await scraping
   const deltas = cpuDeltaByRole(before, sampleCpu(system))
   const sends = result.requests.total
+  if (statements) await writeStatements(system, sends)
   const cpuMicrosPerSend: Record<string, number> = {}
   let pathTotal = 0
   for (const [role, seconds] of deltas) {
@@ -181,7 +216,10 @@ const median = (values: number[]): number => {
 const { privateKey } = generateKeyPairSync('ed25519')
 const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 // fsync on, as in production: commits are what this measures.
-const postgres = await startPostgresServer({ durable: true, settings: { max_connections: '300' } })
+const postgres = await startPostgresServer({
+  durable: true,
+  settings: { max_connections: '300', ...(statements ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}) }
+})
 const systems: RunningSystem[] = []
 try {
   const specs = systemSpecs()

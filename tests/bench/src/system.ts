@@ -33,6 +33,7 @@ export interface RunningSystem {
   rootPids(): Set<number>
   /** Its database's name: PostgreSQL titles each backend with it. */
   databaseName: string
+  databaseUrl: string
   /** Each service's own address (its /metrics), when the launcher says. */
   services: Array<{ name: string; url: string }>
   stop(): Promise<void>
@@ -91,7 +92,7 @@ export async function startSystem(
     const launched = running
     const rootPids = (): Set<number> =>
       new Set([nats?.process.pid, ...[...(launched.processes?.values() ?? [])].map((child) => child.pid)].filter((pid): pid is number => pid !== undefined))
-    return { spec, gatewayUrl: running.gatewayUrl, senders, rootPids, databaseName: new URL(databaseUrl).pathname.slice(1), services: running.services ?? [], stop }
+    return { spec, gatewayUrl: running.gatewayUrl, senders, rootPids, databaseName: new URL(databaseUrl).pathname.slice(1), databaseUrl, services: running.services ?? [], stop }
   } catch (error) {
     await stop()
     throw error
