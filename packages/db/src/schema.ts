@@ -112,8 +112,18 @@ export interface RoomEventsTable {
   /** The exact frame that sockets receive and the bus carries. */
   payload: ColumnType<unknown, string, never>
   created_at: CreatedAt
-  /** Null until the event reached the bus: the outbox marker the relay reads. */
-  published_at: NullableTimestamp
+}
+
+/**
+ * The events not yet known to have reached the bus (migration 0008): a row
+ * per event, written with it by a trigger, deleted once it is published.
+ * The relay re-publishes what stays.
+ */
+export interface RoomEventsOutboxTable {
+  room_id: string
+  seq: number
+  type: string
+  created_at: Timestamp
 }
 
 /** A fixed-window counter shared by every replica (migration 0005). */
@@ -140,6 +150,7 @@ export interface Database {
   message_mentions: MessageMentionsTable
   reactions: ReactionsTable
   room_events: RoomEventsTable
+  room_events_outbox: RoomEventsOutboxTable
   rate_limits: RateLimitsTable
   user_blocks: UserBlocksTable
 }

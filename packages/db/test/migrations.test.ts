@@ -13,6 +13,7 @@ const appTables = [
   'refresh_tokens',
   'room_avatars',
   'room_events',
+  'room_events_outbox',
   'room_participants',
   'rooms',
   'user_blocks',
@@ -50,7 +51,8 @@ t.test('the initial migration builds the schema', async (t) => {
       }
       t.equal(column.get('messages.id')?.column_default, null, 'message ids are made by the application (UUIDv7)')
       t.equal(column.get('messages.client_msg_id')?.is_nullable, 'YES')
-      t.equal(column.get('room_events.published_at')?.is_nullable, 'YES')
+      t.equal(column.get('room_events.published_at'), undefined, 'the outbox is a table of its own (0008)')
+      t.equal(column.get('room_events_outbox.created_at')?.is_nullable, 'NO')
 
       const constraints = await sql<{ conname: string, contype: string, columns: string }>`
         select c.conname, c.contype,
@@ -120,11 +122,13 @@ t.test('the initial migration builds the schema', async (t) => {
       `.execute(db)
       const index = new Map(indexes.rows.map((row) => [row.indexname, row.indexdef]))
       t.match(index.get('users_display_name_key_prefix_idx'), /\(display_name_key text_pattern_ops\)/)
-      t.match(index.get('rooms_last_activity_at_idx'), /\(last_activity_at DESC, id DESC\)/)
+      t.equal(index.get('rooms_last_activity_at_idx'), undefined, 'no index on the activity time: the send path updates it HOT (0008)')
       t.match(index.get('room_participants_user_id_idx'), /\(user_id, room_id\)/)
       t.match(index.get('refresh_tokens_family_id_idx'), /\(family_id\)/)
       t.match(index.get('refresh_tokens_user_id_idx'), /\(user_id\)/)
-      t.match(index.get('room_events_unpublished_idx'), /\(created_at\) WHERE \(published_at IS NULL\)/)
+      t.equal(index.get('room_events_unpublished_idx'), undefined)
+      t.match(index.get('room_events_outbox_pkey'), /UNIQUE INDEX .*\(room_id, seq\)/)
+      t.match(index.get('room_events_outbox_created_at_idx'), /\(created_at\)/)
       t.match(index.get('messages_room_id_seq_unique'), /UNIQUE INDEX .*\(room_id, seq\)/)
       t.match(index.get('messages_reply_to_seq_idx'), /\(reply_to, seq\) WHERE \(reply_to IS NOT NULL\)/)
       t.match(index.get('message_mentions_user_room_seq_idx'), /\(user_id, room_id, seq\)/)
@@ -221,7 +225,7 @@ t.test('0006 gives every group room without an owner one: the creator when still
       const directId = direct.rows[0]!.id
       await sql`insert into room_participants (room_id, user_id, role) values (${directId}, ${a}, 'member'), (${directId}, ${b}, 'member')`.execute(db)
 
-      t.same(await migrateToLatest(db), ['0006_roles_blocks', '0007_presence'])
+      t.same(await migrateToLatest(db), ['0006_roles_blocks', '0007_presence', '0008_send_path_storage'])
       const owners = await sql<{ room_id: string; user_id: string }>`select room_id, user_id from room_participants where role = 'owner'`.execute(db)
       const ownerOf = new Map(owners.rows.map((row) => [row.room_id, row.user_id]))
       t.equal(ownerOf.get(kept), b, 'a room with an owner keeps it')
@@ -231,6 +235,42 @@ t.test('0006 gives every group room without an owner one: the creator when still
       t.equal(owners.rows.length, 3)
       await t.rejects(sql`update room_participants set role = 'owner' where room_id = ${kept} and user_id = ${a}`.execute(db), /room_participants_one_owner_idx|duplicate|unique/, 'one owner a room')
       await t.rejects(sql`insert into user_blocks (blocker_id, blocked_id) values (${a}, ${a})`.execute(db), /user_blocks_not_self|check/)
+    })
+  }
+})
+
+t.test('0008: every event is written with its outbox row, in its statement; unpublished events move there, and down moves them back', async (t) => {
+  for (const { name, db } of await openEngines(t)) {
+    await t.test(name, async (t) => {
+      t.equal((await migratorFor(db).migrateTo('0007_presence')).error, undefined)
+      const users = await sql<{ id: string }>`insert into users (display_name, display_name_key, password_hash) values ('a', 'a', 'x') returning id`.execute(db)
+      const userId = users.rows[0]!.id
+      const rooms = await sql<{ id: string }>`insert into rooms (name, created_by) values ('r', ${userId}) returning id`.execute(db)
+      const roomId = rooms.rows[0]!.id
+      await sql`
+        insert into room_events (room_id, seq, type, payload, published_at) values
+          (${roomId}, 1, 'message.created', '{}', now()), (${roomId}, 2, 'message.created', '{}', null)`.execute(db)
+
+      t.same(await migrateToLatest(db), ['0008_send_path_storage'])
+      const outbox = async (): Promise<Array<{ seq: number; type: string }>> =>
+        (await sql<{ seq: string; type: string }>`select seq, type from room_events_outbox order by seq`.execute(db)).rows.map((row) => ({ seq: Number(row.seq), type: row.type }))
+      t.same(await outbox(), [{ seq: 2, type: 'message.created' }], 'the unpublished event moved to the outbox')
+      // Several events in one statement (a batch of sends), and one alone (appendRoomEvent).
+      await sql`insert into room_events (room_id, seq, type, payload) values (${roomId}, 3, 'message.created', '{}'), (${roomId}, 4, 'reaction.updated', '{}')`.execute(db)
+      await sql`insert into room_events (room_id, seq, type, payload) values (${roomId}, 5, 'room.updated', '{}')`.execute(db)
+      t.same(await outbox(), [2, 3, 4, 5].map((seq) => ({ seq, type: seq === 4 ? 'reaction.updated' : seq === 5 ? 'room.updated' : 'message.created' })), 'each written event is in the outbox')
+      await t.rejects(
+        db.transaction().execute(async (trx) => {
+          await sql`insert into room_events (room_id, seq, type, payload) values (${roomId}, 6, 'message.created', '{}')`.execute(trx)
+          throw new Error('rolled back')
+        }),
+        /rolled back/
+      )
+      t.same((await outbox()).map((row) => row.seq), [2, 3, 4, 5], 'a rolled-back event leaves no outbox row')
+
+      t.equal((await migratorFor(db).migrateTo('0007_presence')).error, undefined)
+      const marks = await sql<{ seq: string; published: boolean }>`select seq, published_at is not null as published from room_events order by seq`.execute(db)
+      t.same(marks.rows.map((row) => [Number(row.seq), row.published]), [[1, true], [2, false], [3, false], [4, false], [5, false]], 'down: what was in the outbox is unpublished again')
     })
   }
 })

@@ -5,21 +5,21 @@ import type { RoomEventRelay } from './relay.js'
 
 /** The outbox as one scrape sees it. */
 export interface OutboxState {
-  /** Committed events not yet marked published. */
+  /** Committed events still in the outbox (not yet known to be published). */
   backlog: number
   /** Age of the oldest of them in seconds; 0 when there is none. */
   oldestAgeSeconds: number
 }
 
 /**
- * One query on the partial index `room_events_unpublished_idx` (only the
- * unpublished rows are in it, a handful normally), so a scrape stays cheap
- * however large `room_events` grows.
+ * One query on `room_events_outbox` (only the unpublished events are in it,
+ * a handful normally), so a scrape stays cheap however large `room_events`
+ * grows.
  */
 export async function readOutboxState(db: Kysely<Database>): Promise<OutboxState> {
   const { rows } = await sql<{ backlog: string | number; oldest_age: number | string | null }>`
     select count(*) as backlog, extract(epoch from now() - min(created_at))::float8 as oldest_age
-    from room_events where published_at is null`.execute(db)
+    from room_events_outbox`.execute(db)
   const row = rows[0]
   return { backlog: Number(row?.backlog ?? 0), oldestAgeSeconds: Math.max(0, Number(row?.oldest_age ?? 0)) }
 }

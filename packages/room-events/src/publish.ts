@@ -42,16 +42,11 @@ export async function publishStoredEvent(
   })
 }
 
-/** Sets `published_at` on the given events, in one statement. */
+/** Takes the given events out of the outbox (`room_events_outbox`, migration 0008), in one statement. */
 export async function markPublished(db: Kysely<Database>, events: ReadonlyArray<{ roomId: string; seq: number }>): Promise<void> {
   if (events.length === 0) return
   const keys = sql.join(events.map((event) => sql`(${event.roomId}::uuid, ${event.seq}::bigint)`))
-  await db
-    .updateTable('room_events')
-    .set({ published_at: new Date() })
-    .where(sql<boolean>`(room_id, seq) in (${keys})`)
-    .where('published_at', 'is', null)
-    .execute()
+  await db.deleteFrom('room_events_outbox').where(sql<boolean>`(room_id, seq) in (${keys})`).execute()
 }
 
 export interface RoomEventPublisher {
@@ -72,8 +67,8 @@ export interface RoomEventPublisher {
 }
 
 /**
- * Publishes events right after commit. The `published_at` marks are written
- * in batches (every `flushMs`), not one statement per event: a mark that is
+ * Publishes events right after commit. Their outbox rows are deleted in
+ * batches (every `flushMs`), not one statement per event: a mark that is
  * late or lost only makes the relay re-publish, which JetStream drops as a
  * duplicate and the gateway drops by seq.
  */

@@ -65,10 +65,9 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
     db.transaction().execute(async (trx) => {
       const staleBefore = new Date(Date.now() - staleAfterMs)
       const rooms = await trx
-        .selectFrom('room_events')
+        .selectFrom('room_events_outbox')
         .select('room_id')
         .distinct()
-        .where('published_at', 'is', null)
         .where('created_at', '<', staleBefore)
         .$if(types !== undefined, (query) => query.where('type', 'in', [...(types ?? [])]))
         .limit(batchSize)
@@ -82,15 +81,15 @@ export function startRoomEventRelay(options: RelayOptions): RoomEventRelay {
         const claim = await sql<{ claimed: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK_SPACE}, hashtext(${roomId})) as claimed`.execute(trx)
         if (!claim.rows[0]?.claimed) continue
         const rows = await trx
-          .selectFrom('room_events')
-          .select(['seq', 'type', sql<string>`payload::text`.as('payload_text'), 'created_at'])
-          .where('room_id', '=', roomId)
-          .where('published_at', 'is', null)
-          .where('created_at', '<', staleBefore)
-          .$if(types !== undefined, (query) => query.where('type', 'in', [...(types ?? [])]))
-          .orderBy('seq')
+          .selectFrom('room_events_outbox as o')
+          .innerJoin('room_events as e', (join) => join.onRef('e.room_id', '=', 'o.room_id').onRef('e.seq', '=', 'o.seq'))
+          .select(['o.seq', 'o.type', sql<string>`e.payload::text`.as('payload_text'), 'o.created_at'])
+          .where('o.room_id', '=', roomId)
+          .where('o.created_at', '<', staleBefore)
+          .$if(types !== undefined, (query) => query.where('o.type', 'in', [...(types ?? [])]))
+          .orderBy('o.seq')
           .limit(batchSize - published.length)
-          .forUpdate()
+          .forUpdate('o')
           .skipLocked()
           .execute()
         for (const row of rows) {

@@ -27,8 +27,8 @@ t.test('a relay given types publishes those and leaves the others unpublished', 
   t.teardown(() => relay.stop())
   await waitFor(() => received.length === 2)
   t.same(received.map((message) => message.header(envelopeHeaders.seq)), ['1', '3'], "rooms' two events, in order, past the reaction event")
-  await waitFor(async () => (await db.selectFrom('room_events').select('seq').where('published_at', 'is', null).execute()).length === 1)
-  const left = await db.selectFrom('room_events').select(['seq', 'type']).where('published_at', 'is', null).execute()
+  await waitFor(async () => (await db.selectFrom('room_events_outbox').select('seq').execute()).length === 1)
+  const left = await db.selectFrom('room_events_outbox').select(['seq', 'type']).execute()
   t.same(left, [{ seq: 2, type: 'reaction.updated' }], "the reaction event waits for reactions' relay")
 
   await relay.stop()

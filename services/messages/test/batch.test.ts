@@ -149,7 +149,7 @@ if (!findNatsServer() && process.env.REQUIRE_INFRA !== '1') {
     t.teardown(() => { restarted.child.kill('SIGKILL') })
     await waitFor(() => committed.every((seq) => published.has(seq)), 20_000).catch(() => undefined)
     t.same(committed.filter((seq) => !published.has(seq)), [], 'every committed event reached the bus')
-    const unpublished = async (): Promise<number> => (await db.selectFrom('room_events').select('seq').where('room_id', '=', room.id).where('published_at', 'is', null).execute()).length
+    const unpublished = async (): Promise<number> => (await db.selectFrom('room_events_outbox').select('seq').where('room_id', '=', room.id).execute()).length
     await waitFor(async () => (await unpublished()) === 0, 10_000).catch(() => undefined)
     t.equal(await unpublished(), 0, 'and marks every one published')
   })

@@ -50,7 +50,7 @@ export async function pruneRoomEvents(db: Kysely<Database>, olderThanDays: numbe
     with doomed as (
       select e.room_id, e.seq from room_events e join rooms r on r.id = e.room_id
       where e.created_at < now() - make_interval(days => ${olderThanDays})
-        and e.published_at is not null
+        and not exists (select 1 from room_events_outbox o where o.room_id = e.room_id and o.seq = e.seq)
         and e.seq < r.last_seq
       limit ${batch}
     )

@@ -63,7 +63,7 @@ export async function buildStandaloneApp(deps: StandaloneDeps, options: Standalo
     authPerMinute: options.authPerMinute ?? 10,
     limitStore: options.limitStore
   })
-  // One publisher for every plugin: their events share one batch of published_at marks.
+  // One publisher for every plugin: their events leave the outbox in one batch.
   const publisher = createRoomEventPublisher({ db: deps.db, bus: deps.bus, logger: app.log, tracing: deps.eventTracing })
   app.addHook('onClose', () => publisher.close())
   await app.register(roomsPlugin, { db: deps.db, bus: deps.bus, publisher, presence: presenceTracker, maxAvatarBytes: options.maxAvatarBytes, avatarDecodeQueue: options.avatarDecodeQueue })

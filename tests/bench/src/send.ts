@@ -171,9 +171,15 @@ async function writeStatements(system: RunningSystem, sends: number): Promise<vo
       where dbid = (select oid from pg_database where datname = current_database())
       order by total_exec_time + total_plan_time desc limit 25`.execute(db)
     const lines = rows.map((row) => `${((row.total * 1000) / sends).toFixed(1).padStart(7)} µs/send exec  ${((row.plan * 1000) / sends).toFixed(1).padStart(6)} plan  ${String(row.calls).padStart(8)} calls  ${String(row.rows).padStart(8)} rows  ${row.query.replace(/\s+/g, ' ').slice(0, 160)}`)
+    // What the writes leave behind: dead row versions, HOT updates, and the vacuums they cost.
+    const tables = await sql<{ relname: string; live: string; dead: string; updates: string; hot: string; vacuums: string; bytes: string }>`
+      select relname, n_live_tup as live, n_dead_tup as dead, n_tup_upd as updates, n_tup_hot_upd as hot,
+        autovacuum_count as vacuums, pg_total_relation_size(relid) as bytes
+      from pg_stat_user_tables where relname in ('rooms', 'messages', 'room_events', 'room_participants', 'users') order by relname`.execute(db)
+    const tableLines = tables.rows.map((row) => `${row.relname.padEnd(18)} live ${row.live}  dead ${row.dead}  updates ${row.updates} (HOT ${row.hot})  autovacuums ${row.vacuums}  ${(Number(row.bytes) / 2 ** 20).toFixed(1)} MiB with indexes`)
     const file = join(repoRoot, 'bench-results', `send-statements-${system.spec.name.replace(/\W+/g, '-')}.txt`)
     mkdirSync(join(repoRoot, 'bench-results'), { recursive: true })
-    writeFileSync(file, `${sends} sends\n${lines.join('\n')}\n`)
+    writeFileSync(file, `${sends} sends\n${lines.join('\n')}\n\ntables at the end of the round:\n${tableLines.join('\n')}\n`)
   } finally {
     await destroy()
   }

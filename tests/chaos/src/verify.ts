@@ -58,7 +58,7 @@ async function relayCaughtUp(env: ChaosEnvironment, deadlineMs: number): Promise
     const left = await sql<{ n: number; types: string | null; oldest: number | null }>`
       select count(*)::int as n, string_agg(distinct type, ',') as types,
              extract(epoch from now() - min(created_at))::float8 as oldest
-      from room_events where published_at is null`.execute(env.db)
+      from room_events_outbox`.execute(env.db)
     const row = left.rows[0]
     if (!row || row.n === 0) return undefined
     if (Date.now() >= deadline) return { n: row.n, types: row.types ?? '', oldestSeconds: Math.round(row.oldest ?? 0) }

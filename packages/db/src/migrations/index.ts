@@ -6,6 +6,7 @@ import * as m0004DirectSearch from './0004_direct_search.js'
 import * as m0005RateLimits from './0005_rate_limits.js'
 import * as m0006RolesBlocks from './0006_roles_blocks.js'
 import * as m0007Presence from './0007_presence.js'
+import * as m0008SendPathStorage from './0008_send_path_storage.js'
 
 /**
  * Every migration, by name, in the order they run (Kysely sorts by name).
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0004_direct_search': m0004DirectSearch,
   '0005_rate_limits': m0005RateLimits,
   '0006_roles_blocks': m0006RolesBlocks,
-  '0007_presence': m0007Presence
+  '0007_presence': m0007Presence,
+  '0008_send_path_storage': m0008SendPathStorage
 }
