@@ -1,0 +1,42 @@
+// The send function's plan must stay index lookups as the tables grow
+// (migration 0008). PL/pgSQL keeps a plan for the connection's life: planned
+// while messages was small, the batch statement hashed the whole table for
+// the reply lookup, and every send of a long-lived pool connection got
+// dearer with every message stored. auto_explain (a PostgreSQL module, not
+// in PGlite) shows the plan the function actually runs.
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { createTestDatabase } from '../src/testing.js'
+
+t.test('a connection that planned the send batch on empty tables still uses indexes after 20,000 messages', async (t) => {
+  const { url, kind } = await createTestDatabase(t)
+  if (kind !== 'postgres') {
+    t.plan(0, 'auto_explain needs a PostgreSQL server (set REQUIRE_INFRA=1 to fail instead)')
+    return
+  }
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const user = (await client.query<{ id: string }>("insert into users (display_name, display_name_key, password_hash) values ('ada', 'ada', 'x') returning id")).rows[0]!.id
+  const rooms = (await client.query<{ id: string }>("insert into rooms (name, created_by) values ('a', $1), ('b', $1) returning id", [user])).rows.map((row) => row.id)
+  const [room, bulkRoom] = rooms as [string, string]
+  await client.query("insert into room_participants (room_id, user_id, role) values ($1, $3, 'owner'), ($2, $3, 'owner')", [room, bulkRoom, user])
+  const send = (): Promise<unknown> =>
+    client.query('select ord, status from chat_send_messages($1::jsonb)', [
+      JSON.stringify([{ ord: 0, id: randomUUID(), room_id: room, sender_id: user, text: 'hi', client_msg_id: null, created_at: new Date().toISOString(), check_only: false, reply_to: null, mention_tokens: [], mention_ids: [] }])
+    ])
+  // Past the plan cache's five custom plans: the generic plan is the one kept.
+  for (let index = 0; index < 8; index++) await send()
+  await client.query("insert into messages (id, room_id, seq, sender_id, text) select gen_random_uuid(), $1, g, $2, 'bulk' from generate_series(1, 20000) g", [bulkRoom, user])
+
+  const notices: string[] = []
+  client.on('notice', (notice) => notices.push(notice.message ?? ''))
+  await client.query("load 'auto_explain'")
+  await client.query('set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice')
+  await send()
+  const plan = notices.find((notice) => notice.includes('jsonb_to_recordset(batch)'))
+  t.ok(plan, 'auto_explain showed the batch statement')
+  t.notMatch(plan ?? '', /Seq Scan/, 'no sequential scan of messages, rooms, room_participants or users')
+  t.match(plan ?? '', /Index Scan using messages_pkey on messages t/, 'the reply lookup is an index lookup')
+})
