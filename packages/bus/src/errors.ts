@@ -1,4 +1,4 @@
-export type BusErrorCode = 'bus_no_responders' | 'bus_timeout' | 'bus_closed' | 'bus_invalid_subject'
+export type BusErrorCode = 'bus_no_responders' | 'bus_timeout' | 'bus_closed' | 'bus_invalid_subject' | 'bus_publish_refused'
 
 /** Base class of the errors both adapters throw, so callers can switch on `code`. */
 export class BusError extends Error {
@@ -41,6 +41,17 @@ export class BusClosedError extends BusError {
 
   constructor(message = 'bus is closed', options?: ErrorOptions) {
     super('bus_closed', message, options)
+  }
+}
+
+/** The server refused a publish of this connection (NATS permissions): `flush()` cannot confirm what was published. */
+export class PublishRefusedError extends BusError {
+  declare readonly code: 'bus_publish_refused'
+  readonly subject: string
+
+  constructor(subject: string, options?: ErrorOptions) {
+    super('bus_publish_refused', `the server refused a publish to ${subject}`, options)
+    this.subject = subject
   }
 }
 

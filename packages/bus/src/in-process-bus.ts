@@ -240,6 +240,11 @@ function untracedInProcessBus(options: InProcessBusOptions): EventBus {
       assertOpen()
     },
 
+    // Delivery is queued at publish(): everything published before is taken.
+    async flush(): Promise<void> {
+      assertOpen()
+    },
+
     drain(): Promise<void> {
       if (state === 'closed') return Promise.resolve()
       draining ??= (async () => {

@@ -14,7 +14,7 @@ export type {
   SubscribeOptions
 } from './port.js'
 export { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_REQUEST_TIMEOUT_MS, MSG_ID_HEADER } from './port.js'
-export { BusClosedError, BusError, InvalidSubjectError, NoRespondersError, RequestTimeoutError } from './errors.js'
+export { BusClosedError, BusError, InvalidSubjectError, NoRespondersError, PublishRefusedError, RequestTimeoutError } from './errors.js'
 export type { BusErrorCode } from './errors.js'
 export { assertPublishSubject, assertSubscribePattern, subjectMatches } from './subject-match.js'
 export { createInProcessBus } from './in-process-bus.js'

@@ -2,6 +2,7 @@ import { CHAT_EVENTS_STREAM, chatEventsStreamSubjects, subjects } from '@chat/co
 import {
   ClosedConnectionError,
   DrainingConnectionError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
   headers as natsHeaders,
@@ -14,7 +15,7 @@ import {
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import type { Tracer } from '@opentelemetry/api'
-import { BusClosedError, NoRespondersError, RequestTimeoutError } from './errors.js'
+import { BusClosedError, NoRespondersError, PublishRefusedError, RequestTimeoutError } from './errors.js'
 import { ensureStream, type StreamLimits } from './nats-stream.js'
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -159,6 +160,8 @@ class NatsEventBus implements NatsBus {
   readonly #tracer: Tracer | undefined
   readonly #listeners = new Set<Listener>()
   #draining: Promise<void> | undefined
+  #refusedPublishes = 0
+  #lastRefusedSubject = ''
 
   constructor(nc: NatsConnection, streamName: string, streamSubjects: string[], options: NatsBusOptions) {
     this.connection = nc
@@ -271,6 +274,16 @@ class NatsEventBus implements NatsBus {
     }
   }
 
+  async flush(): Promise<void> {
+    const refusedBefore = this.#refusedPublishes
+    await this.ping()
+    // The server's -ERR for a refused publish comes before the PONG that
+    // answers a later PING; the status loop that counts it runs on promise
+    // turns, all of which are done by the next macrotask.
+    await new Promise((resolve) => setImmediate(resolve))
+    if (this.#refusedPublishes !== refusedBefore) throw new PublishRefusedError(this.#lastRefusedSubject)
+  }
+
   drain(): Promise<void> {
     if (this.connection.isClosed()) return Promise.resolve()
     this.#draining ??= (async () => {
@@ -353,6 +366,12 @@ class NatsEventBus implements NatsBus {
   /** Keeps {@link stats} up to date and logs the connection's ups and downs when there is a logger. */
   async #watchStatus(logger: BusLogger | undefined): Promise<void> {
     for await (const status of this.connection.status()) {
+      if (status.type === 'error' && status.error instanceof PermissionViolationError && status.error.operation === 'publish') {
+        // Unacknowledged publishes learn of it only here (flush() rejects); acknowledged ones also fail on their own.
+        this.#refusedPublishes++
+        this.#lastRefusedSubject = status.error.subject
+        this.stats.publishFailures++
+      }
       if (status.type === 'disconnect') this.stats.connected = false
       else if (status.type === 'reconnect') {
         this.stats.connected = true

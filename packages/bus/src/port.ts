@@ -18,7 +18,7 @@ export interface PublishOptions {
    * stream's acknowledgement of this message; `none` nothing, like a core
    * publish (the stream still stores it and drops a repeated `msgId`). A
    * caller that must know the messages arrived publishes several with `none`
-   * and then awaits one `ping()`, which answers only after the server has
+   * and then awaits one `flush()`, which answers only after the server has
    * received all of them: one round trip for the lot instead of one each.
    */
   confirm?: 'stored' | 'none'
@@ -64,14 +64,18 @@ export interface EventBus {
   subscribe(pattern: string, handler: MessageHandler, options?: SubscribeOptions): Promise<BusSubscription>
   request(subject: string, data: Uint8Array, options?: RequestOptions): Promise<BusMessage>
   serve(subject: string, handler: RequestHandler, options?: SubscribeOptions): Promise<BusSubscription>
-  /**
-   * Resolves when the bus is reachable and has received every message this
-   * connection published before the call (NATS: a PING answered after them,
-   * in order); rejects otherwise, for example when the connection was lost
-   * meanwhile and what was published may not have arrived. For /readyz, and
-   * to confirm publishes made with `confirm: 'none'`.
-   */
+  /** Resolves when the bus is reachable; rejects otherwise (for /readyz). */
   ping(): Promise<void>
+  /**
+   * Confirms the publishes made before it (those with `confirm: 'none'`):
+   * resolves once the server has received every message this connection
+   * published before the call (NATS: a PING answered after them, in order)
+   * and refused none of them meanwhile. Rejects otherwise: the connection
+   * was lost (what was published may not have arrived), the server refused
+   * a publish (`PublishRefusedError`, NATS permissions), or no answer came
+   * in time.
+   */
+  flush(): Promise<void>
   /** Stops taking new messages, lets handlers in flight finish, then closes. */
   drain(): Promise<void>
   close(): Promise<void>

@@ -89,6 +89,7 @@ export function withTracing(bus: EventBus, tracer: Tracer): EventBus {
     subscribe: (pattern, handler: MessageHandler, options) => bus.subscribe(pattern, (message) => traced('receive', message, () => handler(message)), options),
     serve: (subject, handler: RequestHandler, options) => bus.serve(subject, (message) => traced('process', message, () => handler(message)), options),
     ping: () => bus.ping(),
+    flush: () => bus.flush(),
     drain: () => bus.drain(),
     close: () => bus.close()
   }

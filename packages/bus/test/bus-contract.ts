@@ -234,7 +234,7 @@ export function runBusContract(t: Test, setup: BusContractSetup): void {
     t.same(got.messages.map(text), ['first', 'again', 'other', 'no id', 'no id'], 'core fan-out delivers the duplicate too')
   })
 
-  t.test("confirm: 'none' publishes in order without an answer, and ping confirms them", async (t) => {
+  t.test("confirm: 'none' publishes in order without an answer, and flush confirms them", async (t) => {
     const bus = await open(t)
     const subject = root('noack').replace(prefix, stream)
     const got = collector()
@@ -242,13 +242,13 @@ export function runBusContract(t: Test, setup: BusContractSetup): void {
     const results = []
     for (let index = 1; index <= 20; index++) results.push(await bus.publish(subject, bytes(String(index)), { msgId: `${subject}:${index}`, confirm: 'none' }))
     t.ok(results.every((result) => !result.stored && !result.duplicate), 'unacknowledged: nothing is known')
-    await bus.ping()
+    await bus.flush()
     await got.waitFor(20)
     t.same(got.messages.map(text), Array.from({ length: 20 }, (_, index) => String(index + 1)), 'in publish order')
     t.equal(got.messages[0]?.header(MSG_ID_HEADER), `${subject}:1`, 'the msg id travels as Nats-Msg-Id')
     await bus.close()
     await t.rejects(bus.publish(subject, bytes('late'), { confirm: 'none' }), BusClosedError, 'a closed bus refuses')
-    await t.rejects(bus.ping(), BusClosedError, 'and cannot confirm')
+    await t.rejects(bus.flush(), BusClosedError, 'and cannot confirm')
   })
 
   t.test('request/reply with a queue group: one server answers each request', async (t) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { findNatsServer, startNatsServer, type NatsServerProcess } from '@chat/process-kit'
-import { connectNatsBus, type BusLogger, type BusMessage, type NatsBusOptions } from '../src/index.js'
+import { connectNatsBus, PublishRefusedError, type BusLogger, type BusMessage, type NatsBusOptions } from '../src/index.js'
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
 const stream = { name: 'AUTH_EVENTS', subjects: ['t.events.>'] }
@@ -136,6 +136,21 @@ if (!findNatsServer()) {
     await waitFor(() => received.length === 1)
     t.equal(received[0]?.subject, 't.events.after', 'the same connection still receives what it may')
     await t.resolves(reader.ping(), 'and answers pings')
+  })
+
+  t.test("an unacknowledged publish the server refuses: flush rejects, so nothing is taken for delivered", async (t) => {
+    const server = await authServer(t)
+    const reader = await connectNatsBus({ url: server.url, stream, manageStream: false, logger: recordingLogger(), credentials: { user: 'reader', password: passwords.reader } })
+    t.teardown(() => reader.close())
+    const writer = await connectNatsBus({ url: server.url, stream, credentials: { user: 'writer', password: passwords.writer } })
+    t.teardown(() => writer.close())
+
+    await writer.publish('t.events.ok', bytes('1'), { msgId: 'ok', confirm: 'none' })
+    await t.resolves(writer.flush(), 'what the writer may publish is confirmed')
+    await reader.publish('t.events.forged', bytes('x'), { msgId: 'forged', confirm: 'none' })
+    await t.rejects(reader.flush(), PublishRefusedError, 'a refused one is not confirmed')
+    t.equal(reader.stats.publishFailures, 1, 'and counted as a failed publish')
+    await t.resolves(reader.flush(), 'the next flush confirms only what came after')
   })
 
   t.test('TLS: the CA given, a client certificate where the server verifies clients', async (t) => {

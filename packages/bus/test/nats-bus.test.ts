@@ -106,7 +106,7 @@ if (!admin) {
     t.equal((await jsm.streams.info(name)).state.messages, 2)
   })
 
-  t.test("confirm: 'none' on a stream subject: stored without an acknowledgement, de-duplicated by msgId, confirmed by ping", async (t) => {
+  t.test("confirm: 'none' on a stream subject: stored without an acknowledgement, de-duplicated by msgId, confirmed by flush", async (t) => {
     const name = `TEST_${runId}_NOACK`
     const bus = await open(t, name, [`${prefix}noack.>`])
     const subject = `${prefix}noack.r1.message.created`
@@ -114,7 +114,7 @@ if (!admin) {
     for (const msgId of ['r1:1', 'r1:2', 'r1:1', 'r1:3']) {
       t.same(await bus.publish(subject, data, { msgId, confirm: 'none' }), { stored: false, duplicate: false }, `${msgId}: nothing is known yet`)
     }
-    await bus.ping()
+    await bus.flush()
     // The server has them all; the stream stores on its own schedule, so look until it has.
     let stored = 0
     for (let tries = 0; tries < 50 && stored < 3; tries++) {

@@ -19,7 +19,7 @@ export interface EventsLogger {
 /**
  * Publishes one stored event with its envelope in the headers and
  * `<room_id>:<seq>` as message id. `confirm: 'none'` does not wait for the
- * stream's acknowledgement (the caller confirms a group with `bus.ping()`).
+ * stream's acknowledgement (the caller confirms a group with `bus.flush()`).
  */
 export async function publishStoredEvent(
   bus: EventBus,
@@ -55,7 +55,7 @@ export interface RoomEventPublisher {
    * them, each with its own request id or the one given. Never throws: an
    * event that fails to publish stays unpublished in the outbox and the relay
    * sends it. The events go out one after the other without waiting for any
-   * acknowledgement; one round trip after the last (`bus.ping()`) confirms
+   * acknowledgement; one round trip after the last (`bus.flush()`) confirms
    * that the server has them all, and only then are they marked published.
    * A caller may also leave it running: the group commit of sends answers
    * before it resolves.
@@ -120,7 +120,7 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
       if (sent.length === 0) return
       try {
         // The server answers the PING after it has taken every publish before it (same connection, in order).
-        await bus.ping()
+        await bus.flush()
       } catch (error) {
         // The connection may have dropped with some of them unsent: left unmarked, the relay sends them again (JetStream drops repeats).
         for (const event of sent) strand(event, error)

@@ -62,7 +62,7 @@ t.test('events committed while the bus is down are published by the relay, in or
   await publisher.close()
 })
 
-t.test('events are published unacknowledged and marked only once one ping confirms them all', async (t) => {
+t.test('events are published unacknowledged and marked only once one flush confirms them all', async (t) => {
   const { db } = await createTestDatabase(t)
   const inner = createInProcessBus()
   t.teardown(() => inner.close())
@@ -72,11 +72,11 @@ t.test('events are published unacknowledged and marked only once one ping confir
     confirms.push(options?.confirm ?? 'stored')
     return inner.publish(subject, data, options)
   }
-  let pings = 0
-  let pingFails = true
-  bus.ping = () => {
-    pings += 1
-    return pingFails ? Promise.reject(new Error('connection lost before the PONG')) : inner.ping()
+  let flushes = 0
+  let flushFails = true
+  bus.flush = () => {
+    flushes += 1
+    return flushFails ? Promise.reject(new Error('connection lost before the PONG')) : inner.flush()
   }
   const { roomId } = await seedRoom(db)
   const publisher = createRoomEventPublisher({ db, bus, logger: silentLogger, flushMs: 10 })
@@ -87,13 +87,13 @@ t.test('events are published unacknowledged and marked only once one ping confir
   await publisher.publish([await append(), await append(), await append()])
   await publisher.flush()
   t.same(confirms, ['none', 'none', 'none'], 'no acknowledgement awaited per event')
-  t.equal(pings, 1, 'one round trip for the three')
+  t.equal(flushes, 1, 'one round trip for the three')
   t.same(await unpublished(), [1, 2, 3], 'unconfirmed: left for the relay, though the bus took them')
 
-  pingFails = false
+  flushFails = false
   await publisher.publish([await append(), await append()])
   await publisher.flush()
-  t.equal(pings, 2)
+  t.equal(flushes, 2)
   t.same(await unpublished(), [1, 2, 3], 'confirmed ones are marked')
   await publisher.close()
 })

@@ -188,12 +188,13 @@ export function receivedEvent(message: BusMessage): ReceivedEvent {
   }
 }
 
-/** A bus whose publish and ping reject while `down` is true: a bus outage, for the outbox and relay tests. */
+/** A bus whose publish, ping and flush reject while `down` is true: a bus outage, for the outbox and relay tests. */
 export function flakyBus(inner: EventBus, down = false): EventBus & { down: boolean } {
   const bus = Object.create(inner) as EventBus & { down: boolean }
   bus.down = down
   bus.publish = (subject, data, options) => (bus.down ? Promise.reject(new Error('bus down')) : inner.publish(subject, data, options))
   bus.ping = () => (bus.down ? Promise.reject(new Error('bus down')) : inner.ping())
+  bus.flush = () => (bus.down ? Promise.reject(new Error('bus down')) : inner.flush())
   return bus
 }
 

@@ -81,9 +81,6 @@ export function createTokenVerifier(resolveKey: KeyResolver, options: { clockTol
     // on every request).
     cache: cacheTtlMs > clockToleranceMs ? 10_000 : false,
     cacheTTL: Math.max(0, cacheTtlMs - clockToleranceMs),
-    // The token itself is the key: fast-jwt's default hashes every token
-    // with SHA-2 per request, a cost that showed in the send path's profile.
-    cacheKeyBuilder: (token: string) => token,
     // A bad token stays bad for a minute; a failed key lookup (the JWKS
     // endpoint down) is not remembered at all. fast-jwt adds the clock
     // tolerance to this TTL, hence the negative value.
