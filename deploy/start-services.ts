@@ -76,6 +76,8 @@ export interface StartServicesOptions {
   log?: (line: string) => void
   /** Milliseconds to wait for each /readyz (default 30 s). */
   readyTimeoutMs?: number
+  /** Node options before a service's entry point, by service (the send benchmark's `--cpu-prof`). */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>
 }
 
 export interface RunningServices {
@@ -160,7 +162,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
       started.push({ name, url: `http://127.0.0.1:${port}` })
       const readyUrl = `http://127.0.0.1:${port}/readyz`
       return adopt(
-        new ManagedProcess({ name, command: process.execPath, args: [serviceMain(service)], env, cwd: REPO_ROOT }, log),
+        new ManagedProcess({ name, command: process.execPath, args: [...(options.nodeArgs?.[service] ?? []), serviceMain(service)], env, cwd: REPO_ROOT }, log),
         (child) => waitHttpOk(readyUrl, { process: child, timeoutMs: readyTimeoutMs })
       )
     }

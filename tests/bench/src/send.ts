@@ -10,19 +10,22 @@
 //   BENCH_BASELINE_DIR  a built checkout of another commit, run as the system "baseline"
 //                       (git worktree add /tmp/base <commit> && cd /tmp/base && npm ci && npm run build)
 //   BENCH_VARIANTS   more systems of this checkout with other settings: "name:VAR=value,VAR=value;name2:..."
+//   BENCH_CPU_PROF   services to profile ("messages,realtime"): node's --cpu-prof, summed up by
+//                       package once they stop; files in bench-results/profiles/<system>/
 //   BENCH_PG_STATEMENTS=1  loads pg_stat_statements (track=all: the statements inside chat_send_messages
 //                       too) and writes each system's costliest statements of its last round to
 //                       bench-results/send-statements-<system>.txt
 // Half way through the first round of the first system, it scrapes each service's /metrics
 // (outbox, relay, pool, NATS, requests) into bench-results/send-metrics.txt.
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
 import { createDb } from '@chat/db'
 import { descendantsOf, machineCpuSeconds, startPostgresServer } from '@chat/process-kit'
+import { cpuProfileArgs, summarizeProfiles } from './profiles.js'
 import { startSystem, type RunningSystem, type SystemSpec } from './system.js'
 
 const env = process.env
@@ -31,6 +34,8 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3)
 const warmupSeconds = Number(env.BENCH_WARMUP ?? 3)
 const connections = Number(env.BENCH_CONNECTIONS ?? 50)
 const statements = env.BENCH_PG_STATEMENTS === '1'
+const profiled = (env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean)
+const profileDir = (system: string): string => join(repoRoot, 'bench-results', 'profiles', system.replace(/\W+/g, '-'))
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 
 function systemSpecs(): SystemSpec[] {
@@ -40,7 +45,11 @@ function systemSpecs(): SystemSpec[] {
     specs.push({ name: name!, root: repoRoot, env: Object.fromEntries(settings.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const)) })
   }
   if (env.BENCH_BASELINE_DIR) specs.push({ name: 'baseline', root: env.BENCH_BASELINE_DIR, env: {} })
-  return specs
+  if (profiled.length === 0) return specs
+  return specs.map((spec) => {
+    rmSync(profileDir(spec.name), { recursive: true, force: true })
+    return { ...spec, nodeArgs: cpuProfileArgs(profiled, profileDir(spec.name)) }
+  })
 }
 
 /** Which part of the path a process is, from its command line. */
@@ -263,4 +272,9 @@ try {
 } finally {
   for (const system of systems) await system.stop()
   await postgres.destroy()
+}
+// Written by each process as it exited.
+for (const system of systems) {
+  const lines = summarizeProfiles(profileDir(system.spec.name))
+  if (lines.length > 0) process.stdout.write(`\nCPU profiles of ${system.spec.name} (self time by package, idle left out; ${profileDir(system.spec.name)}):\n${lines.join('\n')}\n`)
 }

@@ -18,6 +18,8 @@ export interface SystemSpec {
   root: string
   /** Variables for every service of this system (a setting that picks a code path). */
   env: Record<string, string>
+  /** Node options by service (`--cpu-prof`); a launcher that predates them ignores them. */
+  nodeArgs?: Record<string, string[]>
 }
 
 export interface Sender {
@@ -78,6 +80,7 @@ export async function startSystem(
       staticRoot: join(dataDir, 'web'),
       jwtPrivateKey: options.privateKeyPem,
       realtimeReplicas: 1,
+      nodeArgs: spec.nodeArgs,
       env: {
         LOG_LEVEL: 'warn',
         // The benchmark is one client sending for 500 users: no per-user or per-address limit applies.
