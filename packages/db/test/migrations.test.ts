@@ -111,6 +111,7 @@ t.test('the initial migration builds the schema', async (t) => {
           'reactions.message_id -> messages': 'c',
           'reactions.user_id -> users': 'r',
           'room_events.room_id -> rooms': 'c',
+          'room_events_outbox.room_id -> rooms': 'c',
           'user_blocks.blocker_id -> users': 'c',
           'user_blocks.blocked_id -> users': 'c'
         },
@@ -267,6 +268,10 @@ t.test('0008: every event is written with its outbox row, in its statement; unpu
         /rolled back/
       )
       t.same((await outbox()).map((row) => row.seq), [2, 3, 4, 5], 'a rolled-back event leaves no outbox row')
+      const other = (await sql<{ id: string }>`insert into rooms (name, created_by) values ('gone', ${userId}) returning id`.execute(db)).rows[0]!.id
+      await sql`insert into room_events (room_id, seq, type, payload) values (${other}, 1, 'message.created', '{}')`.execute(db)
+      await sql`delete from rooms where id = ${other}`.execute(db)
+      t.same((await outbox()).map((row) => row.seq), [2, 3, 4, 5], 'a deleted room takes its outbox rows along: none waits forever')
 
       t.equal((await migratorFor(db).migrateTo('0007_presence')).error, undefined)
       const marks = await sql<{ seq: string; published: boolean }>`select seq, published_at is not null as published from room_events order by seq`.execute(db)

@@ -44,10 +44,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // No foreign key to room_events: its check would lock each event row as it
   // is written. The relay reads the outbox joined to room_events, and the
-  // retention keeps events that are still in the outbox.
+  // retention keeps events that are still in the outbox. The room's key, as
+  // on messages and room_events: a room deleted by hand takes its outbox
+  // rows with it (none would be left to wait forever), and the check finds
+  // the room already locked by the writing transaction.
   await sql`
     create table room_events_outbox (
-      room_id uuid not null,
+      room_id uuid not null references rooms (id) on delete cascade,
       seq bigint not null,
       type text not null,
       created_at timestamptz not null,
