@@ -1,21 +1,17 @@
 import { CHAT_EVENTS_STREAM, chatEventsStreamSubjects, subjects } from '@chat/contracts'
 import {
-  ClosedConnectionError,
-  DrainingConnectionError,
   PermissionViolationError,
-  RequestError,
-  TimeoutError,
   headers as natsHeaders,
   type ConnectionOptions,
   type Msg,
-  type MsgHdrs,
   type NatsConnection,
   type Subscription
 } from '@nats-io/nats-core'
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import type { Tracer } from '@opentelemetry/api'
-import { BusClosedError, NoRespondersError, PublishRefusedError, RequestTimeoutError } from './errors.js'
+import { BusClosedError, PublishRefusedError, RequestTimeoutError } from './errors.js'
+import { mapError, toBusMessage, toNatsHeaders } from './nats-convert.js'
 import { ensureStream, type StreamLimits } from './nats-stream.js'
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -380,33 +376,4 @@ class NatsEventBus implements NatsBus {
       if (logger) logStatus(logger, status)
     }
   }
-}
-
-function toNatsHeaders(values: Record<string, string> | undefined): MsgHdrs | undefined {
-  if (!values) return undefined
-  const entries = Object.entries(values)
-  if (entries.length === 0) return undefined
-  // A fresh object each time: js.publish() adds Nats-Msg-Id to the one it is given.
-  const headers = natsHeaders()
-  for (const [name, value] of entries) headers.set(name, value)
-  return headers
-}
-
-function toBusMessage(msg: Msg): BusMessage {
-  const headers = msg.headers
-  return {
-    subject: msg.subject,
-    data: msg.data,
-    // MsgHdrs.get() returns '' for a missing header; the port says undefined.
-    header: (name) => (headers?.has(name) ? headers.get(name) : undefined)
-  }
-}
-
-function mapError(error: unknown, subject: string, timeoutMs: number): unknown {
-  if (error instanceof ClosedConnectionError || error instanceof DrainingConnectionError) {
-    return new BusClosedError(undefined, { cause: error })
-  }
-  if (error instanceof RequestError && error.isNoResponders()) return new NoRespondersError(subject, { cause: error })
-  if (error instanceof TimeoutError) return new RequestTimeoutError(subject, timeoutMs, { cause: error })
-  return error
 }

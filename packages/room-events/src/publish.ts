@@ -61,7 +61,7 @@ export interface RoomEventPublisher {
    * before it resolves.
    */
   publish(events: readonly PublishableEvent[], requestId?: string): Promise<void>
-  /** Writes the pending `published_at` marks. */
+  /** Deletes the outbox rows of the events confirmed so far (their marks). */
   flush(): Promise<void>
   close(): Promise<void>
 }

@@ -34,7 +34,7 @@ export async function build(t: TestContext, options: RoomsAppOptions & { bus?: E
   const queries = { count: 0 }
   const counter: KyselyPlugin = {
     transformQuery: (args) => {
-      // Reads only: the publisher's batched published_at updates run on their own clock.
+      // Reads only: the publisher's batched outbox deletes run on their own clock.
       if (args.node.kind === 'SelectQueryNode') queries.count += 1
       return args.node
     },

@@ -35,8 +35,8 @@ const warmupSeconds = Number(env.BENCH_WARMUP ?? 3)
 const connections = Number(env.BENCH_CONNECTIONS ?? 50)
 const statements = env.BENCH_PG_STATEMENTS === '1'
 const profiled = (env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean)
-const profileDir = (system: string): string => join(repoRoot, 'bench-results', 'profiles', system.replace(/\W+/g, '-'))
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
+const profileDir = (system: string): string => join(repoRoot, 'bench-results', 'profiles', system.replace(/\W+/g, '-'))
 
 function systemSpecs(): SystemSpec[] {
   const specs: SystemSpec[] = [{ name: 'this checkout', root: repoRoot, env: {} }]
@@ -233,7 +233,7 @@ const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toStri
 // fsync on, as in production: commits are what this measures.
 const postgres = await startPostgresServer({
   durable: true,
-  settings: { max_connections: '300', ...(statements ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}) }
+  settings: { max_connections: '300', ...(statements ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' } : {}) }
 })
 const systems: RunningSystem[] = []
 try {
