@@ -106,25 +106,30 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
       // the rest of the publish. A failed one leaves a gap the gateway fills
       // from the store, and the relay publishes it later.
       const sent: PublishableEvent[] = []
-      await Promise.all(
-        events.map((event) => {
-          const send = (): Promise<void> => publishStoredEvent(bus, event, event.requestId ?? requestId, 'none')
-          // A batch of sends publishes after its commit: each event in the trace of the send that wrote it.
-          const publishing = tracing && event.traceContext ? context.with(event.traceContext, send) : send()
-          return publishing.then(
-            () => void sent.push(event),
-            (error: unknown) => strand(event, error, 'publishing a committed event failed; the relay will publish it')
-          )
-        })
+      const publishing = events.map((event) => {
+        const send = (): Promise<void> => publishStoredEvent(bus, event, event.requestId ?? requestId, 'none')
+        // A batch of sends publishes after its commit: each event in the trace of the send that wrote it.
+        const published = tracing && event.traceContext ? context.with(event.traceContext, send) : send()
+        return published.then(
+          () => void sent.push(event),
+          (error: unknown) => strand(event, error, 'publishing a committed event failed; the relay will publish it')
+        )
+      })
+      // Asked in the same turn as the publishes, so that the PING goes out in
+      // the same socket write as they do: on this path every write that wakes
+      // another process costs more CPU than the rest of the publish. The
+      // server answers it after it has taken every publish before it.
+      const confirmation = bus.flush().then(
+        () => undefined,
+        (error: unknown) => ({ error })
       )
+      await Promise.all(publishing)
+      const failed = await confirmation
       if (sent.length === 0) return
-      try {
-        // The server answers the PING after it has taken every publish before it (same connection, in order).
-        await bus.flush()
-      } catch (error) {
+      if (failed) {
         // The connection may have dropped with some of them unsent: left unmarked, the relay sends them again (JetStream drops repeats).
-        for (const event of sent) strand(event, error)
-        logger.warn({ err: error, events: sent.length }, 'could not confirm that the bus received committed events; the relay will publish them')
+        for (const event of sent) strand(event, failed.error)
+        logger.warn({ err: failed.error, events: sent.length }, 'could not confirm that the bus received committed events; the relay will publish them')
         return
       }
       for (const event of sent) pending.push({ roomId: event.roomId, seq: event.seq })
