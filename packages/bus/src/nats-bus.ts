@@ -210,7 +210,9 @@ class NatsEventBus implements NatsBus {
       this.connection.publish(subject, data, sent ? { headers: sent } : undefined)
       return { stored: false, duplicate: false }
     } catch (error) {
-      this.stats.publishFailures++
+      // A refusal by permissions is counted where the server reports it (the status loop).
+      const refused = error instanceof PermissionViolationError || (error instanceof Error && error.cause instanceof PermissionViolationError)
+      if (!refused) this.stats.publishFailures++
       throw mapError(error, subject, 0)
     }
   }

@@ -20,6 +20,10 @@ export interface PublishOptions {
    * caller that must know the messages arrived publishes several with `none`
    * and then awaits one `flush()`, which answers only after the server has
    * received all of them: one round trip for the lot instead of one each.
+   * With `none`, the message is handed to the connection before publish()
+   * returns its promise, so a flush() called right after covers it even
+   * before that promise settles (the publisher relies on this to send the
+   * PING in the same write).
    */
   confirm?: 'stored' | 'none'
 }

@@ -122,6 +122,7 @@ if (!findNatsServer()) {
     await reader.ping()
     await reader.subscribe('t.secret', () => {})
     await waitFor(() => violations().length >= 3)
+    t.equal(reader.stats.publishFailures, 2, 'each refused publish counted once, the acknowledged one too')
     t.same(
       violations().map((line) => [line.level, line.fields.operation, line.fields.subject]),
       [['error', 'publish', 't.events.forged'], ['error', 'publish', 't.typing'], ['error', 'subscription', 't.secret']],
@@ -147,8 +148,10 @@ if (!findNatsServer()) {
 
     await writer.publish('t.events.ok', bytes('1'), { msgId: 'ok', confirm: 'none' })
     await t.resolves(writer.flush(), 'what the writer may publish is confirmed')
-    await reader.publish('t.events.forged', bytes('x'), { msgId: 'forged', confirm: 'none' })
+    // Not awaited: the publisher asks for the flush in the same turn, so that the PING shares the write.
+    const refused = reader.publish('t.events.forged', bytes('x'), { msgId: 'forged', confirm: 'none' })
     await t.rejects(reader.flush(), PublishRefusedError, 'a refused one is not confirmed')
+    await refused
     t.equal(reader.stats.publishFailures, 1, 'and counted as a failed publish')
     await t.resolves(reader.flush(), 'the next flush confirms only what came after')
   })

@@ -99,6 +99,8 @@ export function createRoomEventPublisher(options: { db: Kysely<Database>; bus: E
 
   return {
     async publish(events, requestId) {
+      // Nothing to send, nothing to confirm (no round trip).
+      if (events.length === 0) return
       // Sent in order on one connection (each publish is written before the
       // next starts), and not acknowledged one by one: the live path needs
       // no JetStream answer per event (the gateways read core delivery and

@@ -184,7 +184,7 @@ async function writeStatements(system: RunningSystem, sends: number): Promise<vo
     const tables = await sql<{ relname: string; live: string; dead: string; updates: string; hot: string; vacuums: string; bytes: string }>`
       select relname, n_live_tup as live, n_dead_tup as dead, n_tup_upd as updates, n_tup_hot_upd as hot,
         autovacuum_count as vacuums, pg_total_relation_size(relid) as bytes
-      from pg_stat_user_tables where relname in ('rooms', 'messages', 'room_events', 'room_participants', 'users') order by relname`.execute(db)
+      from pg_stat_user_tables where relname in ('rooms', 'messages', 'room_events', 'room_events_outbox', 'room_participants', 'users') order by relname`.execute(db)
     const tableLines = tables.rows.map((row) => `${row.relname.padEnd(18)} live ${row.live}  dead ${row.dead}  updates ${row.updates} (HOT ${row.hot})  autovacuums ${row.vacuums}  ${(Number(row.bytes) / 2 ** 20).toFixed(1)} MiB with indexes`)
     const file = join(repoRoot, 'bench-results', `send-statements-${system.spec.name.replace(/\W+/g, '-')}.txt`)
     mkdirSync(join(repoRoot, 'bench-results'), { recursive: true })
