@@ -1,7 +1,7 @@
 import type { BusStats, EventBus } from '@chat/bus'
 import type { RoomEventType } from '@chat/contracts'
 import type { DbHandle } from '@chat/db'
-import { closeOnSignals, registerDependencyMetrics, type ServiceApp } from '@chat/service-kit'
+import { superviseService, type ServiceApp } from '@chat/service-kit'
 import type { EventTracing } from './event-tracing.js'
 import { registerOutboxMetrics, registerRelayMetrics } from './outbox-metrics.js'
 import { startRoomEventRelay, type RoomEventRelay } from './relay.js'
@@ -20,10 +20,10 @@ export interface EventWriterProcess {
 /**
  * What the process of a service that writes room events runs beside its
  * app, the same in rooms, messages, reactions and the standalone process:
- * the outbox relay; the metrics read on scrape (the pool and the bus, each
- * when it has one, the outbox and the relay); and, on SIGTERM or SIGINT, the
- * order of shutdown: the app (its requests, then its publisher's last
- * marks), the relay, the bus, the pool.
+ * every service's (`superviseService`: the pool's and the bus's metrics, the
+ * order of shutdown), plus the outbox relay and its metrics. The relay stops
+ * after the app (its requests, then its publisher's last marks) and before
+ * the bus.
  */
 export function superviseEventWriter(app: ServiceApp, options: EventWriterProcess): RoomEventRelay {
   const { database, bus } = options
@@ -34,17 +34,14 @@ export function superviseEventWriter(app: ServiceApp, options: EventWriterProces
     ...(options.types ? { types: options.types } : {}),
     ...(options.eventTracing ? { tracing: options.eventTracing } : {})
   })
-  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
   registerOutboxMetrics(app.metrics, database.db)
   registerRelayMetrics(app.metrics, relay)
-  closeOnSignals(app, {
-    timeoutMs: options.shutdownTimeoutMs,
-    afterClose: async () => {
-      await relay.stop()
-      await bus.drain()
-      await database.destroy()
-      await options.afterClose?.()
-    }
+  superviseService(app, {
+    database,
+    bus,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    beforeBus: () => relay.stop(),
+    ...(options.afterClose ? { afterClose: options.afterClose } : {})
   })
   return relay
 }

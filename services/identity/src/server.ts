@@ -2,16 +2,15 @@ import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
 import {
   ConfigError,
-  closeOnSignals,
   commonAppOptions,
   configOrExit,
   createTokenSigner,
   loadConfig,
   natsBusOptions,
   PresenceTracker,
-  registerDependencyMetrics,
   startupLogger,
   signingKeyFromPem,
+  superviseService,
   verifyingKeysFromPems,
   type SigningKey,
   type VerifyingKey
@@ -60,13 +59,12 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
     { ...commonAppOptions(config), refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE }
   )
   logger.attach(app)
-  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
-  closeOnSignals(app, {
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  superviseService(app, {
+    database,
+    bus,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    beforeBus: () => presence.close(),
     afterClose: async () => {
-      await presence.close()
-      await bus.drain()
-      await database.destroy()
       await tracing?.shutdown()
     }
   })

@@ -1,6 +1,6 @@
 import { connectNatsBus } from '@chat/bus'
 import { createDb } from '@chat/db'
-import { closeOnSignals, registerDependencyMetrics, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger, natsBusOptions } from '@chat/service-kit'
+import { superviseService, commonAppOptions, configOrExit, loadConfig, tokenVerifierFromConfig, startupLogger, natsBusOptions } from '@chat/service-kit'
 import { buildApp, realtimeOptions } from './app.js'
 import { RealtimeConfig } from './config.js'
 import type { Tracing } from '@chat/service-kit/tracing'
@@ -19,13 +19,12 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
   const bus = await connectNatsBus({ ...configOrExit(() => natsBusOptions(config, 'realtime', logger, 'reader')), tracer: tracing?.tracer })
   const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier }, { ...commonAppOptions(config), ...realtimeOptions(config), tracer: tracing?.tracer })
   logger.attach(app)
-  registerDependencyMetrics(app.metrics, { poolStats: database.poolStats, busStats: bus.stats })
   // SIGTERM: stop accepting, close sockets with 1001 (the plugin's preClose), drain NATS, exit.
-  closeOnSignals(app, {
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  superviseService(app, {
+    database,
+    bus,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     afterClose: async () => {
-      await bus.drain()
-      await database.destroy()
       await tracing?.shutdown()
     }
   })
