@@ -226,7 +226,7 @@ t.test('0006 gives every group room without an owner one: the creator when still
       const directId = direct.rows[0]!.id
       await sql`insert into room_participants (room_id, user_id, role) values (${directId}, ${a}, 'member'), (${directId}, ${b}, 'member')`.execute(db)
 
-      t.same(await migrateToLatest(db), ['0006_roles_blocks', '0007_presence', '0008_send_path_storage'])
+      t.same(await migrateToLatest(db), ['0006_roles_blocks', '0007_presence', '0008_send_path_storage', '0009_send_generic_plan'])
       const owners = await sql<{ room_id: string; user_id: string }>`select room_id, user_id from room_participants where role = 'owner'`.execute(db)
       const ownerOf = new Map(owners.rows.map((row) => [row.room_id, row.user_id]))
       t.equal(ownerOf.get(kept), b, 'a room with an owner keeps it')
@@ -252,7 +252,7 @@ t.test('0008: every event is written with its outbox row, in its statement; unpu
         insert into room_events (room_id, seq, type, payload, published_at) values
           (${roomId}, 1, 'message.created', '{}', now()), (${roomId}, 2, 'message.created', '{}', null)`.execute(db)
 
-      t.same(await migrateToLatest(db), ['0008_send_path_storage'])
+      t.same(await migrateToLatest(db), ['0008_send_path_storage', '0009_send_generic_plan'])
       const outbox = async (): Promise<Array<{ seq: number; type: string }>> =>
         (await sql<{ seq: string; type: string }>`select seq, type from room_events_outbox order by seq`.execute(db)).rows.map((row) => ({ seq: Number(row.seq), type: row.type }))
       t.same(await outbox(), [{ seq: 2, type: 'message.created' }], 'the unpublished event moved to the outbox')

@@ -1,5 +1,5 @@
 // The send function's plan must stay index lookups as the tables grow
-// (migration 0008). PL/pgSQL keeps a plan for the connection's life: planned
+// (migration 0008), and be made once per connection (0009). PL/pgSQL keeps a plan for the connection's life: planned
 // while messages was small, the batch statement hashed the whole table for
 // the reply lookup, and every send of a long-lived pool connection got
 // dearer with every message stored. auto_explain (a PostgreSQL module, not
@@ -39,4 +39,27 @@ t.test('a connection that planned the send batch on empty tables still uses inde
   t.ok(plan, 'auto_explain showed the batch statement')
   t.notMatch(plan ?? '', /Seq Scan/, 'no sequential scan of messages, rooms, room_participants or users')
   t.match(plan ?? '', /Index Scan using messages_pkey on messages t/, 'the reply lookup is an index lookup')
+})
+
+t.test('a new connection plans the send batch once: its generic plan from the first call, not five custom plans first', async (t) => {
+  const { url, kind } = await createTestDatabase(t)
+  if (kind !== 'postgres') {
+    t.plan(0, 'auto_explain needs a PostgreSQL server (set REQUIRE_INFRA=1 to fail instead)')
+    return
+  }
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const notices: string[] = []
+  client.on('notice', (notice) => notices.push(notice.message ?? ''))
+  await client.query("load 'auto_explain'")
+  // Verbose plans name what each function scan is called with: the batch itself in a custom plan, $1 in the generic one.
+  await client.query('set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice; set auto_explain.log_verbose = on')
+  for (let call = 1; call <= 2; call++) {
+    notices.length = 0
+    await client.query("select ord from chat_send_messages('[]'::jsonb)")
+    const plan = notices.find((notice) => notice.includes('Function Call: jsonb_to_recordset'))
+    t.ok(plan, `call ${call}: auto_explain showed the batch statement`)
+    t.match(plan ?? '', /Function Call: jsonb_to_recordset\(\$1\)/, `call ${call}: the generic plan (planned for any batch)`)
+  }
 })

@@ -329,3 +329,5 @@ process.on('message', (command: WorkerCommand) => {
 })
 process.on('disconnect', () => process.exit(0))
 process.send?.({ ready: true })
+// A clean exit on stop, so that a CPU profile (BENCH_CPU_PROF=clients) is written.
+process.on('SIGTERM', () => process.exit(0))

@@ -43,14 +43,14 @@ export class Harness {
   async start(): Promise<void> {
     const { config } = this
     const messagesPort = await freePort()
-    const messages = nodeProcess('messages service', [paths.messagesMain], { ...this.nodeOptions(0), env: { ...this.serviceEnv(messagesPort), DATABASE_POOL_SIZE: '20' } })
+    const messages = nodeProcess('messages service', [...this.profileArgs('messages'), paths.messagesMain], { ...this.nodeOptions(0), env: { ...this.serviceEnv(messagesPort), DATABASE_POOL_SIZE: '20' } })
     this.messages = { process: messages.start(), url: `http://127.0.0.1:${messagesPort}` }
-    this.gateway = await this.startGateway(config.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${paths.resultsDir}`] : [])
+    this.gateway = await this.startGateway(this.profileArgs('gateway'))
     await waitHttpOk(`${this.messages.url}/readyz`, { process: messages })
     const floor = new Rpc(nodeProcess('floor', ['--import', 'tsx', join(paths.bench, 'floor.ts')], { ...this.nodeOptions(1), ipc: true }))
     this.floor = { rpc: floor, url: String((await floor.ready).listening) }
     for (let index = 0; index < config.workerCount; index++) {
-      this.workers.push(new Rpc(nodeProcess(`client worker ${index}`, ['--import', 'tsx', join(paths.bench, 'clients.ts')], { ...this.nodeOptions(0), ipc: true })))
+      this.workers.push(new Rpc(nodeProcess(`client worker ${index}`, [...this.profileArgs('clients'), '--import', 'tsx', join(paths.bench, 'clients.ts')], { ...this.nodeOptions(0), ipc: true })))
     }
     await Promise.all(this.workers.map((worker) => worker.ready))
     this.cpu.track('gateway', () => this.gateway?.process.pid)
@@ -67,7 +67,7 @@ export class Harness {
 
   describeProcesses(): string {
     return (
-      `# processes: gateway pid ${this.gateway?.process.pid} (dist/main.js), messages service pid ${this.messages?.process.pid} (dist/main.js, NATS publisher), floor pid ${this.floor?.rpc.pid} (bare ws), ${this.config.workerCount} client workers (typed client) pids ${this.workers.map((worker) => worker.pid).join(', ')}, load generator = this process (pid ${process.pid}); PostgreSQL and NATS as running\n` +
+      `# processes: gateway pid ${this.gateway?.process.pid} (dist/main.js), messages service pid ${this.messages?.process.pid} (dist/main.js, NATS publisher), floor pid ${this.floor?.rpc.pid} (bare ws), ${this.config.workerCount} client workers (typed client) pids ${this.workers.map((worker) => worker.pid).join(', ')}, load generator = this process (pid ${process.pid}, ${this.config.sender === 'raw' ? 'lean HTTP/1.1 sender' : 'typed client'}); PostgreSQL and NATS as running\n` +
       `# ${this.placement}; open-file limit of the gateway ${openFileLimit(this.gateway?.process.pid)}, of a client worker ${openFileLimit(this.workers[0]?.pid)}`
     )
   }
@@ -142,7 +142,7 @@ export class Harness {
     return Object.fromEntries(rows.map((row) => [row.id, Number(row.last_seq)]))
   }
 
-  /** The gateway's own counters (its /metrics): events sent, bus duplicates dropped, gap fills from the store, resyncs. */
+  /** The gateway's own counters (its /metrics): events sent, bus duplicates dropped, gap fills from the store, resyncs, and its delivery lag histogram's counts up to 50 ms. */
   private async gatewayCounters(): Promise<Record<string, number>> {
     try {
       const text = await (await fetch(`${this.gateway!.url}/metrics`)).text()
@@ -151,6 +151,10 @@ export class Harness {
         const match = new RegExp(`^realtime_${name}_total (\\d+)`, 'm').exec(text)
         if (match) counters[name] = Number(match[1])
       }
+      // The gateway's delivery lag (the message's created_at -> frame written to the sockets), as counts at or under each bound.
+      for (const match of text.matchAll(/^realtime_delivery_lag_seconds_bucket\{le="(0\.005|0\.01|0\.025|0\.05)"\} (\d+)/gm)) counters[`lag_le_${Number(match[1]) * 1000}ms`] = Number(match[2])
+      const count = /^realtime_delivery_lag_seconds_count (\d+)/m.exec(text)
+      if (count) counters.lag_count = Number(count[1])
       return counters
     } catch {
       return {}
@@ -169,6 +173,11 @@ export class Harness {
       RATE_LIMIT_USER_RPS: '0',
       NODE_ENV: 'production'
     }
+  }
+
+  /** Node's options for a CPU profile of `name`'s processes, when BENCH_CPU_PROF names them. */
+  private profileArgs(name: string): string[] {
+    return this.config.cpuProfile.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${join(paths.resultsDir, name)}`] : []
   }
 
   private nodeOptions(cpu: number): { cwd: string; cpu: number; pin: boolean } {

@@ -1,18 +1,25 @@
-// The load generator: POSTs to the messages service through the typed
-// client, paced every millisecond, round-robin over the rooms of a plan.
+// The load generator: POSTs to the messages service, paced every
+// millisecond, round-robin over the rooms of a plan; through the lean sender
+// (raw-sender.ts), or with BENCH_SENDER=typed through the typed client.
 import { randomUUID } from 'node:crypto'
 import { Agent, request as httpRequest } from 'node:http'
 import WebSocket from 'ws'
-import { createChatClient, type ChatClient } from '@chat/client'
+import { createChatClient } from '@chat/client'
 import { sleep } from '@chat/process-kit'
 import { senderCap } from './config.js'
 import type { BenchUser } from './fixture.js'
+import { RawSender } from './raw-sender.js'
 import { round2 } from './results.js'
+
+/** One member's POST of a message into a room; rejects with `{ status }` when it is not accepted. */
+export type Sender = (roomId: string, message: { text: string; client_msg_id: string }) => Promise<unknown>
 
 export interface RoomPlan {
   roomId: string
-  senders: ChatClient[]
+  senders: Sender[]
 }
+
+export type SenderKind = 'raw' | 'typed'
 
 export interface DriveResult {
   startedAt: number
@@ -49,19 +56,33 @@ const senderFetch = (input: string | URL | Request, init?: RequestInit): Promise
     outgoing.end(typeof init?.body === 'string' ? init.body : undefined)
   })
 
-/** The first `count` members of a room send into it, each with a typed client of its own. */
-export function sendersFor(messagesUrl: string, roomId: string, members: BenchUser[], count: number): RoomPlan {
+const rawSenders = new Map<string, RawSender>()
+
+/** The first `count` members of a room send into it: over the shared lean sender, or each with a typed client of its own. */
+export function sendersFor(messagesUrl: string, roomId: string, members: BenchUser[], count: number, kind: SenderKind): RoomPlan {
   return {
     roomId,
-    senders: members.slice(0, count).map((user) =>
-      createChatClient({
+    senders: members.slice(0, count).map((user): Sender => {
+      if (kind === 'raw') {
+        const raw = rawSenders.get(messagesUrl) ?? new RawSender(messagesUrl)
+        rawSenders.set(messagesUrl, raw)
+        return (room, message) => raw.post(`/messages/${room}/`, user.token, JSON.stringify(message))
+      }
+      const client = createChatClient({
         baseUrl: messagesUrl,
         fetch: senderFetch,
         session: { user: { id: user.id, display_name: user.display_name, created_at: user.created_at }, access_token: user.token, refresh_token: 'none', token_type: 'Bearer', expires_in: 3600 },
         WebSocket: WebSocket
       })
-    )
+      return (room, message) => client.messages.send(room, message)
+    })
   }
+}
+
+/** Closes the lean senders' sockets. */
+export function closeSenders(): void {
+  for (const raw of rawSenders.values()) raw.close()
+  rawSenders.clear()
 }
 
 /** POSTs at `rate` per second for `seconds`, round-robin over the rooms, paced every millisecond. */
@@ -87,10 +108,9 @@ export async function drive(plan: RoomPlan[], rate: number, seconds: number): Pr
       const room = plan[next]!
       next = (next + 1) % plan.length
       if (next === 0) turn++
-      const client = room.senders[turn % room.senders.length]!
+      const send = room.senders[turn % room.senders.length]!
       const begin = performance.now()
-      const request = client.messages
-        .send(room.roomId, { text: `bench ${now().toFixed(3)}`, client_msg_id: randomUUID() })
+      const request = send(room.roomId, { text: `bench ${now().toFixed(3)}`, client_msg_id: randomUUID() })
         .then(
           () => void postLatencies.push(performance.now() - begin),
           (error: { status?: number }) => {

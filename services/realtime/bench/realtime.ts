@@ -23,7 +23,7 @@ import { paths, readConfig, shape, usage } from './config.js'
 import { runRamp, runScenario } from './fanout.js'
 import { createFixture } from './fixture.js'
 import { Harness } from './harness.js'
-import { sendersFor } from './load.js'
+import { closeSenders, sendersFor } from './load.js'
 import { runMemory, type MemoryResult } from './memory.js'
 import { report } from './report.js'
 import type { RampStep, ScenarioResult } from './results.js'
@@ -60,8 +60,8 @@ try {
 
   const messagesUrl = harness.messages!.url
   const { socketsA, socketsPerRoomB } = shape
-  const planA = [sendersFor(messagesUrl, fixture.roomA, fixture.users.slice(0, socketsA), 10)]
-  const planB = fixture.roomsOfB.map((roomId, room) => sendersFor(messagesUrl, roomId, fixture.users.slice(room * socketsPerRoomB, (room + 1) * socketsPerRoomB), 2))
+  const planA = [sendersFor(messagesUrl, fixture.roomA, fixture.users.slice(0, socketsA), 10, config.sender)]
+  const planB = fixture.roomsOfB.map((roomId, room) => sendersFor(messagesUrl, roomId, fixture.users.slice(room * socketsPerRoomB, (room + 1) * socketsPerRoomB), 2, config.sender))
   const inputA = { specs: fixture.specsA, rooms: [fixture.roomA], plan: planA }
 
   const scenarios: ScenarioResult[] = []
@@ -84,6 +84,7 @@ try {
 
   await report({ config, gatewayBuild, placement: harness.placement, loadBefore, loadAfter, scenarios, ramp, memory })
 } finally {
+  closeSenders()
   await harness.close()
   await database.destroy()
   await sleep(500)

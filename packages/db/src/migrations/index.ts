@@ -7,6 +7,7 @@ import * as m0005RateLimits from './0005_rate_limits.js'
 import * as m0006RolesBlocks from './0006_roles_blocks.js'
 import * as m0007Presence from './0007_presence.js'
 import * as m0008SendPathStorage from './0008_send_path_storage.js'
+import * as m0009SendGenericPlan from './0009_send_generic_plan.js'
 
 /**
  * Every migration, by name, in the order they run (Kysely sorts by name).
@@ -21,5 +22,6 @@ export const migrations: Record<string, Migration> = {
   '0005_rate_limits': m0005RateLimits,
   '0006_roles_blocks': m0006RolesBlocks,
   '0007_presence': m0007Presence,
-  '0008_send_path_storage': m0008SendPathStorage
+  '0008_send_path_storage': m0008SendPathStorage,
+  '0009_send_generic_plan': m0009SendGenericPlan
 }
