@@ -9,10 +9,10 @@
 // batches without adding throughput: each call of the function has a fixed
 // cost (about 0.5 ms of PostgreSQL's CPU, as much as five sends), and on a
 // machine that the database shares with the services, that CPU is what the
-// sends wait for. Measured in one invocation of bench:send, one batch in
-// flight against two gave 2704 (2400..2755) against 2556 (2414..2558) sends/s
-// at 13% less CPU per send, and in bench:realtime at 1000 msg/s it kept the
-// machine 10 points less busy with a lower POST-to-frame p99.
+// sends wait for. At saturation (bench:send, three invocations with both in
+// each) one batch in flight against two gave 1.06, 1.09 and 0.96 times the
+// sends/s, the same within the noise; at 1000 msg/s (bench:realtime) it kept
+// the machine about 10 points of 200 less busy.
 import { context, trace, type Context, type Tracer } from '@opentelemetry/api'
 import { uuidv7, type PublishableEvent, type RoomEventPublisher } from '@chat/room-events'
 import { isDependencyFailure } from '@chat/service-kit'

@@ -1,0 +1,80 @@
+// The send function alone: PostgreSQL's CPU per call of chat_send_messages
+// (read from the backend's /proc/<pid>/stat) by batch size, one client in a
+// loop on a fresh database of 100 rooms of 10, beside other versions of the
+// function in the same run. What a batch costs the database whatever the
+// services around it do, to weigh a change to the function (its fixed cost
+// per call against its cost per send) on this noisy machine.
+//
+//   npm run bench:send-sql -w @chat/bench
+//
+//   BENCH_SQL_SIZES     batch sizes ("1,4,16")     BENCH_SQL_CALLS  calls per measurement (1000)
+//   BENCH_SQL_ROUNDS    measurements per size and function (3)
+//   BENCH_SQL_SETUP     SQL run once after the migrations, statements separated by ";;"
+//                       (to create the other versions)
+//   BENCH_SQL_VARIANTS  functions of the same signature to measure beside chat_send_messages
+//   DATABASE_URL        the server (postgres://postgres@127.0.0.1:5432/postgres)
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import pg from 'pg'
+import { createDatabase, createDb, databaseUrl, dropDatabase, migrateToLatest } from '@chat/db'
+
+const env = process.env
+const server = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const sizes = (env.BENCH_SQL_SIZES ?? '1,4,16').split(',').map(Number)
+const calls = Number(env.BENCH_SQL_CALLS ?? 1000)
+const rounds = Number(env.BENCH_SQL_ROUNDS ?? 3)
+const functions = ['chat_send_messages', ...(env.BENCH_SQL_VARIANTS ?? '').split(',').filter(Boolean)]
+for (const name of functions) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a function name: ${name}`)
+
+const name = `chat_bench_sql_${Date.now()}`
+await createDatabase(server, name)
+const url = databaseUrl(server, name)
+const handle = await createDb(url, { poolSize: 1 })
+await migrateToLatest(handle.db)
+await handle.destroy()
+const client = new pg.Client({ connectionString: url })
+await client.connect()
+try {
+  const users = (await client.query<{ id: string }>("insert into users (display_name, display_name_key, password_hash) select 'u' || g, 'u' || g, 'x' from generate_series(1, 1000) g returning id")).rows.map((row) => row.id)
+  const rooms: string[] = []
+  for (let room = 0; room < 100; room++) {
+    const members = users.slice(room * 10, room * 10 + 10)
+    const id = (await client.query<{ id: string }>('insert into rooms (name, created_by) values ($1, $2) returning id', [`room ${room}`, members[0]])).rows[0]!.id
+    await client.query("insert into room_participants (room_id, user_id, role) select $1, unnest($2::uuid[]), 'member'", [id, members])
+    rooms.push(id)
+  }
+  for (const statement of (env.BENCH_SQL_SETUP ?? '').split(';;').filter((text) => text.trim() !== '')) await client.query(statement)
+  const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
+  // utime + stime of the backend, in seconds (fields 14 and 15; the name in parentheses may hold spaces).
+  const cpuSeconds = (): number => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+  let next = 0
+  // Plain sends, each into the next room (a batch spans several rooms, as under load).
+  const batch = (size: number): string =>
+    JSON.stringify(Array.from({ length: size }, (_, ord) => {
+      const room = next++ % rooms.length
+      return { ord, id: randomUUID(), room_id: rooms[room], sender_id: users[room * 10 + (ord % 10)], text: 'hello there', client_msg_id: randomUUID(), created_at: new Date().toISOString(), check_only: false, reply_to: null, mention_tokens: [], mention_ids: [] }
+    }))
+  console.log(`# PostgreSQL backend CPU per call of each function, one client, ${calls} calls per measurement after 50 unmeasured; database ${name}`)
+  for (const size of sizes) {
+    const figures = new Map<string, number[]>(functions.map((fn) => [fn, []]))
+    for (let round = 0; round < rounds; round++) {
+      for (const fn of functions) {
+        for (let call = 0; call < 50; call++) await client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
+        const before = cpuSeconds()
+        for (let call = 0; call < calls; call++) await client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
+        figures.get(fn)!.push(((cpuSeconds() - before) / calls) * 1e6)
+      }
+    }
+    for (const [fn, micros] of figures) {
+      micros.sort((a, b) => a - b)
+      const median = micros[Math.floor(micros.length / 2)]!
+      console.log(`batch of ${String(size).padStart(3)}  ${fn.padEnd(30)} ${median.toFixed(0)} µs per call (${micros[0]!.toFixed(0)}..${micros.at(-1)!.toFixed(0)}), ${(median / size).toFixed(0)} µs per send`)
+    }
+  }
+} finally {
+  await client.end()
+  await dropDatabase(server, name)
+}
