@@ -1,9 +1,10 @@
 // The send function's plan must stay index lookups as the tables grow
-// (migration 0008), and be made once per connection (0009). PL/pgSQL keeps a plan for the connection's life: planned
-// while messages was small, the batch statement hashed the whole table for
-// the reply lookup, and every send of a long-lived pool connection got
-// dearer with every message stored. auto_explain (a PostgreSQL module, not
-// in PGlite) shows the plan the function actually runs.
+// (migration 0008), and be made once per connection (0009). PL/pgSQL keeps
+// a plan for the connection's life: planned while messages was small, the
+// batch statement hashed the whole table for the reply lookup, and every
+// send of a long-lived pool connection got dearer with every message
+// stored. auto_explain (a PostgreSQL module, not in PGlite) shows the plan
+// the function actually runs.
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
@@ -26,7 +27,7 @@ t.test('a connection that planned the send batch on empty tables still uses inde
     client.query('select ord, status from chat_send_messages($1::jsonb)', [
       JSON.stringify([{ ord: 0, id: randomUUID(), room_id: room, sender_id: user, text: 'hi', client_msg_id: null, created_at: new Date().toISOString(), check_only: false, reply_to: null, mention_tokens: [], mention_ids: [] }])
     ])
-  // Past the plan cache's five custom plans: the generic plan is the one kept.
+  // Several calls on the connection, as a pool connection makes, before the tables grow.
   for (let index = 0; index < 8; index++) await send()
   await client.query("insert into messages (id, room_id, seq, sender_id, text) select gen_random_uuid(), $1, g, $2, 'bulk' from generate_series(1, 20000) g", [bulkRoom, user])
 

@@ -23,6 +23,7 @@ export interface MessagesAppOptions extends CommonAppOptions {
   sendConcurrency?: number
   sendSubject?: string
   sendBatchMax?: number
+  sendBatchesInFlight?: number
 }
 
 /** The messages service on its own Fastify instance (main.ts, tests and the benchmark). */
@@ -42,6 +43,7 @@ export async function buildApp(deps: MessagesDeps, options: MessagesAppOptions =
     sendConcurrency: options.sendConcurrency,
     sendSubject: options.sendSubject,
     sendBatchMax: options.sendBatchMax,
+    sendBatchesInFlight: options.sendBatchesInFlight,
     tracer: deps.eventTracing?.tracer
   })
   return app

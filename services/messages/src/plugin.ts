@@ -33,6 +33,8 @@ export interface MessagesPluginOptions {
   sendSubject?: string
   /** Most sends committed together (group commit); default 128. */
   sendBatchMax?: number
+  /** Send batches in the database at once; default 1 (send-batcher.ts says why). */
+  sendBatchesInFlight?: number
   /** The process's tracer when it traces (a span per send batch); absent, sends do no tracing work. */
   tracer?: Tracer
 }
@@ -56,6 +58,7 @@ export const messagesPlugin: FastifyPluginAsyncTypebox<MessagesPluginOptions> = 
       notifyMentions,
       maxTextChars,
       maxBatch: options.sendBatchMax,
+      maxInFlight: options.sendBatchesInFlight,
       logger: app.log,
       tracer: options.tracer
     })

@@ -5,14 +5,18 @@
 // 0002). At low load a batch is one send and leaves at once; under load the
 // commit, lock and round-trip costs are paid per batch, not per message.
 //
-// One batch at a time by default. A second batch in the database halves the
-// batches without adding throughput: each call of the function has a fixed
-// cost (about 0.5 ms of PostgreSQL's CPU, as much as five sends), and on a
-// machine that the database shares with the services, that CPU is what the
-// sends wait for. At saturation (bench:send, three invocations with both in
-// each) one batch in flight against two gave 1.06, 1.09 and 0.96 times the
-// sends/s, the same within the noise; at 1000 msg/s (bench:realtime) it kept
-// the machine about 10 points of 200 less busy.
+// One batch at a time by default (SEND_BATCHES_IN_FLIGHT). With two in the
+// database, each is about half the size, so the function is called twice as
+// often: each call has a fixed cost (500 to 600 µs of PostgreSQL's CPU in
+// bench:send-sql, as much as five sends), and on a machine that the database
+// shares with the services, that CPU is what the sends wait for. At
+// saturation (bench:send, three invocations measuring one and two in
+// flight side by side) one against two gave 1.06, 1.09 and 0.96 times the
+// sends/s, the same within the noise; at 1000 msg/s (bench:realtime) the
+// machine was about 10 points of 200 less busy. More than one can pay where
+// the database's commits are slow to flush: one batch's flush then overlaps
+// the next batch's work. The retry of a failed batch, one send at a time,
+// runs its sends side by side, outside this limit.
 import { context, trace, type Context, type Tracer } from '@opentelemetry/api'
 import { uuidv7, type PublishableEvent, type RoomEventPublisher } from '@chat/room-events'
 import { isDependencyFailure } from '@chat/service-kit'

@@ -21,7 +21,7 @@ export async function startServer(tracing: Tracing | undefined): Promise<void> {
   // The app makes its event publisher and closes it with itself; the relay is the process's.
   // Spans of room events (the send batch, the publish in its send's trace, the relay's links).
   const eventTracing = tracing ? createEventTracing(tracing.tracer) : undefined
-  const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier, eventTracing }, { ...commonAppOptions(config) })
+  const app = await buildApp({ db: database.db, databasePing: database.ping, bus, verifier, eventTracing }, { ...commonAppOptions(config), sendBatchesInFlight: config.SEND_BATCHES_IN_FLIGHT })
   logger.attach(app)
   // The relay, the metrics read on scrape and the order of shutdown, as in every writing service.
   superviseEventWriter(app, {

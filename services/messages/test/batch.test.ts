@@ -88,6 +88,46 @@ t.test('a send that breaks the whole statement fails alone: the others are retri
   t.same(seqs, [1, 2], 'the two others took the room\'s next seqs')
 })
 
+t.test('one batch in the database at a time unless told more: what arrives meanwhile waits and goes together', async (t) => {
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+  for (const [maxInFlight, expected] of [
+    [undefined, [[1], [1], [1, 2]]],
+    [2, [[1], [1, 1], [1, 1, 1]]]
+  ] as const) {
+    const started: number[] = []
+    const pending: Array<() => void> = []
+    const batcher = new SendBatcher({
+      // Held until released: each send is answered as having no room (nothing to publish).
+      run: (items: readonly SendBatchItem[]) => {
+        started.push(items.length)
+        return new Promise((resolve) => pending.push(() => resolve(items.map((item) => ({ ord: item.ord, status: 'no_room' as const })))))
+      },
+      publisher: { publish: async () => {}, flush: async () => {}, close: async () => {} },
+      notifyMentions: () => undefined,
+      maxTextChars: 100,
+      logger: { error: () => {} },
+      ...(maxInFlight === undefined ? {} : { maxInFlight })
+    })
+    const answers: Array<Promise<unknown>> = []
+    const send = (text: string): void => void answers.push(settled(batcher.submit({ roomId: randomUUID(), senderId: randomUUID(), text })))
+    send('a')
+    await tick()
+    t.same(started, expected[0], `maxInFlight ${maxInFlight ?? 'default'}: the first send leaves at once`)
+    send('b')
+    await tick()
+    send('c')
+    await tick()
+    t.same(started, expected[1], `maxInFlight ${maxInFlight ?? 'default'}: sends while batches are out`)
+    while (pending.length > 0) {
+      pending.shift()!()
+      await tick()
+      await tick()
+    }
+    t.same(started, expected[2], `maxInFlight ${maxInFlight ?? 'default'}: every send went out`)
+    t.equal((await Promise.all(answers)).length, 3)
+  }
+})
+
 if (!findNatsServer() && process.env.REQUIRE_INFRA !== '1') {
   t.skip('killed mid-batch: needs nats-server', () => {})
 } else {

@@ -7,10 +7,15 @@ import { MessagesConfig } from '../src/config.js'
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
-t.test('the configuration: port 3003 by default', async (t) => {
-  const config = loadConfig(MessagesConfig, { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/chat', JWT_PUBLIC_KEY: 'x' })
+t.test('the configuration: port 3003 by default, one send batch in flight unless told up to 8', async (t) => {
+  const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/chat', JWT_PUBLIC_KEY: 'x' }
+  const config = loadConfig(MessagesConfig, base)
   t.equal(config.PORT, 3003)
   t.equal(config.NATS_URL, 'nats://127.0.0.1:4222')
+  t.equal(config.SEND_BATCHES_IN_FLIGHT, 1)
+  t.equal(loadConfig(MessagesConfig, { ...base, SEND_BATCHES_IN_FLIGHT: '2' }).SEND_BATCHES_IN_FLIGHT, 2)
+  t.throws(() => loadConfig(MessagesConfig, { ...base, SEND_BATCHES_IN_FLIGHT: '0' }), /SEND_BATCHES_IN_FLIGHT/)
+  t.throws(() => loadConfig(MessagesConfig, { ...base, SEND_BATCHES_IN_FLIGHT: '9' }), /SEND_BATCHES_IN_FLIGHT/)
 })
 
 t.test('main.ts: runs from dist/ against PostgreSQL and NATS, stores and publishes a message, stops on SIGTERM', async (t) => {

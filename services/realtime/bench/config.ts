@@ -24,12 +24,13 @@ Environment:
   BENCH_PARTS         which parts run ("A,ramp,B,memory")
   BENCH_SENDER        how the load generator POSTs: raw (prebuilt HTTP/1.1 on
                       keep-alive sockets, the default) or typed (the typed
-                      client over node:http, about 300 µs of CPU per POST)
+                      client over node:http: at 1000 POSTs/s the load
+                      generator took 28-36% of a core with it, 12-15% raw)
   BENCH_PIN=1         pin the server under test to CPU 1 and our other processes to CPU 0 (taskset)
   BENCH_HEAP_SNAPSHOT=1 heap snapshots of the memory run's gateway (diagnostics; compare with bench/heap-diff.ts)
-  BENCH_CPU_PROF      CPU profiles to bench-results/<process>/: a list of gateway,
-                      messages, clients ("1" = gateway); the client workers write
-                      theirs when stopped
+  BENCH_CPU_PROF      CPU profiles to bench-results/<process>/: a list of gateway
+                      ("1" and "realtime" say the same), messages, clients (the
+                      client workers write theirs when stopped)
   DATABASE_URL, NATS_URL`
 
 export interface BenchConfig {
@@ -54,6 +55,12 @@ export interface BenchConfig {
   databaseName: string
 }
 
+/** `value` when it is one of `allowed`; anything else stops the run (a typo must not measure something else). */
+function oneOf<T extends string>(variable: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T
+  throw new Error(`${variable}: "${value}" is none of ${allowed.join(', ')}`)
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   return {
     durationSeconds: Number(env.BENCH_DURATION ?? 10),
@@ -66,9 +73,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     memorySockets: Number(env.BENCH_MEMORY_SOCKETS ?? 10_000),
     workerCount: Math.max(1, Number(env.BENCH_WORKERS ?? 2)),
     pin: env.BENCH_PIN === '1',
-    sender: env.BENCH_SENDER === 'typed' ? 'typed' : 'raw',
+    sender: oneOf('BENCH_SENDER', env.BENCH_SENDER ?? 'raw', ['raw', 'typed'] as const),
     parts: new Set((env.BENCH_PARTS ?? 'A,ramp,B,memory').split(',').map((part) => part.trim())),
-    cpuProfile: new Set((env.BENCH_CPU_PROF ?? '').split(',').map((name) => (name.trim() === '1' ? 'gateway' : name.trim())).filter(Boolean)),
+    // "1" (this setting's old form) and "realtime" (bench:send's name for the gateway) mean the gateway.
+    cpuProfile: new Set(
+      (env.BENCH_CPU_PROF ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean)
+        .map((name) => oneOf('BENCH_CPU_PROF', name === '1' || name === 'realtime' ? 'gateway' : name, ['gateway', 'messages', 'clients'] as const))
+    ),
     heapSnapshot: env.BENCH_HEAP_SNAPSHOT === '1',
     natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
     serverUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',

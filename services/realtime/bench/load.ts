@@ -113,9 +113,11 @@ export async function drive(plan: RoomPlan[], rate: number, seconds: number): Pr
       const request = send(room.roomId, { text: `bench ${now().toFixed(3)}`, client_msg_id: randomUUID() })
         .then(
           () => void postLatencies.push(performance.now() - begin),
-          (error: { status?: number }) => {
+          (error: { status?: number; reason?: string }) => {
             failures++
-            statuses[String(error.status ?? 'network')] = (statuses[String(error.status ?? 'network')] ?? 0) + 1
+            // By status, or for a connection that failed (status 0 or none) by how it failed.
+            const key = error.status ? String(error.status) : `network${error.reason ? ` ${error.reason}` : ''}`
+            statuses[key] = (statuses[key] ?? 0) + 1
           }
         )
         .finally(() => inFlight.delete(request))

@@ -94,7 +94,7 @@ export async function report(run: RunReport): Promise<void> {
       load_generator: `bench/realtime.ts: POST /messages/:room_id/ ${config.sender === 'raw' ? 'as prebuilt HTTP/1.1 on keep-alive sockets (raw-sender.ts)' : 'through @chat/client'}, paced every millisecond`,
       placement: run.placement
     },
-    settings: { duration_seconds: config.durationSeconds, rounds: config.rounds, warmup_seconds: config.warmupSeconds, ramp_rates: config.rampRates, ramp_step_seconds: config.rampStepSeconds, nats: config.natsUrl, user_rps_limit: 0 },
+    settings: { sender: config.sender, duration_seconds: config.durationSeconds, rounds: config.rounds, warmup_seconds: config.warmupSeconds, ramp_rates: config.rampRates, ramp_step_seconds: config.rampStepSeconds, nats: config.natsUrl, user_rps_limit: 0 },
     targets: { ratio_min: targets.ratio, p99_ms_max_scenario_b: targets.p99Ms, sent_p99_ms_max_scenario_b: targets.sentP99Ms, bytes_per_idle_socket_max: targets.bytesPerSocket, lost_duplicated_reordered: 0 },
     scenarios,
     ramp: rampSummary ? { summary: rampSummary, steps: ramp } : undefined,

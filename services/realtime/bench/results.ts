@@ -148,8 +148,17 @@ export function combine(results: RoundResult[]): RoundResult {
     server_cpu_us_per_delivery: round2(medianOf((result) => result.server_cpu_us_per_delivery)),
     post_p50_ms: results[0]!.post_p50_ms === undefined ? undefined : round2(medianOf((result) => result.post_p50_ms ?? 0)),
     post_p99_ms: results[0]!.post_p99_ms === undefined ? undefined : round2(medianOf((result) => result.post_p99_ms ?? 0)),
-    seconds: round2(sumOf((result) => result.seconds))
+    seconds: round2(sumOf((result) => result.seconds)),
+    gateway_counters: sumCounters(results)
   }
+}
+
+/** The gateway's counters summed over the rounds (undefined for the floor). */
+function sumCounters(results: RoundResult[]): Record<string, number> | undefined {
+  if (results.every((result) => result.gateway_counters === undefined)) return undefined
+  const sums: Record<string, number> = {}
+  for (const result of results) for (const [name, value] of Object.entries(result.gateway_counters ?? {})) sums[name] = (sums[name] ?? 0) + value
+  return sums
 }
 
 /** Why a ramp step does not count as sustained (empty: it does). */

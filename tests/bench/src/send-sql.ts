@@ -5,7 +5,7 @@
 // services around it do, to weigh a change to the function (its fixed cost
 // per call against its cost per send) on this noisy machine.
 //
-//   npm run bench:send-sql -w @chat/bench
+//   npm run bench:send-sql   (builds first; needs a PostgreSQL on this machine)
 //
 //   BENCH_SQL_SIZES     batch sizes ("1,4,16")     BENCH_SQL_CALLS  calls per measurement (1000)
 //   BENCH_SQL_ROUNDS    measurements per size and function (3)
@@ -14,7 +14,7 @@
 //   BENCH_SQL_VARIANTS  functions of the same signature to measure beside chat_send_messages
 //   DATABASE_URL        the server (postgres://postgres@127.0.0.1:5432/postgres)
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import pg from 'pg'
 import { createDatabase, createDb, databaseUrl, dropDatabase, migrateToLatest } from '@chat/db'
 
@@ -24,17 +24,17 @@ const sizes = (env.BENCH_SQL_SIZES ?? '1,4,16').split(',').map(Number)
 const calls = Number(env.BENCH_SQL_CALLS ?? 1000)
 const rounds = Number(env.BENCH_SQL_ROUNDS ?? 3)
 const functions = ['chat_send_messages', ...(env.BENCH_SQL_VARIANTS ?? '').split(',').filter(Boolean)]
-for (const name of functions) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a function name: ${name}`)
+for (const fn of functions) if (!/^[a-z_][a-z0-9_]*$/.test(fn)) throw new Error(`not a function name: ${fn}`)
 
-const name = `chat_bench_sql_${Date.now()}`
-await createDatabase(server, name)
-const url = databaseUrl(server, name)
-const handle = await createDb(url, { poolSize: 1 })
-await migrateToLatest(handle.db)
-await handle.destroy()
+const databaseName = `chat_bench_sql_${Date.now()}`
+const url = databaseUrl(server, databaseName)
 const client = new pg.Client({ connectionString: url })
-await client.connect()
+await createDatabase(server, databaseName)
 try {
+  const handle = await createDb(url, { poolSize: 1 })
+  await migrateToLatest(handle.db)
+  await handle.destroy()
+  await client.connect()
   const users = (await client.query<{ id: string }>("insert into users (display_name, display_name_key, password_hash) select 'u' || g, 'u' || g, 'x' from generate_series(1, 1000) g returning id")).rows.map((row) => row.id)
   const rooms: string[] = []
   for (let room = 0; room < 100; room++) {
@@ -45,9 +45,14 @@ try {
   }
   for (const statement of (env.BENCH_SQL_SETUP ?? '').split(';;').filter((text) => text.trim() !== '')) await client.query(statement)
   const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
-  // utime + stime of the backend, in seconds (fields 14 and 15; the name in parentheses may hold spaces).
+  // The backend's pid is only this machine's process when the server runs here (not in a container, not elsewhere).
+  if (!existsSync(`/proc/${pid}/comm`) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') {
+    throw new Error(`the server's backend (pid ${pid}) is not a postgres process of this machine: its CPU cannot be read here`)
+  }
+  // utime + stime of the backend, in seconds (fields 14 and 15, counted after the name in parentheses, which may hold anything).
   const cpuSeconds = (): number => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   }
   let next = 0
@@ -57,11 +62,12 @@ try {
       const room = next++ % rooms.length
       return { ord, id: randomUUID(), room_id: rooms[room], sender_id: users[room * 10 + (ord % 10)], text: 'hello there', client_msg_id: randomUUID(), created_at: new Date().toISOString(), check_only: false, reply_to: null, mention_tokens: [], mention_ids: [] }
     }))
-  console.log(`# PostgreSQL backend CPU per call of each function, one client, ${calls} calls per measurement after 50 unmeasured; database ${name}`)
+  console.log(`# PostgreSQL backend CPU per call of each function, one client, ${calls} calls per measurement after 50 unmeasured, the functions in turn (the order rotates each round); database ${databaseName}`)
   for (const size of sizes) {
     const figures = new Map<string, number[]>(functions.map((fn) => [fn, []]))
     for (let round = 0; round < rounds; round++) {
-      for (const fn of functions) {
+      // The tables grow as the run goes: each function goes first in turn.
+      for (const fn of [...functions.slice(round % functions.length), ...functions.slice(0, round % functions.length)]) {
         for (let call = 0; call < 50; call++) await client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
         const before = cpuSeconds()
         for (let call = 0; call < calls; call++) await client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
@@ -75,6 +81,6 @@ try {
     }
   }
 } finally {
-  await client.end()
-  await dropDatabase(server, name)
+  await client.end().catch(() => undefined)
+  await dropDatabase(server, databaseName)
 }
