@@ -5,20 +5,34 @@
 // send of a long-lived pool connection got dearer with every message
 // stored. auto_explain (a PostgreSQL module, not in PGlite) shows the plan
 // the function actually runs.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { createTestDatabase } from '../src/testing.js'
 
-t.test('a connection that planned the send batch on empty tables still uses indexes after 20,000 messages', async (t) => {
+/** A connection of its own to a fresh test database; undefined (the test planned as skipped) on PGlite. */
+async function serverConnection(t: Test): Promise<pg.Client | undefined> {
   const { url, kind } = await createTestDatabase(t)
   if (kind !== 'postgres') {
     t.plan(0, 'auto_explain needs a PostgreSQL server (set REQUIRE_INFRA=1 to fail instead)')
-    return
+    return undefined
   }
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   t.teardown(() => client.end())
+  return client
+}
+
+/** From now on, every statement's plan (those inside functions too) arrives as a notice in `notices`. */
+async function explainInto(client: pg.Client, notices: string[], options = ''): Promise<void> {
+  client.on('notice', (notice) => notices.push(notice.message ?? ''))
+  await client.query("load 'auto_explain'")
+  await client.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice${options}`)
+}
+
+t.test('a connection that planned the send batch on empty tables still uses indexes after 20,000 messages', async (t) => {
+  const client = await serverConnection(t)
+  if (!client) return
   const user = (await client.query<{ id: string }>("insert into users (display_name, display_name_key, password_hash) values ('ada', 'ada', 'x') returning id")).rows[0]!.id
   const rooms = (await client.query<{ id: string }>("insert into rooms (name, created_by) values ('a', $1), ('b', $1) returning id", [user])).rows.map((row) => row.id)
   const [room, bulkRoom] = rooms as [string, string]
@@ -32,9 +46,7 @@ t.test('a connection that planned the send batch on empty tables still uses inde
   await client.query("insert into messages (id, room_id, seq, sender_id, text) select gen_random_uuid(), $1, g, $2, 'bulk' from generate_series(1, 20000) g", [bulkRoom, user])
 
   const notices: string[] = []
-  client.on('notice', (notice) => notices.push(notice.message ?? ''))
-  await client.query("load 'auto_explain'")
-  await client.query('set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice')
+  await explainInto(client, notices)
   await send()
   const plan = notices.find((notice) => notice.includes('jsonb_to_recordset(batch)'))
   t.ok(plan, 'auto_explain showed the batch statement')
@@ -43,19 +55,11 @@ t.test('a connection that planned the send batch on empty tables still uses inde
 })
 
 t.test('a new connection plans the send batch once: its generic plan from the first call, not five custom plans first', async (t) => {
-  const { url, kind } = await createTestDatabase(t)
-  if (kind !== 'postgres') {
-    t.plan(0, 'auto_explain needs a PostgreSQL server (set REQUIRE_INFRA=1 to fail instead)')
-    return
-  }
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  t.teardown(() => client.end())
+  const client = await serverConnection(t)
+  if (!client) return
   const notices: string[] = []
-  client.on('notice', (notice) => notices.push(notice.message ?? ''))
-  await client.query("load 'auto_explain'")
   // Verbose plans name what each function scan is called with: the batch itself in a custom plan, $1 in the generic one.
-  await client.query('set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice; set auto_explain.log_verbose = on')
+  await explainInto(client, notices, '; set auto_explain.log_verbose = on')
   for (let call = 1; call <= 2; call++) {
     notices.length = 0
     await client.query("select ord from chat_send_messages('[]'::jsonb)")

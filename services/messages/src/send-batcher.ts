@@ -7,7 +7,7 @@
 //
 // One batch at a time by default (SEND_BATCHES_IN_FLIGHT). With two in the
 // database, each is about half the size, so the function is called twice as
-// often: each call has a fixed cost (500 to 600 µs of PostgreSQL's CPU in
+// often: each call has a fixed cost (530 to 680 µs of PostgreSQL's CPU in
 // bench:send-sql, as much as five sends), and on a machine that the database
 // shares with the services, that CPU is what the sends wait for. At
 // saturation (bench:send, three invocations measuring one and two in
