@@ -25,6 +25,11 @@ function allPids(): number[] {
   }
 }
 
+/** The name of a process (its `comm`), or undefined when there is none with that pid on this machine. */
+export function processName(pid: number): string | undefined {
+  return readStat(pid)?.comm
+}
+
 /** CPU seconds one process has used so far (0 when it is gone). */
 export function cpuSecondsOf(pid: number | undefined): number {
   return pid === undefined ? 0 : (readStat(pid)?.cpuSeconds ?? 0)

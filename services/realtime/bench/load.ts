@@ -6,7 +6,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import WebSocket from 'ws'
 import { createChatClient } from '@chat/client'
 import { sleep } from '@chat/process-kit'
-import { senderCap } from './config.js'
+import { senderCap, type BenchConfig } from './config.js'
 import type { BenchUser } from './fixture.js'
 import { RawSender } from './raw-sender.js'
 import { round2 } from './results.js'
@@ -18,8 +18,6 @@ export interface RoomPlan {
   roomId: string
   senders: Sender[]
 }
-
-export type SenderKind = 'raw' | 'typed'
 
 export interface DriveResult {
   startedAt: number
@@ -56,33 +54,29 @@ const senderFetch = (input: string | URL | Request, init?: RequestInit): Promise
     outgoing.end(typeof init?.body === 'string' ? init.body : undefined)
   })
 
-const rawSenders = new Map<string, RawSender>()
-
-/** The first `count` members of a room send into it: over the shared lean sender, or each with a typed client of its own. */
-export function sendersFor(messagesUrl: string, roomId: string, members: BenchUser[], count: number, kind: SenderKind): RoomPlan {
-  return {
-    roomId,
-    senders: members.slice(0, count).map((user): Sender => {
-      if (kind === 'raw') {
-        const raw = rawSenders.get(messagesUrl) ?? new RawSender(messagesUrl)
-        rawSenders.set(messagesUrl, raw)
-        return (room, message) => raw.post(`/messages/${room}/`, user.token, JSON.stringify(message))
-      }
-      const client = createChatClient({
-        baseUrl: messagesUrl,
-        fetch: senderFetch,
-        session: { user: { id: user.id, display_name: user.display_name, created_at: user.created_at }, access_token: user.token, refresh_token: 'none', token_type: 'Bearer', expires_in: 3600 },
-        WebSocket: WebSocket
-      })
-      return (room, message) => client.messages.send(room, message)
-    })
-  }
+export interface Senders {
+  /** The first `count` members of a room send into it. */
+  plan(roomId: string, members: BenchUser[], count: number): RoomPlan
+  close(): void
 }
 
-/** Closes the lean senders' sockets. */
-export function closeSenders(): void {
-  for (const raw of rawSenders.values()) raw.close()
-  rawSenders.clear()
+/** How members POST to the messages service: all over one lean sender, or each with a typed client of its own. */
+export function createSenders(messagesUrl: string, kind: BenchConfig['sender']): Senders {
+  const raw = kind === 'raw' ? new RawSender(messagesUrl) : undefined
+  const senderOf = (user: BenchUser): Sender => {
+    if (raw) return (room, message) => raw.post(`/messages/${room}/`, user.token, JSON.stringify(message))
+    const client = createChatClient({
+      baseUrl: messagesUrl,
+      fetch: senderFetch,
+      session: { user: { id: user.id, display_name: user.display_name, created_at: user.created_at }, access_token: user.token, refresh_token: 'none', token_type: 'Bearer', expires_in: 3600 },
+      WebSocket: WebSocket
+    })
+    return (room, message) => client.messages.send(room, message)
+  }
+  return {
+    plan: (roomId, members, count) => ({ roomId, senders: members.slice(0, count).map(senderOf) }),
+    close: () => raw?.close()
+  }
 }
 
 /** POSTs at `rate` per second for `seconds`, round-robin over the rooms, paced every millisecond. */

@@ -122,10 +122,9 @@ export class RawSender {
   }
 
   post(path: string, token: string, json: string): Promise<void> {
-    const body = Buffer.from(json)
-    const head = `POST ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
+    const bytes = Buffer.from(`POST ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`)
     return new Promise((resolve, reject) => {
-      const waiting = { bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]), resolve, reject }
+      const waiting = { bytes, resolve, reject }
       const connection = this.idle.pop() ?? (this.all.size < this.maxSockets ? this.open() : undefined)
       if (connection) connection.send(waiting)
       else this.queue.push(waiting)

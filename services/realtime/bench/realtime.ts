@@ -23,7 +23,7 @@ import { paths, readConfig, shape, usage } from './config.js'
 import { runRamp, runScenario } from './fanout.js'
 import { createFixture } from './fixture.js'
 import { Harness } from './harness.js'
-import { closeSenders, sendersFor } from './load.js'
+import { createSenders, type Senders } from './load.js'
 import { runMemory, type MemoryResult } from './memory.js'
 import { report } from './report.js'
 import type { RampStep, ScenarioResult } from './results.js'
@@ -52,6 +52,7 @@ await createDatabase(serverUrl, databaseName)
 const database = await createDb(databaseUrl(serverUrl, databaseName), { poolSize: 5 })
 const signer = createTokenSigner(generateSigningKey(), 3600)
 const harness = new Harness({ config, db: database.db, databaseUrl: databaseUrl(serverUrl, databaseName), jwtPublicKey: signer.key.publicKeyPem })
+let senders: Senders | undefined
 try {
   await migrateToLatest(database.db)
   const fixture = await createFixture(database.db, signer, config)
@@ -60,8 +61,10 @@ try {
 
   const messagesUrl = harness.messages!.url
   const { socketsA, socketsPerRoomB } = shape
-  const planA = [sendersFor(messagesUrl, fixture.roomA, fixture.users.slice(0, socketsA), 10, config.sender)]
-  const planB = fixture.roomsOfB.map((roomId, room) => sendersFor(messagesUrl, roomId, fixture.users.slice(room * socketsPerRoomB, (room + 1) * socketsPerRoomB), 2, config.sender))
+  const sending = createSenders(messagesUrl, config.sender)
+  senders = sending
+  const planA = [sending.plan(fixture.roomA, fixture.users.slice(0, socketsA), 10)]
+  const planB = fixture.roomsOfB.map((roomId, room) => sending.plan(roomId, fixture.users.slice(room * socketsPerRoomB, (room + 1) * socketsPerRoomB), 2))
   const inputA = { specs: fixture.specsA, rooms: [fixture.roomA], plan: planA }
 
   const scenarios: ScenarioResult[] = []
@@ -84,7 +87,7 @@ try {
 
   await report({ config, gatewayBuild, placement: harness.placement, loadBefore, loadAfter, scenarios, ramp, memory })
 } finally {
-  closeSenders()
+  senders?.close()
   await harness.close()
   await database.destroy()
   await sleep(500)

@@ -14,9 +14,9 @@
 //   BENCH_SQL_VARIANTS  functions of the same signature to measure beside chat_send_messages
 //   DATABASE_URL        the server (postgres://postgres@127.0.0.1:5432/postgres)
 import { randomUUID } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
 import pg from 'pg'
 import { createDatabase, createDb, databaseUrl, dropDatabase, migrateToLatest } from '@chat/db'
+import { cpuSecondsOf, processName } from '@chat/process-kit'
 
 const env = process.env
 const server = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -46,15 +46,8 @@ try {
   for (const statement of (env.BENCH_SQL_SETUP ?? '').split(';;').filter((text) => text.trim() !== '')) await client.query(statement)
   const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
   // The backend's pid is only this machine's process when the server runs here (not in a container, not elsewhere).
-  if (!existsSync(`/proc/${pid}/comm`) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') {
-    throw new Error(`the server's backend (pid ${pid}) is not a postgres process of this machine: its CPU cannot be read here`)
-  }
-  // utime + stime of the backend, in seconds (fields 14 and 15, counted after the name in parentheses, which may hold anything).
-  const cpuSeconds = (): number => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  }
+  if (processName(pid) !== 'postgres') throw new Error(`the server's backend (pid ${pid}) is not a postgres process of this machine: its CPU cannot be read here`)
+  const cpuSeconds = (): number => cpuSecondsOf(pid)
   let next = 0
   // Plain sends, each into the next room (a batch spans several rooms, as under load).
   const batch = (size: number): string =>
