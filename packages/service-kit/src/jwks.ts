@@ -91,8 +91,8 @@ export interface KeyCacheConfig {
  * The verifier a service gets from `JWT_PUBLIC_KEY` (PEM) or, failing that,
  * `JWKS_URL`. Neither set is a configuration error naming both. With a JWKS,
  * a key identity no longer publishes stops verifying within
- * `JWKS_CACHE_SECONDS`: half of it in jose's key-set cache, half in
- * fast-jwt's cache of verified tokens.
+ * `JWKS_CACHE_SECONDS`: half of it in jose's key-set cache, half in the
+ * verifier's caches of verified tokens (its own and fast-jwt's).
  */
 export function tokenVerifierFromConfig(config: { JWT_PUBLIC_KEY?: string; JWKS_URL?: string } & KeyCacheConfig): TokenVerifier {
   if (config.JWT_PUBLIC_KEY) {

@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile'
 import { Type } from 'typebox'
 import type { AccessTokenClaims } from '@chat/contracts'
 import { verifyingAlgorithms, type SigningKey, type VerifyingKey } from './keys.js'
+import { VerifiedTokens } from './verified-tokens.js'
 
 /** Who is asking, as proven by a verified access token. */
 export interface AuthUser {
@@ -65,21 +66,30 @@ export interface TokenVerifier {
  * Verifies access tokens: EdDSA or ES256 only (so `alg: none` and HMAC
  * tokens fail), a valid signature, unexpired, with the claims of api.md.
  */
-export function createTokenVerifier(resolveKey: KeyResolver, options: { clockToleranceMs?: number; cacheTtlMs?: number } = {}): TokenVerifier {
+export function createTokenVerifier(
+  resolveKey: KeyResolver,
+  options: { clockToleranceMs?: number; cacheTtlMs?: number; cacheEntries?: number } = {}
+): TokenVerifier {
   const clockToleranceMs = options.clockToleranceMs ?? 5_000
   const cacheTtlMs = options.cacheTtlMs ?? 600_000
+  // 10,000 entries: a replica's active users fit, so that their requests
+  // skip the signature check (a cache smaller than that set keeps evicting
+  // tokens that are still in use, which then cost a check each again).
+  const cacheEntries = options.cacheEntries ?? 10_000
+  const caching = cacheTtlMs > clockToleranceMs
+  // Valid tokens are answered from here, by their text, before fast-jwt sees them.
+  const verified = caching ? new VerifiedTokens<VerifiedToken>(cacheTtlMs, cacheEntries) : undefined
   const verifier = createVerifier({
     algorithms: [...verifyingAlgorithms],
     requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     clockTolerance: clockToleranceMs,
-    // A verified token is remembered `cacheTtlMs` at most (and never past
-    // its exp), so that a key removed from the JWKS does not live on here.
-    // fast-jwt keeps an entry the clock tolerance longer than its TTL: a
-    // lifetime shorter than the tolerance means no cache.
-    // 10,000 entries: a replica's active users fit, so that their requests
-    // skip the signature check (an LRU smaller than that set re-verifies
-    // on every request).
-    cache: cacheTtlMs > clockToleranceMs ? 10_000 : false,
+    // fast-jwt's cache keeps what `verified` does not: refused tokens, and
+    // valid ones within the clock tolerance after their exp. A verified
+    // token is remembered `cacheTtlMs` at most (and never past its exp), so
+    // that a key removed from the JWKS does not live on here. fast-jwt keeps
+    // an entry the clock tolerance longer than its TTL: a lifetime shorter
+    // than the tolerance means no cache.
+    cache: caching ? cacheEntries : false,
     cacheTTL: Math.max(0, cacheTtlMs - clockToleranceMs),
     // A bad token stays bad for a minute; a failed key lookup (the JWKS
     // endpoint down) is not remembered at all. fast-jwt adds the clock
@@ -95,6 +105,8 @@ export function createTokenVerifier(resolveKey: KeyResolver, options: { clockTol
   return {
     async verify(token) {
       if (!token) throw new InvalidTokenError('missing', 'A bearer access token is required')
+      const known = verified?.get(token)
+      if (known) return known
       let claims: unknown
       try {
         claims = await verifier(token)
@@ -108,7 +120,10 @@ export function createTokenVerifier(resolveKey: KeyResolver, options: { clockTol
         throw new InvalidTokenError('invalid', 'The access token is invalid')
       }
       if (!ClaimsCheck.Check(claims)) throw new InvalidTokenError('invalid', 'The access token lacks required claims')
-      return { id: claims.sub, displayName: claims.name, expiresAt: claims.exp * 1000 }
+      // Frozen: a cached answer is shared by every request that shows the token.
+      const result: VerifiedToken = Object.freeze({ id: claims.sub, displayName: claims.name, expiresAt: claims.exp * 1000 })
+      verified?.set(token, result)
+      return result
     }
   }
 }

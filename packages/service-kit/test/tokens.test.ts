@@ -102,6 +102,28 @@ t.test('JWKS resolver follows key rotation, refetching at most once per interval
   t.equal(slowFetches, 1, 'unknown kids cannot make it hammer the JWKS endpoint')
 })
 
+t.test('a verified token is answered from memory by its text: until the cache lifetime or its exp, and no more tokens than the cache holds', async (t) => {
+  const key = generateSigningKey()
+  const verifier = createTokenVerifier(staticKeyResolver([key]), { clockToleranceMs: 0, cacheTtlMs: 60_000, cacheEntries: 2 })
+  const signer = createTokenSigner(key, 60)
+  const [first, second, third] = [signer.sign(user).token, signer.sign(user).token, signer.sign(user).token]
+  const answer = await verifier.verify(first)
+  t.equal(await verifier.verify(first), answer, 'the same answer again: no signature check, no hash of the token')
+  t.ok(Object.isFrozen(answer), 'shared between requests, so nobody can change it')
+  await verifier.verify(second)
+  await verifier.verify(third)
+  const again = await verifier.verify(first)
+  t.not(again, answer, 'past the size of the cache, the oldest token is verified anew')
+  t.same(userOf(again), user)
+
+  // exp has a resolution of a second: a token of one second expires within two.
+  const brief = createTokenSigner(key, 1).sign(user).token
+  t.same(userOf(await verifier.verify(brief)), user)
+  const deadline = Date.now() + 3_000
+  while ((await reason(verifier.verify(brief))) === 'accepted' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(await reason(verifier.verify(brief)), 'expired', 'a cached token still expires at its exp')
+})
+
 t.test('a key removed from the JWKS stops verifying within the cache lifetime, also for tokens it verified before', async (t) => {
   const oldKey = generateSigningKey()
   const newKey = generateSigningKey()
