@@ -59,7 +59,8 @@ export interface VerifiedToken extends AuthUser {
 }
 
 export interface TokenVerifier {
-  verify(token: string | undefined): Promise<VerifiedToken>
+  /** The answer may be shared with other requests that show the same token: read it, never change it. */
+  verify(token: string | undefined): Promise<Readonly<VerifiedToken>>
 }
 
 /**
@@ -68,7 +69,13 @@ export interface TokenVerifier {
  */
 export function createTokenVerifier(
   resolveKey: KeyResolver,
-  options: { clockToleranceMs?: number; cacheTtlMs?: number; cacheEntries?: number } = {}
+  options: {
+    clockToleranceMs?: number
+    /** How long a verified token is answered from memory (never past its exp): a removed key verifies no longer than this. */
+    cacheTtlMs?: number
+    /** Most tokens in each cache (verified, and refused); 0: no caching. */
+    cacheEntries?: number
+  } = {}
 ): TokenVerifier {
   const clockToleranceMs = options.clockToleranceMs ?? 5_000
   const cacheTtlMs = options.cacheTtlMs ?? 600_000
@@ -76,21 +83,24 @@ export function createTokenVerifier(
   // skip the signature check (a cache smaller than that set keeps evicting
   // tokens that are still in use, which then cost a check each again).
   const cacheEntries = options.cacheEntries ?? 10_000
-  const caching = cacheTtlMs > clockToleranceMs
+  // Both caches are off together: when asked (0 entries), or when the
+  // lifetime is no longer than the clock tolerance (fast-jwt's would then
+  // outlive it).
+  const caching = cacheEntries > 0 && cacheTtlMs > clockToleranceMs
   // Valid tokens are answered from here, by their text, before fast-jwt sees them.
   const verified = caching ? new VerifiedTokens<VerifiedToken>(cacheTtlMs, cacheEntries) : undefined
   const verifier = createVerifier({
     algorithms: [...verifyingAlgorithms],
     requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     clockTolerance: clockToleranceMs,
-    // fast-jwt's cache keeps what `verified` does not: refused tokens, and
-    // valid ones within the clock tolerance after their exp. A verified
-    // token is remembered `cacheTtlMs` at most (and never past its exp), so
-    // that a key removed from the JWKS does not live on here. fast-jwt keeps
-    // an entry the clock tolerance longer than its TTL: a lifetime shorter
-    // than the tolerance means no cache.
+    // fast-jwt's cache keeps what `verified` does not: refused tokens. A
+    // valid token stays in it only the clock tolerance (its TTL of 0 plus the
+    // tolerance fast-jwt adds). A longer stay would let a hit there, after
+    // `verified` let the token go, store it in `verified` for a new lifetime
+    // without asking for its key: a key removed from the JWKS must stop
+    // verifying within `cacheTtlMs` (jwks.ts).
     cache: caching ? cacheEntries : false,
-    cacheTTL: Math.max(0, cacheTtlMs - clockToleranceMs),
+    cacheTTL: 0,
     // A bad token stays bad for a minute; a failed key lookup (the JWKS
     // endpoint down) is not remembered at all. fast-jwt adds the clock
     // tolerance to this TTL, hence the negative value.

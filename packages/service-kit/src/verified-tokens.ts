@@ -1,14 +1,19 @@
 /**
  * Tokens verified lately, by their text: a repeat request of the same
  * client is answered with a Map lookup. fast-jwt's own cache keys each token
- * by its SHA-256, one hash per request: in the messages service at 1,000
- * sends/s that hash, with fast-jwt's checks around it, took about 6% of the
- * service's profile samples (issue 14: "token verification results cached by
- * token until expiry"). The text itself is the key because a shorter key
- * that is not a cryptographic hash could collide, and a collision would
- * answer one user's request as another's (fast-jwt's advisory
- * GHSA-rp9m-7r4c-75qg). The price is that the cache holds the bearer tokens
- * of its entries in memory, as the requests that carried them did.
+ * by a cryptographic hash of it (SHA-256, or SHA-512 for EdDSA), one hash
+ * per request: in the messages service at 1,000 sends/s that hash, with
+ * fast-jwt's checks around it, took about 6% of the service's profile
+ * samples (issue 14: "token verification results cached by token until
+ * expiry"). The text itself is the key because a shorter key that is not a
+ * cryptographic hash could collide, and a collision would answer one user's
+ * request as another's (fast-jwt's advisory GHSA-rp9m-7r4c-75qg).
+ *
+ * The price: the bearer tokens of up to `maxEntries` users stay in the
+ * heap. An entry is dropped when it is looked up after its time or pushed
+ * out by newer ones, not at its time, so on a quiet replica a token can
+ * outlive its validity in memory. A heap snapshot or core dump of a service
+ * is a secret like the tokens it holds.
  */
 export class VerifiedTokens<T extends { expiresAt: number }> {
   private readonly entries = new Map<string, { value: T; until: number }>()

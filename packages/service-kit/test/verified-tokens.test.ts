@@ -17,7 +17,7 @@ t.test('an entry is answered until its lifetime or its token expiry, whichever c
   t.equal(cache.get('b', 500), undefined, 'not once the token has expired, however long the lifetime')
 
   cache.set('c', at(100), 100)
-  t.equal(cache.get('c', 100), undefined, 'a token already expired is not stored')
+  t.equal(cache.size, 0, 'a token already expired is not stored')
   t.equal(cache.get('unknown', 0), undefined)
 })
 
@@ -31,4 +31,14 @@ t.test('the least recently stored entry goes first when the cache is full', asyn
   t.equal(cache.get('b', 3), undefined, 'b, stored longest ago, went')
   t.ok(cache.get('a', 3), 'a, stored again, stayed')
   t.ok(cache.get('c', 3))
+})
+
+t.test('a token stored again takes its new place in the order without pushing another out', async (t) => {
+  const cache = new VerifiedTokens<{ expiresAt: number }>(60_000, 2)
+  cache.set('a', at(60_000), 0)
+  cache.set('b', at(60_000), 0)
+  cache.set('b', at(60_000), 1)
+  t.equal(cache.size, 2)
+  t.ok(cache.get('a', 2), 'a stays: storing b again made no room')
+  t.ok(cache.get('b', 2))
 })
