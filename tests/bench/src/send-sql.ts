@@ -47,7 +47,6 @@ try {
   const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
   // The backend's pid is only this machine's process when the server runs here (not in a container, not elsewhere).
   if (processName(pid) !== 'postgres') throw new Error(`the server's backend (pid ${pid}) is not a postgres process of this machine: its CPU cannot be read here`)
-  const cpuSeconds = (): number => cpuSecondsOf(pid)
   let next = 0
   // Plain sends, each into the next room (a batch spans several rooms, as under load).
   const batch = (size: number): string =>
@@ -55,16 +54,17 @@ try {
       const room = next++ % rooms.length
       return { ord, id: randomUUID(), room_id: rooms[room], sender_id: users[room * 10 + (ord % 10)], text: 'hello there', client_msg_id: randomUUID(), created_at: new Date().toISOString(), check_only: false, reply_to: null, mention_tokens: [], mention_ids: [] }
     }))
+  const call = (fn: string, size: number): Promise<unknown> => client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
   console.log(`# PostgreSQL backend CPU per call of each function, one client, ${calls} calls per measurement after 50 unmeasured, the functions in turn (the order rotates each round); database ${databaseName}`)
   for (const size of sizes) {
     const figures = new Map<string, number[]>(functions.map((fn) => [fn, []]))
     for (let round = 0; round < rounds; round++) {
       // The tables grow as the run goes: each function goes first in turn.
       for (const fn of [...functions.slice(round % functions.length), ...functions.slice(0, round % functions.length)]) {
-        for (let call = 0; call < 50; call++) await client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
-        const before = cpuSeconds()
-        for (let call = 0; call < calls; call++) await client.query(`select * from ${fn}($1::jsonb)`, [batch(size)])
-        figures.get(fn)!.push(((cpuSeconds() - before) / calls) * 1e6)
+        for (let index = 0; index < 50; index++) await call(fn, size)
+        const before = cpuSecondsOf(pid)
+        for (let index = 0; index < calls; index++) await call(fn, size)
+        figures.get(fn)!.push(((cpuSecondsOf(pid) - before) / calls) * 1e6)
       }
     }
     for (const [fn, micros] of figures) {
