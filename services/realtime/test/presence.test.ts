@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url'
 import { test, type Test } from 'tap'
+import { Type } from 'typebox'
 import type { Room, ServerFrame } from '@chat/contracts'
+import { loadConfig } from '@chat/service-kit'
 import { startServiceProcess } from '@chat/service-kit/testing'
+import { realtimeSocketConfig } from '../src/config.js'
 import { build, connect, natsUrl, type Harness, type TestSocket, type TestUser } from './helper.js'
 
 const gatewayMain = fileURLToPath(new URL('../dist/main.js', import.meta.url))
@@ -20,15 +23,29 @@ async function getRoom(h: Harness, user: TestUser, roomId: string): Promise<Room
   return response.json<Room>()
 }
 
-/** Polls the rooms service until the participant's `online` is as given. */
-async function untilOnline(h: Harness, viewer: TestUser, roomId: string, userId: string, online: boolean, timeoutMs = 10_000): Promise<Room['participants'][number]> {
-  const deadline = Date.now() + timeoutMs
+type Participant = Room['participants'][number]
+
+/** Polls the rooms service until the participant is as `wanted` says. */
+async function untilParticipant(h: Harness, viewer: TestUser, roomId: string, userId: string, wanted: (participant: Participant) => boolean, what: string): Promise<Participant> {
+  const deadline = Date.now() + 10_000
   for (;;) {
     const participant = (await getRoom(h, viewer, roomId)).participants.find((one) => one.id === userId)
-    if (participant?.online === online) return participant
-    if (Date.now() > deadline) throw new Error(`participant ${userId} never became online=${online}: ${JSON.stringify(participant)}`)
+    if (participant && wanted(participant)) return participant
+    if (Date.now() > deadline) throw new Error(`participant ${userId} never became ${what}: ${JSON.stringify(participant)}`)
     await sleep(100)
   }
+}
+
+function untilOnline(h: Harness, viewer: TestUser, roomId: string, userId: string, online: boolean): Promise<Participant> {
+  return untilParticipant(h, viewer, roomId, userId, (participant) => participant.online === online, `online=${online}`)
+}
+
+/**
+ * Offline with a `last_seen_at`: the gateway writes it as it tells the others,
+ * so the room may show her offline a moment before the write lands.
+ */
+function untilSeenOffline(h: Harness, viewer: TestUser, roomId: string, userId: string): Promise<Participant> {
+  return untilParticipant(h, viewer, roomId, userId, (participant) => !participant.online && participant.last_seen_at !== null, 'offline with a last_seen_at')
 }
 
 test('presence over two gateways on NATS: frames only to co-members, online in room responses, offline after the debounce', async (t) => {
@@ -55,8 +72,8 @@ test('presence over two gateways on NATS: frames only to co-members, online in r
   adaSocket.close()
   const offline = await bobSocket.next('presence', (frame) => frame.user.id === ada.id && !frame.online)
   t.equal(offline.online, false)
-  const after = await untilOnline(h, bob, roomId, ada.id, false)
-  t.ok(after.last_seen_at !== null, 'last_seen_at stored when the last socket closed')
+  const after = await untilSeenOffline(h, bob, roomId, ada.id)
+  t.ok(Date.parse(after.last_seen_at!) >= Date.parse(seen.last_seen_at!), 'last_seen_at stored when the last socket closed')
   t.same(presenceOf(carolSocket), [], 'carol shares no room with ada or bob: no presence frames')
   t.same(presenceOf(bobSocket, bob.id), [], 'nobody is told about themselves')
 })
@@ -84,7 +101,9 @@ test('a reconnect within the debounce, even to another gateway, is no change', a
   t.same(presenceOf(bobSocket, ada.id).map((frame) => frame.online), [true, false])
 })
 
-async function killedGatewayGoesOffline(t: Test, env: Record<string, string>, limitMs: number): Promise<void> {
+async function killedGatewayGoesOffline(t: Test, env: { PRESENCE_TTL_MS?: string }, limitMs: number): Promise<void> {
+  // As the gateway reads it, its default included.
+  const { PRESENCE_TTL_MS: ttlMs } = loadConfig(Type.Object({ PRESENCE_TTL_MS: realtimeSocketConfig.PRESENCE_TTL_MS }), env)
   const h = await build(t, { transport: 'nats', gateways: 1 })
   const [ada, bob] = [await h.createUser(), await h.createUser()]
   const roomId = await h.createRoom(bob, [ada])
@@ -93,6 +112,7 @@ async function killedGatewayGoesOffline(t: Test, env: Record<string, string>, li
   const bobSocket = connect(t, h.gateways[0]!, '/ws/', bob)
   await bobSocket.opened
   const gateway = { url: doomed.baseUrl.replace('http', 'ws'), app: h.gateways[0]!.app, bus: h.gateways[0]!.bus }
+  const connectedAt = Date.now()
   const adaSocket = connect(t, gateway, '/ws/', ada)
   await bobSocket.next('presence', (frame) => frame.user.id === ada.id && frame.online)
   await untilOnline(h, bob, roomId, ada.id, true)
@@ -100,10 +120,15 @@ async function killedGatewayGoesOffline(t: Test, env: Record<string, string>, li
   doomed.child.kill('SIGKILL')
   await adaSocket.closed
   await bobSocket.until((frames) => frames.some((frame) => frame.type === 'presence' && frame.user.id === ada.id && !frame.online), limitMs + 5_000, 'ada offline')
-  const tookMs = Date.now() - killedAt
+  const offlineSeenAt = Date.now()
+  const tookMs = offlineSeenAt - killedAt
   t.ok(tookMs <= limitMs, `offline ${tookMs} ms after the kill (limit ${limitMs} ms)`)
-  const participant = await untilOnline(h, bob, roomId, ada.id, false)
-  t.ok(participant.last_seen_at !== null && Date.parse(participant.last_seen_at!) <= killedAt, 'last_seen_at: the last time her gateway named her')
+  const participant = await untilSeenOffline(h, bob, roomId, ada.id)
+  // When the other gateway last heard of her, which is at least a TTL before
+  // her entry lapsed, not the lapse. Not "before the kill": an update her
+  // gateway sent just before it died can be read just after.
+  const seenAt = Date.parse(participant.last_seen_at!)
+  t.ok(seenAt >= connectedAt && seenAt <= offlineSeenAt - ttlMs, `last_seen_at, ${seenAt - killedAt} ms from the kill: the last time her gateway named her (offline seen ${tookMs} ms after the kill, TTL ${ttlMs} ms)`)
 }
 
 test('a gateway process killed with its sockets open: its users go offline when their entries lapse (short TTL)', async (t) => {
