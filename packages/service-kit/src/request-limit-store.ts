@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '@chat/db'
+import { deleteEndedWindows } from './shared-limits.js'
 
 /** What @fastify/rate-limit calls a store: `incr` answers the count of the key's window and the time left of it. */
 export interface RateLimitStore {
@@ -73,7 +74,7 @@ export function syncedRateLimitStore(
         }
         // Ended windows of keys that stopped coming, a batch now and then.
         if (syncs % SWEEP_EVERY_SYNCS === 0) {
-          await sql`delete from rate_limits where key in (select key from rate_limits where reset_at < now() order by reset_at limit 1000)`.execute(db)
+          await deleteEndedWindows(db)
         }
         failing = false
       } catch (error) {

@@ -51,17 +51,26 @@ export async function countInWindow(db: Kysely<Database>, key: string, windowMs:
   return { count: row.count, msLeft: Math.max(0, row.ms_left) }
 }
 
-/** Deletes a batch of ended windows (keys that stopped coming would otherwise stay forever). */
+/**
+ * Deletes up to 1,000 ended windows of `rate_limits`, the oldest first: the
+ * rows of keys that stopped coming would otherwise stay forever. A batch, so
+ * that one sweep never holds many row locks.
+ */
+export async function deleteEndedWindows(db: Kysely<Database>): Promise<void> {
+  await sql`
+    delete from rate_limits where key in (
+      select key from rate_limits where reset_at < now() order by reset_at limit 1000
+    )
+  `.execute(db)
+}
+
+/** Every `SWEEP_EVERY` hits, a batch of ended windows goes. */
 function sweeper(db: Kysely<Database>): () => void {
   let hits = 0
   return () => {
     hits += 1
     if (hits % SWEEP_EVERY !== 0) return
-    void sql`
-      delete from rate_limits where key in (
-        select key from rate_limits where reset_at < now() order by reset_at limit 1000
-      )
-    `.execute(db).catch(() => {
+    deleteEndedWindows(db).catch(() => {
       // Best effort: the next sweep retries, and a stale row is reset on its next hit anyway.
     })
   }

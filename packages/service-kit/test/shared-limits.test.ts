@@ -2,7 +2,8 @@ import t from 'tap'
 import { createPgliteTestDatabase, createTestDatabase } from '@chat/db/testing'
 import { createServiceApp, createTokenVerifier, databaseLimitCounter, generateSigningKey, staticKeyResolver } from '../src/index.js'
 import type { Database } from '@chat/db'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import { deleteEndedWindows } from '../src/shared-limits.js'
 
 async function replica(db: Kysely<Database>) {
   const app = await createServiceApp({
@@ -52,5 +53,21 @@ t.test('database counters: windows, reset, separate names, and PGlite (the stand
     t.equal(await logins.hit('ada'), 0, `${kind}: a new window once the old one ended`)
     const off = databaseLimitCounter(db, { name: 'off', limit: 0, windowMs: 300 })
     for (let index = 0; index < 5; index++) t.equal(await off.hit('ada'), 0)
+  }
+})
+
+t.test('the sweep deletes ended windows, the oldest first and at most 1,000 a time, and keeps live ones', async (t) => {
+  for (const { db, kind } of [await createTestDatabase(t), await createPgliteTestDatabase(t)]) {
+    // 1,002 windows that ended (the oldest an hour ago, one second apart) and one still running.
+    await sql`
+      insert into rate_limits (key, count, reset_at)
+      select 'ended:' || n, 1, now() - interval '1 hour' + n * interval '1 second' from generate_series(1, 1002) as n
+      union all select 'live:ada', 1, now() + interval '1 minute'
+    `.execute(db)
+    await deleteEndedWindows(db)
+    const left = await db.selectFrom('rate_limits').select('key').orderBy('reset_at').execute()
+    t.same(left.map((row) => row.key), ['ended:1001', 'ended:1002', 'live:ada'], `${kind}: a batch of the 1,000 oldest went`)
+    await deleteEndedWindows(db)
+    t.same((await db.selectFrom('rate_limits').select('key').execute()).map((row) => row.key), ['live:ada'], `${kind}: then the rest; the live window stays`)
   }
 })

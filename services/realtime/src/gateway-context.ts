@@ -59,10 +59,11 @@ export interface GatewayStats {
 export interface UserListener {
   /** The user was added to a room, or made one (maybe on another device). */
   notifyJoined(roomId: string): void
-  /** The user was mentioned: `bytes` is the `mention` frame. */
-  notifyMention(bytes: Buffer): void
-  /** Someone who shares a room with the user went on- or offline: `bytes` is the `presence` frame. */
-  notifyPresence(bytes: Buffer): void
+  /**
+   * A frame for the user, sent as is: `mention` (the user was mentioned) or
+   * `presence` (someone who shares a room with the user went on- or offline).
+   */
+  notify(bytes: Buffer): void
 }
 
 /**

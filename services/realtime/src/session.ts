@@ -146,12 +146,8 @@ export class Session implements FrameSession, UserListener {
     if (!this.subscriptions.has(roomId)) this.sendFrame({ type: 'room.joined', room_id: roomId })
   }
 
-  /** This socket's user was mentioned (on `/ws/` only): the frame goes out whether or not the socket watches the room. */
-  notifyMention(bytes: Buffer): void {
-    this.sendBytes(bytes)
-  }
-
-  notifyPresence(bytes: Buffer): void {
+  /** A `mention` or `presence` frame for this socket's user (on `/ws/` only): it goes out whether or not the socket watches the room. */
+  notify(bytes: Buffer): void {
     this.sendBytes(bytes)
   }
 

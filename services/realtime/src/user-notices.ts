@@ -45,7 +45,7 @@ export class UserNotices {
 
   /** Sends `bytes` (a `presence` frame) to the user's `/ws/` sockets here. */
   deliver(userId: string, bytes: Buffer): void {
-    for (const listener of this.listeners.get(userId) ?? []) listener.notifyPresence(bytes)
+    for (const listener of this.listeners.get(userId) ?? []) listener.notify(bytes)
   }
 
   get hasListeners(): boolean {
@@ -97,7 +97,7 @@ export class UserNotices {
     if (!listeners) return
     if (kind === 'mention') {
       const bytes = Buffer.from(message.data)
-      for (const listener of listeners) listener.notifyMention(bytes)
+      for (const listener of listeners) listener.notify(bytes)
     } else if (kind === 'joined') {
       const notice = parse(message) as { room_id?: unknown } | undefined
       if (typeof notice?.room_id !== 'string') return
