@@ -30,7 +30,9 @@ Environment:
   BENCH_HEAP_SNAPSHOT=1 heap snapshots of the memory run's gateway (diagnostics; compare with bench/heap-diff.ts)
   BENCH_CPU_PROF      CPU profiles to bench-results/<process>/: a list of gateway
                       ("1" and "realtime" say the same), messages, clients (the
-                      client workers write theirs when stopped)
+                      client workers write theirs when stopped). V8 samples wall
+                      time: on a busy machine the wait for a CPU inside a syscall
+                      counts as that syscall (writev); perf record shows CPU
   DATABASE_URL, NATS_URL`
 
 export interface BenchConfig {
