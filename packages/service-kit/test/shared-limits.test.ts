@@ -58,15 +58,16 @@ t.test('database counters: windows, reset, separate names, and PGlite (the stand
 
 t.test('the sweep deletes ended windows, the oldest first and at most 1,000 a time, and keeps live ones', async (t) => {
   for (const { db, kind } of [await createTestDatabase(t), await createPgliteTestDatabase(t)]) {
-    // 1,002 windows that ended (the oldest an hour ago, one second apart) and one still running.
+    // 1,002 windows that ended, one second apart, stored newest first (so that
+    // a delete in the table's order would take the newest), and one still running.
     await sql`
       insert into rate_limits (key, count, reset_at)
-      select 'ended:' || n, 1, now() - interval '1 hour' + n * interval '1 second' from generate_series(1, 1002) as n
+      select 'ended:' || n, 1, now() - n * interval '1 second' from generate_series(1, 1002) as n
       union all select 'live:ada', 1, now() + interval '1 minute'
     `.execute(db)
     await deleteEndedWindows(db)
     const left = await db.selectFrom('rate_limits').select('key').orderBy('reset_at').execute()
-    t.same(left.map((row) => row.key), ['ended:1001', 'ended:1002', 'live:ada'], `${kind}: a batch of the 1,000 oldest went`)
+    t.same(left.map((row) => row.key), ['ended:2', 'ended:1', 'live:ada'], `${kind}: a batch of the 1,000 oldest went`)
     await deleteEndedWindows(db)
     t.same((await db.selectFrom('rate_limits').select('key').execute()).map((row) => row.key), ['live:ada'], `${kind}: then the rest; the live window stays`)
   }

@@ -31,8 +31,8 @@ Environment:
   BENCH_CPU_PROF      CPU profiles to bench-results/<process>/: a list of gateway
                       ("1" and "realtime" say the same), messages, clients (the
                       client workers write theirs when stopped). V8 samples wall
-                      time: on a busy machine the wait for a CPU inside a syscall
-                      counts as that syscall (writev); perf record shows CPU
+                      time: on a busy machine a wait for a CPU counts where the
+                      process was preempted (often writev); perf counts CPU only
   DATABASE_URL, NATS_URL`
 
 export interface BenchConfig {

@@ -1,7 +1,10 @@
 // BENCH_CPU_PROF=messages,realtime,...: the named services of each system run
 // with node's --cpu-prof, and once they have stopped their profiles are
-// summed up here: where each process's CPU went, by package (self time, the
-// idle time left out). The .cpuprofile files stay for Chrome's DevTools.
+// summed up here: where each process's time went, by package (self time, the
+// idle time left out). V8 samples wall time, so on a busy machine the time a
+// thread waited for a CPU counts where it was preempted (often a syscall such
+// as writev that woke another process); perf counts CPU only. The .cpuprofile
+// files stay for Chrome's DevTools.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -45,6 +48,6 @@ export function summarizeProfiles(dir: string, top = 10): string[] {
         byPlace.set(where, (byPlace.get(where) ?? 0) + micros)
       })
       const shares = [...byPlace.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([where, micros]) => `${where} ${((micros / Math.max(1, busy)) * 100).toFixed(1)}%`)
-      return `${file} (${(busy / 1e6).toFixed(1)} s busy, whole run): ${shares.join(', ')}`
+      return `${file} (${(busy / 1e6).toFixed(1)} s not idle, waits for a CPU included, whole run): ${shares.join(', ')}`
     })
 }
