@@ -41,8 +41,10 @@ function untilOnline(h: Harness, viewer: TestUser, roomId: string, userId: strin
 }
 
 /**
- * Offline with a `last_seen_at`: the gateway writes it as it tells the others,
- * so the room may show her offline a moment before the write lands.
+ * Offline with a `last_seen_at`: a gateway writes it once it sees her go
+ * offline (her last socket closed, or her entry lapsed), and the rooms
+ * service, whose own tracker sees the same, may show her offline a moment
+ * before the write lands.
  */
 function untilSeenOffline(h: Harness, viewer: TestUser, roomId: string, userId: string): Promise<Participant> {
   return untilParticipant(h, viewer, roomId, userId, (participant) => !participant.online && typeof participant.last_seen_at === 'string', 'offline with a last_seen_at')
